@@ -1,0 +1,55 @@
+// Memory for tensors. Host memory is 64-byte aligned (vector loads, cache lines). Device memory goes
+// through a caching allocator so a training step, once warm, never calls cudaMalloc: freed blocks
+// are kept per size class and handed out again. Blocks are reused in stream order, which is safe
+// because every kernel of a Context runs on its one stream.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace gkd {
+
+void* host_allocate(size_t bytes);  // 64-byte aligned; throws gkd::Error on failure
+void host_free(void* ptr) noexcept;
+
+class CachingAllocator {
+ public:
+  using RawAllocate = void* (*)(size_t bytes);
+  using RawFree = void (*)(void* ptr) noexcept;
+
+  struct Stats {
+    size_t raw_allocations = 0;  // calls to the raw allocator
+    size_t cache_hits = 0;       // allocations served from the cache
+    size_t bytes_in_use = 0;     // held by live allocations (rounded sizes)
+    size_t bytes_cached = 0;     // freed, kept for reuse
+  };
+
+  CachingAllocator(RawAllocate raw_allocate, RawFree raw_free);
+  ~CachingAllocator();
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+
+  void* allocate(size_t bytes);
+  void deallocate(void* ptr) noexcept;
+  void release_cached() noexcept;  // returns every cached block to the raw allocator
+  Stats stats() const;
+
+  // Sizes are rounded up to a class so that similar requests share blocks: 512 B granularity below
+  // 1 MiB, 2 MiB granularity above.
+  static size_t size_class(size_t bytes);
+
+ private:
+  RawAllocate raw_allocate_;
+  RawFree raw_free_;
+  mutable std::mutex mutex_;
+  std::map<void*, size_t> live_;                  // ptr -> rounded size
+  std::map<size_t, std::vector<void*>> cached_;   // rounded size -> free blocks
+  Stats stats_;
+};
+
+// The process-wide caching allocator of CUDA device 0 (created on first use).
+CachingAllocator& cuda_allocator();
+
+}  // namespace gkd

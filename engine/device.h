@@ -1,0 +1,45 @@
+// The thin seam between the engine and the CUDA runtime. Two implementations exist and CMake
+// links exactly one: engine/device_cuda.cpp (CUDA runtime, cuBLAS, cuSPARSE) when the CUDA backend
+// is compiled, engine/device_none.cpp otherwise. No other engine file touches the CUDA runtime.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "kernels/common.h"
+
+struct cublasContext;    // cublasHandle_t
+struct cusparseContext;  // cusparseHandle_t
+
+namespace gkd::device {
+
+// True when this build contains the CUDA backend.
+bool cuda_compiled();
+
+// Number of usable CUDA devices. Any runtime error (no driver, "driver version is insufficient",
+// no device) counts as zero; *why, when given, receives the runtime's reason.
+int cuda_device_count(std::string* why = nullptr);
+
+// Name of device 0, e.g. "NVIDIA H100 80GB HBM3"; empty without a device.
+std::string cuda_device_name();
+
+void* cuda_malloc(size_t bytes);  // throws gkd::Error with the size on failure
+void cuda_free(void* ptr) noexcept;
+
+enum class CopyKind { kHostToDevice, kDeviceToHost, kDeviceToDevice };
+// Pitched 2-D copy of `rows` rows of `row_bytes` bytes; synchronous with respect to the host.
+void cuda_copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes,
+                  size_t rows, CopyKind kind);
+// Pitched 2-D memset to zero, on the default stream.
+void cuda_zero_2d(void* dst, size_t pitch, size_t row_bytes, size_t rows);
+void cuda_synchronize(kernels::Stream stream);
+
+kernels::Stream cuda_stream_create();
+void cuda_stream_destroy(kernels::Stream stream) noexcept;
+
+cublasContext* cublas_create(kernels::Stream stream);
+void cublas_destroy(cublasContext* handle) noexcept;
+cusparseContext* cusparse_create(kernels::Stream stream);
+void cusparse_destroy(cusparseContext* handle) noexcept;
+
+}  // namespace gkd::device

@@ -1,0 +1,5 @@
+#pragma once
+
+#include "kernels/common.h"
+
+namespace gkd::kernels {}  // namespace gkd::kernels
