@@ -1,0 +1,1 @@
+#include "engine/ops_dense.h"
