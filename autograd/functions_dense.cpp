@@ -1,1 +1,196 @@
-#include "autograd/tape.h"
+#include "autograd/functions_dense.h"
+
+#include "engine/error.h"
+#include "engine/ops_dense.h"
+
+namespace gkd::autograd {
+
+namespace {
+
+// grad (+)= alpha * full summed down to grad's shape: the adjoint of a numpy broadcast of a
+// [1, 1], [1, F] or [N, 1] operand to full's [N, F].
+void accumulate_reduced(const Context& ctx, const Tensor& full, Tensor& grad, double alpha = 1.0) {
+  if (grad.same_shape(full)) {
+    ops::axpy(ctx, alpha, full, grad);
+  } else if (grad.rows() == 1 && grad.cols() == 1) {
+    ops::reduce_sum(ctx, full, ops::SumAxis::kAll, grad, alpha, true);
+  } else if (grad.rows() == 1) {
+    ops::reduce_sum(ctx, full, ops::SumAxis::kCols, grad, alpha, true);
+  } else {
+    ops::reduce_sum(ctx, full, ops::SumAxis::kRows, grad, alpha, true);
+  }
+}
+
+// grad (+)= alpha * (u op v) reduced to grad's shape; u op v has the output's shape [N, F].
+void accumulate_binary(const Context& ctx, ops::BinaryOp op, const Tensor& u, const Tensor& v,
+                       const Tensor& out_like, Tensor& grad, double alpha) {
+  if (grad.same_shape(out_like)) {
+    ops::binary(ctx, op, u, v, grad, alpha, true);
+    return;
+  }
+  Tensor full = Tensor::empty(out_like.rows(), out_like.cols(), grad.dtype(), ctx.device());
+  ops::binary(ctx, op, u, v, full);  // [N, F]
+  accumulate_reduced(ctx, full, grad, alpha);
+}
+
+}  // namespace
+
+Var matmul(Var a, Var b) {
+  Tape& tape = a.tape();
+  Tensor y = ops::matmul(tape.context(), a.value(), b.value());  // [M, N]
+  return tape.record("matmul", std::move(y), {a, b}, [a, b](Tape& t, const Tensor& gy) {
+    const Context& c = t.context();
+    // da += gy · bᵀ ; db += aᵀ · gy
+    if (t.needs_grad(a)) ops::gemm(c, gy, false, b.value(), true, t.grad_of(a), 1.0, 1.0);
+    if (t.needs_grad(b)) ops::gemm(c, a.value(), true, gy, false, t.grad_of(b), 1.0, 1.0);
+  });
+}
+
+Var bias_act(Var x, Var bias, Activation act, float slope) {
+  Tape& tape = x.tape();
+  const Tensor b = bias.defined() ? bias.value() : Tensor();           // [1, F] or none
+  Tensor y = ops::bias_act(tape.context(), x.value(), b, act, slope);  // [N, F]
+  auto backward = [x, bias, act, slope, y](Tape& t, const Tensor& gy) {
+    Tensor none;
+    Tensor& dx = t.needs_grad(x) ? t.grad_of(x) : none;
+    Tensor* db = bias.defined() && t.needs_grad(bias) ? &t.grad_of(bias) : nullptr;
+    if (!dx.defined() && db == nullptr) return;
+    ops::bias_act_backward(t.context(), y, gy, act, slope, dx, db, true);
+  };
+  if (bias.defined()) return tape.record("bias_act", std::move(y), {x, bias}, backward);
+  return tape.record("bias_act", std::move(y), {x}, backward);
+}
+
+Var linear(Var x, Var w, Var bias, Activation act, float slope) {
+  Var h = matmul(x, w);  // [N, F_out]
+  if (!bias.defined() && act == Activation::kNone) return h;
+  return bias_act(h, bias, act, slope);
+}
+
+Var dropout(Var x, float p, uint64_t seed, uint64_t stream, bool training) {
+  GKD_CHECK(p >= 0.0f && p < 1.0f, "[dropout] p is ", p, " (expected 0 <= p < 1)");
+  if (!training || p == 0.0f) return x;
+  Tape& tape = x.tape();
+  Tensor y = ops::dropout(tape.context(), x.value(), p, seed, stream);  // [N, F]
+  return tape.record("dropout", std::move(y), {x}, [x, p, seed, stream](Tape& t, const Tensor& gy) {
+    // The same (seed, stream) regenerates the forward mask.
+    if (t.needs_grad(x)) ops::dropout(t.context(), gy, p, seed, stream, t.grad_of(x), true);
+  });
+}
+
+namespace {
+Var softmax_impl(Var x, bool log) {
+  Tape& tape = x.tape();
+  Tensor y = log ? ops::log_softmax_rows(tape.context(), x.value())
+                 : ops::softmax_rows(tape.context(), x.value());  // [N, C]
+  return tape.record(log ? "log_softmax_rows" : "softmax_rows", y, {x},
+                     [x, y, log](Tape& t, const Tensor& gy) {
+                       if (!t.needs_grad(x)) return;
+                       ops::softmax_rows_backward(t.context(), y, gy, t.grad_of(x), log, true);
+                     });
+}
+}  // namespace
+
+Var softmax_rows(Var x) {
+  return softmax_impl(x, false);
+}
+Var log_softmax_rows(Var x) {
+  return softmax_impl(x, true);
+}
+
+Var exp(Var x) {
+  Tape& tape = x.tape();
+  Tensor y = ops::exp(tape.context(), x.value());  // [N, F]
+  return tape.record("exp", y, {x}, [x, y](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(x))
+      ops::binary(t.context(), ops::BinaryOp::kMul, gy, y, t.grad_of(x), 1, true);
+  });
+}
+
+Var log(Var x) {
+  Tape& tape = x.tape();
+  Tensor y = ops::log(tape.context(), x.value());  // [N, F]
+  return tape.record("log", std::move(y), {x}, [x](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(x)) {
+      ops::binary(t.context(), ops::BinaryOp::kDiv, gy, x.value(), t.grad_of(x), 1, true);
+    }
+  });
+}
+
+Var scale(Var x, double alpha) {
+  Tape& tape = x.tape();
+  Tensor y = ops::scale(tape.context(), x.value(), alpha);  // [N, F]
+  return tape.record("scale", std::move(y), {x}, [x, alpha](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(x)) ops::axpy(t.context(), alpha, gy, t.grad_of(x));
+  });
+}
+
+Var add(Var a, Var b) {
+  Tape& tape = a.tape();
+  Tensor y = ops::add(tape.context(), a.value(), b.value());  // [N, F], the broadcast shape
+  return tape.record("add", std::move(y), {a, b}, [a, b](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(a)) accumulate_reduced(t.context(), gy, t.grad_of(a));
+    if (t.needs_grad(b)) accumulate_reduced(t.context(), gy, t.grad_of(b));
+  });
+}
+
+Var mul(Var a, Var b) {
+  Tape& tape = a.tape();
+  Tensor y = ops::mul(tape.context(), a.value(), b.value());  // [N, F], the broadcast shape
+  return tape.record("mul", std::move(y), {a, b}, [a, b](Tape& t, const Tensor& gy) {
+    const Context& c = t.context();
+    // da += gy * b ; db += gy * a (each summed over its broadcast dimensions)
+    if (t.needs_grad(a))
+      accumulate_binary(c, ops::BinaryOp::kMul, gy, b.value(), gy, t.grad_of(a), 1);
+    if (t.needs_grad(b))
+      accumulate_binary(c, ops::BinaryOp::kMul, gy, a.value(), gy, t.grad_of(b), 1);
+  });
+}
+
+Var div(Var a, Var b) {
+  Tape& tape = a.tape();
+  Tensor y = ops::div(tape.context(), a.value(), b.value());  // [N, F], the broadcast shape
+  return tape.record("div", y, {a, b}, [a, b, y](Tape& t, const Tensor& gy) {
+    const Context& c = t.context();
+    // da += gy / b ; db -= gy * a / b² = (gy * y) / b
+    if (t.needs_grad(a))
+      accumulate_binary(c, ops::BinaryOp::kDiv, gy, b.value(), gy, t.grad_of(a), 1);
+    if (t.needs_grad(b)) {
+      const Tensor gy_y = ops::mul(c, gy, y);  // [N, F]
+      accumulate_binary(c, ops::BinaryOp::kDiv, gy_y, b.value(), gy, t.grad_of(b), -1);
+    }
+  });
+}
+
+namespace {
+// Σ over `axis` times alpha; the backward broadcasts gy back over the summed dimensions.
+Var reduce_impl(const char* name, Var x, ops::SumAxis axis, double alpha) {
+  Tape& tape = x.tape();
+  const Tensor& v = x.value();  // [N, F]
+  Tensor y =
+      Tensor::empty(axis == ops::SumAxis::kRows ? v.rows() : 1,
+                    axis == ops::SumAxis::kCols ? v.cols() : 1, v.dtype(), tape.context().device());
+  ops::reduce_sum(tape.context(), v, axis, y, alpha);
+  return tape.record(name, std::move(y), {x}, [x, alpha](Tape& t, const Tensor& gy) {
+    if (!t.needs_grad(x)) return;
+    ops::unary(t.context(), ops::UnaryOp::kScale, gy, t.grad_of(x), alpha, true);
+  });
+}
+}  // namespace
+
+Var sum(Var x) {
+  return reduce_impl("sum", x, ops::SumAxis::kAll, 1.0);
+}
+Var mean(Var x) {
+  GKD_CHECK(x.value().numel() > 0, "[mean] x is ", x.value().describe(),
+            " (the mean of no elements is undefined)");
+  return reduce_impl("mean", x, ops::SumAxis::kAll, 1.0 / static_cast<double>(x.value().numel()));
+}
+Var row_sums(Var x) {
+  return reduce_impl("row_sums", x, ops::SumAxis::kRows, 1.0);
+}
+Var col_sums(Var x) {
+  return reduce_impl("col_sums", x, ops::SumAxis::kCols, 1.0);
+}
+
+}  // namespace gkd::autograd

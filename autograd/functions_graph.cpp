@@ -1,5 +1,7 @@
 #include "autograd/functions_graph.h"
 
+#include <vector>
+
 #include "engine/error.h"
 #include "engine/ops_graph.h"
 
@@ -29,6 +31,177 @@ Var spmm(const Graph& g, Var x, Var edge_w, bool mean) {
   };
   if (edge_w.defined()) return tape.record("spmm", std::move(y), {x, edge_w}, backward);
   return tape.record("spmm", std::move(y), {x}, backward);
+}
+
+Var sddmm(const Graph& g, kernels::SddmmOp op, Var u, Var v, int64_t heads) {
+  Tape& tape = u.tape();
+  GKD_CHECK(heads >= 1, "[sddmm] heads is ", heads, " (expected >= 1)");
+  Tensor out = ops::sddmm(tape.context(), g, op, u.value(), v.value(), heads);  // [E, H]
+  auto backward = [g, op, u, v](Tape& t, const Tensor& gout) {
+    // u and v may be one Var: both passes then accumulate into the same gradient.
+    if (t.needs_grad(u)) {
+      ops::sddmm_backward(t.context(), g, op, kernels::SddmmSide::kU, u.value(), v.value(), gout,
+                          t.grad_of(u), true);
+    }
+    if (t.needs_grad(v)) {
+      ops::sddmm_backward(t.context(), g, op, kernels::SddmmSide::kV, u.value(), v.value(), gout,
+                          t.grad_of(v), true);
+    }
+  };
+  return tape.record("sddmm", std::move(out), {u, v}, backward);
+}
+
+Var sddmm_u_add_v(const Graph& g, Var a_src, Var a_dst, bool leaky_relu, double negative_slope) {
+  Tape& tape = a_src.tape();
+  const ops::UAddVOptions options{.leaky_relu = leaky_relu, .negative_slope = negative_slope};
+  Tensor out = ops::u_add_v(tape.context(), g, a_src.value(), a_dst.value(), options);  // [E, H]
+  const Tensor y = out;  // the LeakyReLU derivative is read off the output's sign
+  auto backward = [g, a_src, a_dst, y, options](Tape& t, const Tensor& gout) {
+    const ops::EdgeReduceOptions reduce{.leaky_gate = options.leaky_relu ? &y : nullptr,
+                                        .negative_slope = options.negative_slope,
+                                        .accumulate = true};
+    if (t.needs_grad(a_dst)) ops::edge_reduce(t.context(), g, gout, t.grad_of(a_dst), reduce);
+    if (t.needs_grad(a_src)) {
+      ops::EdgeReduceOptions over_sources = reduce;
+      over_sources.transpose = true;
+      ops::edge_reduce(t.context(), g, gout, t.grad_of(a_src), over_sources);
+    }
+  };
+  return tape.record("sddmm_u_add_v", std::move(out), {a_src, a_dst}, backward);
+}
+
+Var edge_reduce(const Graph& g, Var w, bool transpose) {
+  Tape& tape = w.tape();
+  Tensor r = ops::edge_reduce(tape.context(), g, w.value(), transpose);  // [N, H]
+  auto backward = [g, w, transpose](Tape& t, const Tensor& gr) {
+    if (!t.needs_grad(w)) return;
+    // dw[e] += gr[dst e] (gr[src e] when transposed): u_add_v with a zero operand.
+    const Tensor zero = Tensor::zeros(gr.rows(), gr.cols(), gr.dtype(), gr.device());  // [N, H]
+    ops::u_add_v(t.context(), g, transpose ? gr : zero, transpose ? zero : gr, t.grad_of(w),
+                 {.accumulate = true});
+  };
+  return tape.record("edge_reduce", std::move(r), {w}, backward);
+}
+
+Var edge_map(Var x, const ops::EdgeMap& map) {
+  Tape& tape = x.tape();
+  const Tensor& xv = x.value();
+  Tensor y = Tensor::empty(xv.rows(), xv.cols(), xv.dtype(), xv.device());  // [E, H]
+  ops::edge_map(tape.context(), map, xv, y);
+  auto backward = [x, map](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(x))
+      ops::edge_map_backward(t.context(), map, x.value(), gy, t.grad_of(x), true);
+  };
+  return tape.record("edge_map", std::move(y), {x}, backward);
+}
+
+namespace {
+
+Var edge_softmax_impl(const Graph& g, Var z, bool log) {
+  Tape& tape = z.tape();
+  Tensor y = ops::edge_softmax(tape.context(), g, z.value(), log);  // [E, H] p or log p
+  auto backward = [g, z, y, log](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(z)) ops::edge_softmax_backward(t.context(), g, y, gy, t.grad_of(z), log, true);
+  };
+  Tensor value = y;
+  return tape.record(log ? "edge_log_softmax" : "edge_softmax", std::move(value), {z}, backward);
+}
+
+}  // namespace
+
+Var edge_softmax(const Graph& g, Var z) {
+  return edge_softmax_impl(g, z, false);
+}
+Var edge_log_softmax(const Graph& g, Var z) {
+  return edge_softmax_impl(g, z, true);
+}
+
+Var edge_kl(const Graph& g, Var lp, Var lq) {
+  Tape& tape = lp.tape();
+  Tensor kl = ops::edge_kl(tape.context(), g, lp.value(), lq.value());  // [N, H]
+  auto backward = [g, lp, lq](Tape& t, const Tensor& gkl) {
+    const bool same = lp.id() == lq.id();  // KL(p || p): both partials land in one gradient
+    Tensor* dlp = t.needs_grad(lp) ? &t.grad_of(lp) : nullptr;
+    Tensor* dlq = t.needs_grad(lq) && !same ? &t.grad_of(lq) : nullptr;
+    ops::edge_kl_backward(t.context(), g, lp.value(), lq.value(), gkl, dlp, dlq, true);
+    if (same && dlp) {
+      ops::edge_kl_backward(t.context(), g, lp.value(), lq.value(), gkl, nullptr, dlp, true);
+    }
+  };
+  return tape.record("edge_kl", std::move(kl), {lp, lq}, backward);
+}
+
+Var segment_reduce(const Tensor& offsets, Var x, kernels::SegmentOp op) {
+  Tape& tape = x.tape();
+  Tensor argmax;  // [B, F] i64, kMax only
+  Tensor y = ops::segment_reduce(tape.context(), op, offsets, x.value(),
+                                 op == kernels::SegmentOp::kMax ? &argmax : nullptr);  // [B, F]
+  auto backward = [offsets, x, op, argmax](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(x)) {
+      ops::segment_reduce_backward(t.context(), op, offsets, gy, argmax, t.grad_of(x), true);
+    }
+  };
+  return tape.record("segment_reduce", std::move(y), {x}, backward);
+}
+
+Var gather_rows(Var x, const Tensor& index) {
+  Tape& tape = x.tape();
+  Tensor y = ops::gather_rows(tape.context(), x.value(), index);  // [M, F]
+  auto backward = [x, index](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(x)) ops::scatter_add_rows(t.context(), gy, index, t.grad_of(x), true);
+  };
+  return tape.record("gather_rows", std::move(y), {x}, backward);
+}
+
+Var scatter_add_rows(Var x, const Tensor& index, int64_t rows) {
+  Tape& tape = x.tape();
+  Tensor y = ops::scatter_add_rows(tape.context(), x.value(), index, rows);  // [rows, F]
+  auto backward = [x, index](Tape& t, const Tensor& gy) {
+    if (t.needs_grad(x)) ops::gather_rows(t.context(), gy, index, t.grad_of(x), true);
+  };
+  return tape.record("scatter_add_rows", std::move(y), {x}, backward);
+}
+
+Var structure_kernel(const Graph& g, Var h, const StructureKernel& k) {
+  using kernels::EdgeMapOp;
+  using kernels::SddmmOp;
+  switch (k.kind) {
+    case StructureKernelKind::kL1Exp:
+      GKD_CHECK(k.tau > 0, "[structure_kernel] tau is ", k.tau, " (expected > 0)");
+      return edge_map(sddmm(g, SddmmOp::kL1, h, h),
+                      {.op = EdgeMapOp::kExpNeg, .scale = 1.0 / k.tau});
+    case StructureKernelKind::kLinear:
+      return sddmm(g, SddmmOp::kDot, h, h);
+    case StructureKernelKind::kPolynomial:
+      return edge_map(sddmm(g, SddmmOp::kDot, h, h),
+                      {.op = EdgeMapOp::kPower, .shift = k.shift, .degree = k.degree});
+    case StructureKernelKind::kRbf:
+      GKD_CHECK(k.sigma > 0, "[structure_kernel] sigma is ", k.sigma, " (expected > 0)");
+      return edge_map(sddmm(g, SddmmOp::kSquaredL2, h, h),
+                      {.op = EdgeMapOp::kExpNeg, .scale = 1.0 / (2.0 * k.sigma * k.sigma)});
+    case StructureKernelKind::kCosine:
+      return sddmm(g, SddmmOp::kCosine, h, h);
+  }
+  GKD_FAIL("[structure_kernel] unknown kernel kind ", static_cast<int>(k.kind));
+}
+
+Var local_structure(const Graph& g, Var h, const StructureKernel& kernel) {
+  return edge_softmax(g, structure_kernel(g, h, kernel));
+}
+
+Var structure_kl(const Graph& g, Var h_student, Var h_teacher, const StructureKernel& kernel) {
+  GKD_CHECK(h_student.rows() == g.num_nodes() && h_teacher.rows() == g.num_nodes(),
+            "[structure_kl] h_student has ", h_student.rows(), " rows and h_teacher ",
+            h_teacher.rows(), " (expected the graph's ", g.num_nodes(), " nodes)");
+  // Log-probabilities: kernels such as the polynomial one give logits spanning hundreds, where
+  // f32 probabilities would underflow to 0 and the KL to inf.
+  const Var lp_student = edge_log_softmax(g, structure_kernel(g, h_student, kernel));  // [E, 1]
+  const Var lp_teacher = edge_log_softmax(g, structure_kernel(g, h_teacher, kernel));  // [E, 1]
+  const Var kl = edge_kl(g, lp_teacher, lp_student);                                   // [N, 1]
+  // The mean over all N nodes is one segment covering every row.
+  const std::vector<int64_t> whole{0, g.num_nodes()};
+  const Tensor offsets = Tensor::from_vector<int64_t>(2, 1, whole).to(g.device());  // [2, 1]
+  return segment_mean(offsets, kl);
 }
 
 }  // namespace gkd::autograd

@@ -1,5 +1,8 @@
 #include "engine/ops_graph.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "engine/dispatch.h"
 #include "kernels/registry.h"
 
@@ -13,6 +16,78 @@ namespace {
 void check_graph(const Context& ctx, const char* op, const Graph& g) {
   GKD_CHECK(g.device() == ctx.device(), "[", op, "] the graph is on ", device_name(g.device()),
             " but the context is ", device_name(ctx.device()));
+}
+
+// t is [rows, cols] of `dtype` on the context's device.
+void check_tensor(const Context& ctx, const char* op, const char* name, const Tensor& t,
+                  int64_t rows, int64_t cols, DType dtype) {
+  check_on(ctx, op, name, t);
+  check_dtype(op, name, t, dtype);
+  check_shape(op, name, t, rows, cols);
+}
+
+// An edge tensor [E, H] whose dtype and head count set those of the op; returns H.
+int64_t check_edge_values(const Context& ctx, const char* op, const char* name, const Tensor& t,
+                          const Graph& g) {
+  check_on(ctx, op, name, t);
+  GKD_CHECK(t.cols() >= 1, "[", op, "] ", name, " has no columns (expected [E, H], H >= 1)");
+  check_shape(op, name, t, g.num_edges(), t.cols());
+  return t.cols();
+}
+
+const char* segment_name(kernels::SegmentOp op) {
+  switch (op) {
+    case kernels::SegmentOp::kSum:
+      return "segment_sum";
+    case kernels::SegmentOp::kMean:
+      return "segment_mean";
+    case kernels::SegmentOp::kMax:
+      return "segment_max";
+  }
+  return "segment_reduce";
+}
+
+// offsets: i64 [B + 1, 1] with 0 = off[0] <= ... <= off[B] = rows. Copied to the host once to
+// check (B + 1 values); returns B.
+int64_t check_offsets(const Context& ctx, const char* op, const Tensor& offsets, int64_t rows) {
+  check_on(ctx, op, "offsets", offsets);
+  check_dtype(op, "offsets", offsets, DType::kI64);
+  GKD_CHECK(offsets.cols() == 1 && offsets.rows() >= 1 && offsets.is_contiguous(), "[", op,
+            "] offsets is [", offsets.rows(), ", ", offsets.cols(),
+            "] (expected a contiguous [B + 1, 1] column)");
+  const std::vector<int64_t> off = offsets.to(Device::kCPU).to_vector<int64_t>();
+  GKD_CHECK(off.front() == 0, "[", op, "] offsets[0] is ", off.front(), " (expected 0)");
+  for (size_t b = 1; b < off.size(); ++b) {
+    GKD_CHECK(off[b] >= off[b - 1], "[", op, "] offsets decrease: offsets[", b, "] = ", off[b],
+              " < offsets[", b - 1, "] = ", off[b - 1]);
+  }
+  GKD_CHECK(off.back() == rows, "[", op, "] offsets end at ", off.back(), " (expected ", rows,
+            ", the rows of x)");
+  return offsets.rows() - 1;
+}
+
+// index: i32 or i64 [M, 1] with every value in [0, limit), the rows of `target`.
+void check_index(const Context& ctx, const char* op, const Tensor& index, int64_t limit,
+                 const char* target) {
+  check_on(ctx, op, "index", index);
+  GKD_CHECK(index.dtype() == DType::kI32 || index.dtype() == DType::kI64, "[", op, "] index is ",
+            dtype_name(index.dtype()), " (expected i32 or i64)");
+  GKD_CHECK(index.cols() == 1 && index.is_contiguous(), "[", op, "] index is [", index.rows(), ", ",
+            index.cols(), "] (expected a contiguous [M, 1] column)");
+  const Tensor host = index.to(Device::kCPU).to_dtype(DType::kI64);
+  const int64_t* values = host.data<int64_t>();
+  for (int64_t i = 0; i < host.rows(); ++i) {
+    GKD_CHECK(values[i] >= 0 && values[i] < limit, "[", op, "] index[", i, "] = ", values[i],
+              " is outside [0, ", limit, "), the rows of ", target);
+  }
+}
+
+// The typed pointer of an i64 / i32 index, null for the other type.
+const int64_t* index64(const Tensor& index) {
+  return index.dtype() == DType::kI64 ? index.data<int64_t>() : nullptr;
+}
+const int32_t* index32(const Tensor& index) {
+  return index.dtype() == DType::kI32 ? index.data<int32_t>() : nullptr;
 }
 
 }  // namespace
@@ -67,8 +142,8 @@ void sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor
   check_shape("sddmm", "out", out, g.num_edges(), heads);
   dispatch_float(ctx, "sddmm", u.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kernels::SddmmArgs<T> a{g.in_csr(), op, heads, u.cview<T>(), v.cview<T>(), out.view<T>(),
-                            accumulate};
+    kernels::SddmmArgs<T> a{g.in_csr(),    op,        heads, u.cview<T>(), v.cview<T>(),
+                            out.view<T>(), accumulate};
     launch(ctx, a, kernels::cpu::sddmm<T>, kernels::cuda::sddmm);
   });
 }
@@ -76,6 +151,326 @@ void sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor
 Tensor spmm(const Context& ctx, const Graph& g, const Tensor& x, const Tensor& edge_w, bool mean) {
   Tensor y = Tensor::empty(g.num_nodes(), x.cols(), x.dtype(), ctx.device());  // [N, H*F]
   spmm(ctx, g, x, edge_w, y, {.mean = mean});
+  return y;
+}
+
+Tensor sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor& u,
+             const Tensor& v, int64_t heads) {
+  Tensor out = Tensor::empty(g.num_edges(), heads, u.dtype(), ctx.device());  // [E, H]
+  sddmm(ctx, g, op, u, v, out);
+  return out;
+}
+
+void sddmm_backward(const Context& ctx, const Graph& g, kernels::SddmmOp op, kernels::SddmmSide wrt,
+                    const Tensor& u, const Tensor& v, const Tensor& grad, Tensor& d,
+                    bool accumulate) {
+  const char* name = "sddmm_backward";
+  check_graph(ctx, name, g);
+  check_on(ctx, name, "u", u);
+  GKD_CHECK(u.rows() == g.num_nodes(), "[", name, "] u has ", u.rows(), " rows but the graph has ",
+            g.num_nodes(), " nodes");
+  check_tensor(ctx, name, "v", v, g.num_nodes(), u.cols(), u.dtype());
+  check_tensor(ctx, name, "d", d, g.num_nodes(), u.cols(), u.dtype());
+  const int64_t heads = check_edge_values(ctx, name, "grad", grad, g);
+  check_dtype(name, "grad", grad, u.dtype());
+  GKD_CHECK(u.cols() % heads == 0, "[", name, "] u has ", u.cols(),
+            " columns, not a multiple of the ", heads, " heads of grad");
+  dispatch_float(ctx, name, u.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::SddmmBackwardArgs<T> a{.a = wrt == kernels::SddmmSide::kU ? g.out_csr() : g.in_csr(),
+                                    .op = op,
+                                    .wrt = wrt,
+                                    .heads = heads,
+                                    .u = u.cview<T>(),
+                                    .v = v.cview<T>(),
+                                    .grad = grad.cview<T>(),
+                                    .d = d.view<T>(),
+                                    .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::sddmm_backward<T>, kernels::cuda::sddmm_backward);
+  });
+}
+
+void u_add_v(const Context& ctx, const Graph& g, const Tensor& a_src, const Tensor& a_dst,
+             Tensor& out, const UAddVOptions& options) {
+  const char* name = "u_add_v";
+  check_graph(ctx, name, g);
+  check_on(ctx, name, "a_src", a_src);
+  GKD_CHECK(a_src.rows() == g.num_nodes(), "[", name, "] a_src has ", a_src.rows(),
+            " rows but the graph has ", g.num_nodes(), " nodes");
+  check_tensor(ctx, name, "a_dst", a_dst, g.num_nodes(), a_src.cols(), a_src.dtype());
+  check_tensor(ctx, name, "out", out, g.num_edges(), a_src.cols(), a_src.dtype());
+  GKD_CHECK(!options.leaky_relu || options.negative_slope >= 0, "[", name, "] negative_slope is ",
+            options.negative_slope, " (expected >= 0)");
+  dispatch_float(ctx, name, a_src.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::UAddVArgs<T> a{.a = g.in_csr(),
+                            .a_src = a_src.cview<T>(),
+                            .a_dst = a_dst.cview<T>(),
+                            .leaky_relu = options.leaky_relu,
+                            .negative_slope = static_cast<T>(options.negative_slope),
+                            .out = out.view<T>(),
+                            .accumulate = options.accumulate};
+    launch(ctx, a, kernels::cpu::u_add_v<T>, kernels::cuda::u_add_v);
+  });
+}
+
+Tensor u_add_v(const Context& ctx, const Graph& g, const Tensor& a_src, const Tensor& a_dst,
+               const UAddVOptions& options) {
+  Tensor out = Tensor::empty(g.num_edges(), a_src.cols(), a_src.dtype(), ctx.device());  // [E, H]
+  UAddVOptions o = options;
+  o.accumulate = false;
+  u_add_v(ctx, g, a_src, a_dst, out, o);
+  return out;
+}
+
+void edge_reduce(const Context& ctx, const Graph& g, const Tensor& w, Tensor& out,
+                 const EdgeReduceOptions& options) {
+  const char* name = "edge_reduce";
+  check_graph(ctx, name, g);
+  const int64_t heads = check_edge_values(ctx, name, "w", w, g);
+  check_tensor(ctx, name, "out", out, g.num_nodes(), heads, w.dtype());
+  if (options.leaky_gate)
+    check_tensor(ctx, name, "leaky_gate", *options.leaky_gate, g.num_edges(), heads, w.dtype());
+  dispatch_float(ctx, name, w.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::EdgeReduceArgs<T> a{
+        .a = options.transpose ? g.out_csr() : g.in_csr(),
+        .w = w.cview<T>(),
+        .gate = options.leaky_gate ? options.leaky_gate->cview<T>() : kernels::ConstMatView<T>{},
+        .negative_slope = static_cast<T>(options.negative_slope),
+        .out = out.view<T>(),
+        .accumulate = options.accumulate};
+    launch(ctx, a, kernels::cpu::edge_reduce<T>, kernels::cuda::edge_reduce);
+  });
+}
+
+Tensor edge_reduce(const Context& ctx, const Graph& g, const Tensor& w, bool transpose) {
+  Tensor out = Tensor::empty(g.num_nodes(), w.cols(), w.dtype(), ctx.device());  // [N, H]
+  edge_reduce(ctx, g, w, out, {.transpose = transpose});
+  return out;
+}
+
+void edge_map(const Context& ctx, const EdgeMap& map, const Tensor& x, Tensor& y, bool accumulate) {
+  check_on(ctx, "edge_map", "x", x);
+  check_tensor(ctx, "edge_map", "y", y, x.rows(), x.cols(), x.dtype());
+  dispatch_float(ctx, "edge_map", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::EdgeMapArgs<T> a{.op = map.op,
+                              .scale = static_cast<T>(map.scale),
+                              .shift = static_cast<T>(map.shift),
+                              .degree = static_cast<T>(map.degree),
+                              .x = x.cview<T>(),
+                              .y = y.view<T>(),
+                              .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::edge_map<T>, kernels::cuda::edge_map);
+  });
+}
+
+void edge_map_backward(const Context& ctx, const EdgeMap& map, const Tensor& x, const Tensor& dy,
+                       Tensor& dx, bool accumulate) {
+  const char* name = "edge_map_backward";
+  check_on(ctx, name, "x", x);
+  check_tensor(ctx, name, "dy", dy, x.rows(), x.cols(), x.dtype());
+  check_tensor(ctx, name, "dx", dx, x.rows(), x.cols(), x.dtype());
+  dispatch_float(ctx, name, x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::EdgeMapBackwardArgs<T> a{.op = map.op,
+                                      .scale = static_cast<T>(map.scale),
+                                      .shift = static_cast<T>(map.shift),
+                                      .degree = static_cast<T>(map.degree),
+                                      .x = x.cview<T>(),
+                                      .dy = dy.cview<T>(),
+                                      .dx = dx.view<T>(),
+                                      .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::edge_map_backward<T>, kernels::cuda::edge_map_backward);
+  });
+}
+
+void edge_softmax(const Context& ctx, const Graph& g, const Tensor& z, Tensor& p, bool log) {
+  const char* name = "edge_softmax";
+  check_graph(ctx, name, g);
+  const int64_t heads = check_edge_values(ctx, name, "z", z, g);
+  check_tensor(ctx, name, "p", p, g.num_edges(), heads, z.dtype());
+  dispatch_float(ctx, name, z.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::EdgeSoftmaxArgs<T> a{.a = g.in_csr(), .z = z.cview<T>(), .p = p.view<T>(), .log = log};
+    launch(ctx, a, kernels::cpu::edge_softmax<T>, kernels::cuda::edge_softmax);
+  });
+}
+
+Tensor edge_softmax(const Context& ctx, const Graph& g, const Tensor& z, bool log) {
+  Tensor p = Tensor::empty(g.num_edges(), z.cols(), z.dtype(), ctx.device());  // [E, H]
+  edge_softmax(ctx, g, z, p, log);
+  return p;
+}
+
+void edge_softmax_backward(const Context& ctx, const Graph& g, const Tensor& y, const Tensor& dy,
+                           Tensor& dz, bool log, bool accumulate) {
+  const char* name = "edge_softmax_backward";
+  check_graph(ctx, name, g);
+  const int64_t heads = check_edge_values(ctx, name, "y", y, g);
+  check_tensor(ctx, name, "dy", dy, g.num_edges(), heads, y.dtype());
+  check_tensor(ctx, name, "dz", dz, g.num_edges(), heads, y.dtype());
+  dispatch_float(ctx, name, y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::EdgeSoftmaxBackwardArgs<T> a{.a = g.in_csr(),
+                                          .y = y.cview<T>(),
+                                          .dy = dy.cview<T>(),
+                                          .dz = dz.view<T>(),
+                                          .log = log,
+                                          .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::edge_softmax_backward<T>, kernels::cuda::edge_softmax_backward);
+  });
+}
+
+void edge_kl(const Context& ctx, const Graph& g, const Tensor& lp, const Tensor& lq, Tensor& kl,
+             bool accumulate) {
+  const char* name = "edge_kl";
+  check_graph(ctx, name, g);
+  const int64_t heads = check_edge_values(ctx, name, "lp", lp, g);
+  check_tensor(ctx, name, "lq", lq, g.num_edges(), heads, lp.dtype());
+  check_tensor(ctx, name, "kl", kl, g.num_nodes(), heads, lp.dtype());
+  dispatch_float(ctx, name, lp.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::EdgeKlArgs<T> a{.a = g.in_csr(),
+                             .lp = lp.cview<T>(),
+                             .lq = lq.cview<T>(),
+                             .kl = kl.view<T>(),
+                             .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::edge_kl<T>, kernels::cuda::edge_kl);
+  });
+}
+
+Tensor edge_kl(const Context& ctx, const Graph& g, const Tensor& lp, const Tensor& lq) {
+  Tensor kl = Tensor::empty(g.num_nodes(), lp.cols(), lp.dtype(), ctx.device());  // [N, H]
+  edge_kl(ctx, g, lp, lq, kl);
+  return kl;
+}
+
+void edge_kl_backward(const Context& ctx, const Graph& g, const Tensor& lp, const Tensor& lq,
+                      const Tensor& dkl, Tensor* dlp, Tensor* dlq, bool accumulate) {
+  const char* name = "edge_kl_backward";
+  check_graph(ctx, name, g);
+  const int64_t heads = check_edge_values(ctx, name, "lp", lp, g);
+  check_tensor(ctx, name, "lq", lq, g.num_edges(), heads, lp.dtype());
+  check_tensor(ctx, name, "dkl", dkl, g.num_nodes(), heads, lp.dtype());
+  if (dlp) check_tensor(ctx, name, "dlp", *dlp, g.num_edges(), heads, lp.dtype());
+  if (dlq) check_tensor(ctx, name, "dlq", *dlq, g.num_edges(), heads, lp.dtype());
+  if (!dlp && !dlq) return;
+  dispatch_float(ctx, name, lp.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::EdgeKlBackwardArgs<T> a{.a = g.in_csr(),
+                                     .lp = lp.cview<T>(),
+                                     .lq = lq.cview<T>(),
+                                     .dkl = dkl.cview<T>(),
+                                     .dlp = dlp ? dlp->view<T>() : kernels::MatView<T>{},
+                                     .dlq = dlq ? dlq->view<T>() : kernels::MatView<T>{},
+                                     .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::edge_kl_backward<T>, kernels::cuda::edge_kl_backward);
+  });
+}
+
+void segment_reduce(const Context& ctx, kernels::SegmentOp op, const Tensor& offsets,
+                    const Tensor& x, Tensor& y, Tensor* argmax, bool accumulate) {
+  const char* name = segment_name(op);
+  check_on(ctx, name, "x", x);
+  const int64_t segments = check_offsets(ctx, name, offsets, x.rows());
+  check_tensor(ctx, name, "y", y, segments, x.cols(), x.dtype());
+  Tensor scratch;  // [B, F] i64: the kernel always writes the argmax of kMax
+  if (op == kernels::SegmentOp::kMax) {
+    Tensor& arg = argmax ? *argmax : scratch;
+    if (!arg.defined()) arg = Tensor::empty(segments, x.cols(), DType::kI64, ctx.device());
+    check_tensor(ctx, name, "argmax", arg, segments, x.cols(), DType::kI64);
+    scratch = arg;  // shares storage with *argmax when given
+  }
+  dispatch_float(ctx, name, x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::SegmentReduceArgs<T> a{
+        .offsets = offsets.data<int64_t>(),
+        .op = op,
+        .x = x.cview<T>(),
+        .y = y.view<T>(),
+        .argmax = scratch.defined() ? scratch.view<int64_t>() : kernels::MatView<int64_t>{},
+        .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::segment_reduce<T>, kernels::cuda::segment_reduce);
+  });
+}
+
+Tensor segment_reduce(const Context& ctx, kernels::SegmentOp op, const Tensor& offsets,
+                      const Tensor& x, Tensor* argmax) {
+  // [B, F]; a malformed offsets tensor is reported by the checks of the call below.
+  Tensor y =
+      Tensor::empty(std::max<int64_t>(offsets.rows() - 1, 0), x.cols(), x.dtype(), ctx.device());
+  segment_reduce(ctx, op, offsets, x, y, argmax);
+  return y;
+}
+
+void segment_reduce_backward(const Context& ctx, kernels::SegmentOp op, const Tensor& offsets,
+                             const Tensor& dy, const Tensor& argmax, Tensor& dx, bool accumulate) {
+  const char* name = segment_name(op);
+  check_on(ctx, name, "dx", dx);
+  const int64_t segments = check_offsets(ctx, name, offsets, dx.rows());
+  check_tensor(ctx, name, "dy", dy, segments, dx.cols(), dx.dtype());
+  if (op == kernels::SegmentOp::kMax) {
+    check_tensor(ctx, name, "argmax", argmax, segments, dx.cols(), DType::kI64);
+  }
+  dispatch_float(ctx, name, dx.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::SegmentReduceBackwardArgs<T> a{.offsets = offsets.data<int64_t>(),
+                                            .op = op,
+                                            .dy = dy.cview<T>(),
+                                            .argmax = op == kernels::SegmentOp::kMax
+                                                          ? argmax.cview<int64_t>()
+                                                          : kernels::ConstMatView<int64_t>{},
+                                            .dx = dx.view<T>(),
+                                            .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::segment_reduce_backward<T>,
+           kernels::cuda::segment_reduce_backward);
+  });
+}
+
+void gather_rows(const Context& ctx, const Tensor& x, const Tensor& index, Tensor& y,
+                 bool accumulate) {
+  check_on(ctx, "gather_rows", "x", x);
+  check_index(ctx, "gather_rows", index, x.rows(), "x");
+  check_tensor(ctx, "gather_rows", "y", y, index.rows(), x.cols(), x.dtype());
+  dispatch_float(ctx, "gather_rows", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::GatherRowsArgs<T> a{.index64 = index64(index),
+                                 .index32 = index32(index),
+                                 .x = x.cview<T>(),
+                                 .y = y.view<T>(),
+                                 .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::gather_rows<T>, kernels::cuda::gather_rows);
+  });
+}
+
+Tensor gather_rows(const Context& ctx, const Tensor& x, const Tensor& index) {
+  Tensor y = Tensor::empty(index.rows(), x.cols(), x.dtype(), ctx.device());  // [M, F]
+  gather_rows(ctx, x, index, y);
+  return y;
+}
+
+void scatter_add_rows(const Context& ctx, const Tensor& x, const Tensor& index, Tensor& y,
+                      bool accumulate) {
+  check_on(ctx, "scatter_add_rows", "y", y);
+  check_index(ctx, "scatter_add_rows", index, y.rows(), "y");
+  check_tensor(ctx, "scatter_add_rows", "x", x, index.rows(), y.cols(), y.dtype());
+  dispatch_float(ctx, "scatter_add_rows", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::ScatterAddRowsArgs<T> a{.index64 = index64(index),
+                                     .index32 = index32(index),
+                                     .x = x.cview<T>(),
+                                     .y = y.view<T>(),
+                                     .accumulate = accumulate};
+    launch(ctx, a, kernels::cpu::scatter_add_rows<T>, kernels::cuda::scatter_add_rows);
+  });
+}
+
+Tensor scatter_add_rows(const Context& ctx, const Tensor& x, const Tensor& index, int64_t rows) {
+  GKD_CHECK(rows >= 0, "[scatter_add_rows] rows is ", rows, " (expected >= 0)");
+  Tensor y = Tensor::empty(rows, x.cols(), x.dtype(), ctx.device());  // [R, F]
+  scatter_add_rows(ctx, x, index, y);
   return y;
 }
 

@@ -1,8 +1,106 @@
-// CPU twins of the dense elementwise kernels. Row-parallel; every element is computed
-// independently, so results do not depend on the thread count.
+// CPU twins of the dense elementwise and reduction kernels. Row-parallel; every element is computed
+// independently, and sums over rows use the fixed blocking of kSumBlockRows, so results do not
+// depend on the thread count.
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/math.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
+
+namespace {
+
+// Below this many elements, starting threads costs more than it saves.
+constexpr int64_t kParallelElems = int64_t{1} << 16;
+
+// A broadcast operand: a size-1 dimension gets stride 0.
+template <class T>
+struct Bcast {
+  const T* data;
+  int64_t row_stride, col_stride;
+  const T& operator()(int64_t i, int64_t j) const { return data[i * row_stride + j * col_stride]; }
+};
+template <class T>
+Bcast<T> bcast(const ConstMatView<T>& v) {
+  return {v.data, v.rows > 1 ? v.ld : 0, v.cols > 1 ? 1 : 0};
+}
+
+template <class Fn>
+void parallel_rows(int64_t rows, int64_t cols, Fn&& fn) {
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelElems)
+  for (int64_t i = 0; i < rows; ++i) fn(i);
+}
+
+// Column sums of value(i, j) over rows, value called exactly once per element (it may write):
+// block b sums rows [b*B, (b+1)*B) in order, then the blocks are added in order. `out` gets
+// [cols] doubles. With cols = 1 this is also the blocked total sum. `work` (elements touched)
+// decides whether threads are worth starting.
+template <class Value>
+void blocked_column_sums(int64_t rows, int64_t cols, int64_t work, Value&& value,
+                         std::vector<double>& out) {
+  const int64_t blocks = (rows + kSumBlockRows - 1) / kSumBlockRows;
+  std::vector<double> partial(static_cast<size_t>(blocks * cols), 0.0);  // [blocks, cols]
+#pragma omp parallel for schedule(static) if (work > kParallelElems)
+  for (int64_t b = 0; b < blocks; ++b) {
+    double* acc = partial.data() + b * cols;
+    const int64_t end = std::min(rows, (b + 1) * kSumBlockRows);
+    for (int64_t i = b * kSumBlockRows; i < end; ++i)
+      for (int64_t j = 0; j < cols; ++j) acc[j] += value(i, j);
+  }
+  out.assign(static_cast<size_t>(cols), 0.0);
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t j = 0; j < cols; ++j) out[j] += partial[b * cols + j];
+}
+
+template <class T>
+void store(T& dst, double value, bool accumulate) {
+  dst = accumulate ? static_cast<T>(dst + value) : static_cast<T>(value);
+}
+
+// Calls fn(std::integral_constant<Activation, act>) so the activation is a compile-time constant
+// inside the element loops.
+template <class Fn>
+void with_activation(Activation act, Fn&& fn) {
+  using A = Activation;
+  switch (act) {
+    case A::kNone:
+      return fn(std::integral_constant<A, A::kNone>{});
+    case A::kRelu:
+      return fn(std::integral_constant<A, A::kRelu>{});
+    case A::kElu:
+      return fn(std::integral_constant<A, A::kElu>{});
+    case A::kLeakyRelu:
+      return fn(std::integral_constant<A, A::kLeakyRelu>{});
+    case A::kSigmoid:
+      return fn(std::integral_constant<A, A::kSigmoid>{});
+    case A::kTanh:
+      return fn(std::integral_constant<A, A::kTanh>{});
+  }
+}
+
+template <Activation A, class T>
+T activate(T z, T slope) {
+  if constexpr (A == Activation::kNone) return z;
+  if constexpr (A == Activation::kRelu) return relu(z);
+  if constexpr (A == Activation::kElu) return elu(z);
+  if constexpr (A == Activation::kLeakyRelu) return leaky_relu(z, slope);
+  if constexpr (A == Activation::kSigmoid) return sigmoid(z);
+  if constexpr (A == Activation::kTanh) return std::tanh(z);
+}
+
+template <Activation A, class T>
+T activation_grad(T y, T slope) {
+  if constexpr (A == Activation::kNone) return T(1);
+  if constexpr (A == Activation::kRelu) return relu_grad_from_output(y);
+  if constexpr (A == Activation::kElu) return elu_grad_from_output(y);
+  if constexpr (A == Activation::kLeakyRelu) return leaky_relu_grad_from_output(y, slope);
+  if constexpr (A == Activation::kSigmoid) return sigmoid_grad_from_output(y);
+  if constexpr (A == Activation::kTanh) return tanh_grad_from_output(y);
+}
+
+}  // namespace
 
 template <class T>
 void axpby(const AxpbyArgs<T>& a) {
@@ -15,7 +113,142 @@ void axpby(const AxpbyArgs<T>& a) {
   }
 }
 
+template <class T>
+void bias_act(const BiasActArgs<T>& a) {
+  with_activation(a.act, [&](auto act) {
+    parallel_rows(a.y.rows, a.y.cols, [&](int64_t i) {
+      const T* x = a.x.data + i * a.x.ld;  // [F]
+      T* y = a.y.data + i * a.y.ld;        // [F]
+      for (int64_t j = 0; j < a.y.cols; ++j) {
+        const T z = a.bias ? x[j] + a.bias[j] : x[j];
+        y[j] = activate<decltype(act)::value>(z, a.slope);
+      }
+    });
+  });
+}
+
+template <class T>
+void bias_act_backward(const BiasActBackwardArgs<T>& a) {
+  const int64_t rows = a.y.rows, cols = a.y.cols;
+  with_activation(a.act, [&](auto act) {
+    constexpr Activation kAct = decltype(act)::value;
+    auto dz = [&](int64_t i, int64_t j) {
+      return a.dy(i, j) * activation_grad<kAct>(a.y(i, j), a.slope);
+    };
+    auto write_dx = [&](int64_t i, int64_t j, T value) {
+      T& out = a.dx(i, j);
+      out = a.accumulate ? out + value : value;
+    };
+    if (a.dbias == nullptr) {
+      if (a.dx.data == nullptr) return;
+      parallel_rows(rows, cols, [&](int64_t i) {
+        for (int64_t j = 0; j < cols; ++j) write_dx(i, j, dz(i, j));
+      });
+      return;
+    }
+    std::vector<double> db;  // [F]
+    blocked_column_sums(
+        rows, cols, rows * cols,
+        [&](int64_t i, int64_t j) {
+          const T value = dz(i, j);
+          if (a.dx.data != nullptr) write_dx(i, j, value);
+          return static_cast<double>(value);
+        },
+        db);
+    for (int64_t j = 0; j < cols; ++j) store(a.dbias[j], db[j], a.accumulate);
+  });
+}
+
+template <class T>
+void unary(const UnaryArgs<T>& a) {
+  const Bcast<T> x = bcast(a.x);
+  auto run = [&](auto f) {
+    parallel_rows(a.y.rows, a.y.cols, [&](int64_t i) {
+      T* y = a.y.data + i * a.y.ld;  // [F]
+      for (int64_t j = 0; j < a.y.cols; ++j) {
+        const T value = a.alpha * f(x(i, j));
+        y[j] = a.accumulate ? y[j] + value : value;
+      }
+    });
+  };
+  switch (a.op) {
+    case UnaryOp::kScale:
+      return run([](T v) { return v; });
+    case UnaryOp::kExp:
+      return run([](T v) { return std::exp(v); });
+    case UnaryOp::kLog:
+      return run([](T v) { return std::log(v); });
+  }
+}
+
+template <class T>
+void binary(const BinaryArgs<T>& a) {
+  const Bcast<T> l = bcast(a.a), r = bcast(a.b);
+  auto run = [&](auto f) {
+    parallel_rows(a.y.rows, a.y.cols, [&](int64_t i) {
+      T* y = a.y.data + i * a.y.ld;  // [F]
+      for (int64_t j = 0; j < a.y.cols; ++j) {
+        const T value = a.alpha * f(l(i, j), r(i, j));
+        y[j] = a.accumulate ? y[j] + value : value;
+      }
+    });
+  };
+  switch (a.op) {
+    case BinaryOp::kAdd:
+      return run([](T u, T v) { return u + v; });
+    case BinaryOp::kMul:
+      return run([](T u, T v) { return u * v; });
+    case BinaryOp::kDiv:
+      return run([](T u, T v) { return u / v; });
+  }
+}
+
+template <class T>
+void reduce_sum(const ReduceSumArgs<T>& a) {
+  const int64_t rows = a.x.rows, cols = a.x.cols;
+  const double alpha = a.alpha;
+  switch (a.axis) {
+    case SumAxis::kRows:
+      parallel_rows(rows, cols, [&](int64_t i) {
+        double acc = 0;
+        for (int64_t j = 0; j < cols; ++j) acc += a.x(i, j);
+        store(a.y(i, 0), alpha * acc, a.accumulate);
+      });
+      return;
+    case SumAxis::kCols: {
+      std::vector<double> sums;  // [F]
+      blocked_column_sums(
+          rows, cols, rows * cols, [&](int64_t i, int64_t j) { return double(a.x(i, j)); }, sums);
+      for (int64_t j = 0; j < cols; ++j) store(a.y(0, j), alpha * sums[j], a.accumulate);
+      return;
+    }
+    case SumAxis::kAll: {
+      std::vector<double> total;  // [1]: each row left to right, then the row blocks
+      blocked_column_sums(
+          rows, 1, rows * cols,
+          [&](int64_t i, int64_t) {
+            double acc = 0;
+            for (int64_t j = 0; j < cols; ++j) acc += a.x(i, j);
+            return acc;
+          },
+          total);
+      store(a.y(0, 0), alpha * total[0], a.accumulate);
+      return;
+    }
+  }
+}
+
 template void axpby<float>(const AxpbyArgs<float>&);
 template void axpby<double>(const AxpbyArgs<double>&);
+template void bias_act<float>(const BiasActArgs<float>&);
+template void bias_act<double>(const BiasActArgs<double>&);
+template void bias_act_backward<float>(const BiasActBackwardArgs<float>&);
+template void bias_act_backward<double>(const BiasActBackwardArgs<double>&);
+template void unary<float>(const UnaryArgs<float>&);
+template void unary<double>(const UnaryArgs<double>&);
+template void binary<float>(const BinaryArgs<float>&);
+template void binary<double>(const BinaryArgs<double>&);
+template void reduce_sum<float>(const ReduceSumArgs<float>&);
+template void reduce_sum<double>(const ReduceSumArgs<double>&);
 
 }  // namespace gkd::kernels::cpu

@@ -1,1 +1,84 @@
+// CPU twin of inverted dropout. The keep mask is a pure function of (seed, stream, i * cols + j)
+// (kernels/philox.h), so forward and backward, CPU and CUDA, draw the same mask without storing it.
+// The Philox blocks of a row are generated kLanes at a time in structure-of-arrays form, so the
+// compiler vectorises the rounds across blocks; the words are those of philox_bits (tested).
+#include <algorithm>
+
+#include "kernels/philox.h"
 #include "kernels/registry.h"
+
+namespace gkd::kernels::cpu {
+
+namespace {
+
+constexpr int kLanes = 64;  // Philox blocks per batch = 256 random words
+
+// words[4 * l + w] = word w of Philox block (first_block + l), for l < kLanes: philox4x32_10 with
+// counter {block lo, block hi, stream lo, stream hi} and key {seed lo, seed hi}.
+void philox_words(uint64_t seed, uint64_t stream, uint64_t first_block, uint32_t* words) {
+  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+  uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    const uint64_t block = first_block + static_cast<uint64_t>(l);
+    c0[l] = static_cast<uint32_t>(block);
+    c1[l] = static_cast<uint32_t>(block >> 32);
+    c2[l] = static_cast<uint32_t>(stream);
+    c3[l] = static_cast<uint32_t>(stream >> 32);
+  }
+  uint32_t key0 = static_cast<uint32_t>(seed), key1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    if (round > 0) {
+      key0 += kW0;
+      key1 += kW1;
+    }
+    for (int l = 0; l < kLanes; ++l) {
+      const uint64_t p0 = static_cast<uint64_t>(kM0) * c0[l];
+      const uint64_t p1 = static_cast<uint64_t>(kM1) * c2[l];
+      const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1[l] ^ key0;
+      const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3[l] ^ key1;
+      c0[l] = n0;
+      c1[l] = static_cast<uint32_t>(p1);
+      c2[l] = n2;
+      c3[l] = static_cast<uint32_t>(p0);
+    }
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    words[4 * l] = c0[l];
+    words[4 * l + 1] = c1[l];
+    words[4 * l + 2] = c2[l];
+    words[4 * l + 3] = c3[l];
+  }
+}
+
+}  // namespace
+
+template <class T>
+void dropout(const DropoutArgs<T>& a) {
+  const int64_t rows = a.x.rows, cols = a.x.cols;
+  const T scale = T(1) / (T(1) - static_cast<T>(a.p));
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 14))
+  for (int64_t i = 0; i < rows; ++i) {
+    const T* x = a.x.data + i * a.x.ld;  // [F]
+    T* y = a.y.data + i * a.y.ld;        // [F]
+    const uint64_t first = static_cast<uint64_t>(i) * static_cast<uint64_t>(cols);
+    const uint64_t end = first + static_cast<uint64_t>(cols);
+    uint32_t words[4 * kLanes];
+    for (uint64_t base = first & ~uint64_t{3}; base < end; base += 4 * kLanes) {
+      philox_words(a.seed, a.stream, base >> 2, words);
+      const uint64_t lo = std::max(base, first), hi = std::min(base + 4 * kLanes, end);
+      for (uint64_t k = lo; k < hi; ++k) {
+        // philox_uniform: the top 24 bits, exactly representable in float.
+        const float u = static_cast<float>(words[k - base] >> 8) * (1.0f / 16777216.0f);
+        const int64_t j = static_cast<int64_t>(k - first);
+        const T value = u >= a.p ? x[j] * scale : T(0);
+        y[j] = a.accumulate ? y[j] + value : value;
+      }
+    }
+  }
+}
+
+template void dropout<float>(const DropoutArgs<float>&);
+template void dropout<double>(const DropoutArgs<double>&);
+
+}  // namespace gkd::kernels::cpu

@@ -1,10 +1,45 @@
-// CPU twin of the SDDMM edge kernels: row-parallel over destinations, each edge's reduction over
-// the feature dimension accumulated in double in index order.
+// CPU twins of the SDDMM edge kernels: row-parallel over CSR rows, each edge's reduction over the
+// feature dimension accumulated in double in index order, every output row written by one thread.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
+
+namespace {
+
+// Σ_j over one head's slice of x·y, |x|^2 and |y|^2, for the cosine similarity.
+struct CosineParts {
+  double dot = 0, xx = 0, yy = 0;
+  double nx() const { return std::max(std::sqrt(xx), kCosineEps); }
+  double ny() const { return std::max(std::sqrt(yy), kCosineEps); }
+  double value() const { return dot / (nx() * ny()); }
+};
+
+template <class T>
+CosineParts cosine_parts(const T* x, const T* y, int64_t f) {
+  CosineParts c;
+  for (int64_t j = 0; j < f; ++j) {
+    const double xj = x[j], yj = y[j];
+    c.dot += xj * yj;
+    c.xx += xj * xj;
+    c.yy += yj * yj;
+  }
+  return c;
+}
+
+double sign(double d) {
+  return d > 0 ? 1.0 : (d < 0 ? -1.0 : 0.0);
+}
+
+template <class T>
+void write(T& out, double value, bool accumulate) {
+  out = static_cast<T>(accumulate ? out + value : value);
+}
+
+}  // namespace
 
 template <class T>
 void sddmm(const SddmmArgs<T>& a) {
@@ -14,22 +49,149 @@ void sddmm(const SddmmArgs<T>& a) {
     for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
       const int64_t src = a.a.indices[e];
       for (int64_t h = 0; h < a.heads; ++h) {
+        const T* x = &a.u(src, h * f);
+        const T* y = &a.v(dst, h * f);
         double acc = 0;
-        for (int64_t j = h * f; j < (h + 1) * f; ++j) {
-          const double x = a.u(src, j), y = a.v(dst, j);
-          switch (a.op) {
-            case SddmmOp::kDot: acc += x * y; break;
-            case SddmmOp::kL1: acc += std::abs(x - y); break;
-            case SddmmOp::kSquaredL2: acc += (x - y) * (x - y); break;
-          }
+        switch (a.op) {
+          case SddmmOp::kDot:
+            for (int64_t j = 0; j < f; ++j) acc += double(x[j]) * y[j];
+            break;
+          case SddmmOp::kL1:
+            for (int64_t j = 0; j < f; ++j) acc += std::abs(double(x[j]) - y[j]);
+            break;
+          case SddmmOp::kSquaredL2:
+            for (int64_t j = 0; j < f; ++j) acc += (double(x[j]) - y[j]) * (double(x[j]) - y[j]);
+            break;
+          case SddmmOp::kCosine:
+            acc = cosine_parts(x, y, f).value();
+            break;
         }
-        a.out(e, h) = static_cast<T>(a.accumulate ? a.out(e, h) + acc : acc);
+        write(a.out(e, h), acc, a.accumulate);
       }
     }
   }
 }
 
-template void sddmm<float>(const SddmmArgs<float>&);
-template void sddmm<double>(const SddmmArgs<double>&);
+template <class T>
+void sddmm_backward(const SddmmBackwardArgs<T>& a) {
+  const int64_t width = a.d.cols, f = width / a.heads;
+  const bool wrt_u = a.wrt == SddmmSide::kU;
+  // The differentiated operand is x (its row is the CSR row), the other one is y. Every op is
+  // symmetric in its operands, so one formula serves both sides.
+#pragma omp parallel
+  {
+    std::vector<double> acc(width);
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t r = 0; r < a.a.rows; ++r) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t p = a.a.indptr[r]; p < a.a.indptr[r + 1]; ++p) {
+        const int64_t other = a.a.indices[p], e = edge_id(a.a, p);
+        for (int64_t h = 0; h < a.heads; ++h) {
+          const double g = a.grad(e, h);
+          const T* x = wrt_u ? &a.u(r, h * f) : &a.v(r, h * f);
+          const T* y = wrt_u ? &a.v(other, h * f) : &a.u(other, h * f);
+          double* d = &acc[h * f];
+          switch (a.op) {
+            case SddmmOp::kDot:
+              for (int64_t j = 0; j < f; ++j) d[j] += g * y[j];
+              break;
+            case SddmmOp::kL1:
+              for (int64_t j = 0; j < f; ++j) d[j] += g * sign(double(x[j]) - y[j]);
+              break;
+            case SddmmOp::kSquaredL2:
+              for (int64_t j = 0; j < f; ++j) d[j] += 2.0 * g * (double(x[j]) - y[j]);
+              break;
+            case SddmmOp::kCosine: {
+              // cosine_parts(x, y) is symmetric, so x may stand for either operand.
+              const CosineParts c = cosine_parts(x, y, f);
+              const double nx = c.nx(), ny = c.ny(), cos = c.dot / (nx * ny);
+              const double self = std::sqrt(c.xx) > kCosineEps ? cos / (nx * nx) : 0.0;
+              for (int64_t j = 0; j < f; ++j) d[j] += g * (y[j] / (nx * ny) - self * x[j]);
+              break;
+            }
+          }
+        }
+      }
+      for (int64_t j = 0; j < width; ++j) write(a.d(r, j), acc[j], a.accumulate);
+    }
+  }
+}
+
+template <class T>
+void u_add_v(const UAddVArgs<T>& a) {
+  const int64_t heads = a.out.cols;
+  const double slope = a.negative_slope;
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t dst = 0; dst < a.a.rows; ++dst) {
+    for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
+      const int64_t src = a.a.indices[e];
+      for (int64_t h = 0; h < heads; ++h) {
+        double s = double(a.a_src(src, h)) + a.a_dst(dst, h);
+        if (a.leaky_relu && s < 0) s *= slope;
+        write(a.out(e, h), s, a.accumulate);
+      }
+    }
+  }
+}
+
+template <class T>
+void edge_reduce(const EdgeReduceArgs<T>& a) {
+  const int64_t heads = a.out.cols;
+  const double slope = a.negative_slope;
+#pragma omp parallel
+  {
+    std::vector<double> acc(heads);
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t r = 0; r < a.a.rows; ++r) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t p = a.a.indptr[r]; p < a.a.indptr[r + 1]; ++p) {
+        const int64_t e = edge_id(a.a, p);
+        for (int64_t h = 0; h < heads; ++h) {
+          const double gamma = a.gate.data && !(a.gate(e, h) > 0) ? slope : 1.0;
+          acc[h] += gamma * a.w(e, h);
+        }
+      }
+      for (int64_t h = 0; h < heads; ++h) write(a.out(r, h), acc[h], a.accumulate);
+    }
+  }
+}
+
+template <class T>
+void edge_map(const EdgeMapArgs<T>& a) {
+#pragma omp parallel for schedule(static)
+  for (int64_t e = 0; e < a.x.rows; ++e) {
+    for (int64_t h = 0; h < a.x.cols; ++h) {
+      const double x = a.x(e, h);
+      const double y = a.op == EdgeMapOp::kExpNeg ? std::exp(-double(a.scale) * x)
+                                                  : std::pow(x + double(a.shift), double(a.degree));
+      write(a.y(e, h), y, a.accumulate);
+    }
+  }
+}
+
+template <class T>
+void edge_map_backward(const EdgeMapBackwardArgs<T>& a) {
+  const double scale = a.scale, shift = a.shift, degree = a.degree;
+#pragma omp parallel for schedule(static)
+  for (int64_t e = 0; e < a.x.rows; ++e) {
+    for (int64_t h = 0; h < a.x.cols; ++h) {
+      const double x = a.x(e, h);
+      const double dydx = a.op == EdgeMapOp::kExpNeg ? -scale * std::exp(-scale * x)
+                                                     : degree * std::pow(x + shift, degree - 1);
+      write(a.dx(e, h), a.dy(e, h) * dydx, a.accumulate);
+    }
+  }
+}
+
+#define GKD_INSTANTIATE(name, Args)              \
+  template void name<float>(const Args<float>&); \
+  template void name<double>(const Args<double>&);
+GKD_INSTANTIATE(sddmm, SddmmArgs)
+GKD_INSTANTIATE(sddmm_backward, SddmmBackwardArgs)
+GKD_INSTANTIATE(u_add_v, UAddVArgs)
+GKD_INSTANTIATE(edge_reduce, EdgeReduceArgs)
+GKD_INSTANTIATE(edge_map, EdgeMapArgs)
+GKD_INSTANTIATE(edge_map_backward, EdgeMapBackwardArgs)
+#undef GKD_INSTANTIATE
 
 }  // namespace gkd::kernels::cpu

@@ -1,1 +1,321 @@
+// SDDMM-family CPU twins (sddmm, sddmm_backward, u_add_v, edge_reduce, edge_map) against dense or
+// edge-list Eigen formulations in double: sampled dense products N x N per head, adjacency-matrix
+// products for the node-side reductions.
 #include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "engine/context.h"
+#include "engine/error.h"
+#include "engine/ops_graph.h"
+#include "tests/support/fixtures.h"
+
+using namespace gkd;
+using gkd::kernels::SddmmOp;
+using gkd::kernels::SddmmSide;
+using gkd::test::dense_adjacency;
+using gkd::test::to_eigen;
+
+namespace {
+
+struct EdgeList {
+  std::vector<int32_t> src, dst;  // canonical edge e goes src[e] -> dst[e]
+};
+EdgeList edge_list(const Graph& g) {
+  return {g.edge_src().to_vector<int32_t>(), g.edge_dst().to_vector<int32_t>()};
+}
+
+// Runs op(out, accumulate) twice: accumulating into a strided view (ld > cols) holding random
+// values, and overwriting a NaN-filled tensor (an unwritten element fails). Both must match want.
+template <class Op>
+void check_modes(const Op& op, const Eigen::MatrixXd& want, DType dtype, uint64_t seed) {
+  const double tol = dtype == DType::kF64 ? 1e-12 : 1e-5;
+  Tensor storage = test::random_tensor(want.rows(), want.cols() + 2, dtype, seed);
+  Tensor acc = storage.slice_cols(1, 1 + want.cols());
+  const Eigen::MatrixXd before = to_eigen(acc);
+  op(acc, true);
+  CHECK(test::close_ratio(to_eigen(acc), before + want, tol, tol) <= 1.0);
+  Tensor fresh = Tensor::full(want.rows(), want.cols(), NAN, dtype);
+  op(fresh, false);
+  CHECK(test::close_ratio(to_eigen(fresh), want, tol, tol) <= 1.0);
+}
+
+// Rows scaled to unit length (norms clamped at kCosineEps).
+Eigen::MatrixXd normalized(const Eigen::MatrixXd& m) {
+  Eigen::VectorXd n = m.rowwise().norm();
+  for (int64_t i = 0; i < n.size(); ++i) n(i) = std::max(n(i), kernels::kCosineEps);
+  return n.cwiseInverse().asDiagonal() * m;
+}
+
+// The SDDMM as a dense N x N matrix of op(u_i, v_j) per head, sampled at the edges. L1 has no
+// matrix form; it is evaluated per edge from the edge list.
+Eigen::MatrixXd dense_sddmm(const Graph& g, SddmmOp op, const Eigen::MatrixXd& u,
+                            const Eigen::MatrixXd& v, int64_t heads) {
+  const int64_t n = g.num_nodes(), f = u.cols() / heads;
+  const EdgeList el = edge_list(g);
+  Eigen::MatrixXd out(g.num_edges(), heads);
+  for (int64_t h = 0; h < heads; ++h) {
+    const Eigen::MatrixXd uh = u.middleCols(h * f, f), vh = v.middleCols(h * f, f);
+    Eigen::MatrixXd full(n, n);  // full(i, j) = op(u_i, v_j)
+    const Eigen::VectorXd ones = Eigen::VectorXd::Ones(n);
+    switch (op) {
+      case SddmmOp::kDot:
+        full = uh * vh.transpose();
+        break;
+      case SddmmOp::kSquaredL2:
+        full = uh.rowwise().squaredNorm() * ones.transpose() +
+               ones * vh.rowwise().squaredNorm().transpose() - 2.0 * uh * vh.transpose();
+        break;
+      case SddmmOp::kCosine:
+        full = normalized(uh) * normalized(vh).transpose();
+        break;
+      case SddmmOp::kL1:
+        break;
+    }
+    for (int64_t e = 0; e < g.num_edges(); ++e) {
+      const int32_t s = el.src[e], d = el.dst[e];
+      out(e, h) = op == SddmmOp::kL1 ? (uh.row(s) - vh.row(d)).cwiseAbs().sum() : full(s, d);
+    }
+  }
+  return out;
+}
+
+// d<G, sddmm(u, v)>/du and /dv. Dot and squared L2 through the gradient adjacency A_h(v, u) =
+// grad[e, h]; L1 and cosine per edge.
+std::pair<Eigen::MatrixXd, Eigen::MatrixXd> dense_sddmm_grad(const Graph& g, SddmmOp op,
+                                                             const Eigen::MatrixXd& u,
+                                                             const Eigen::MatrixXd& v,
+                                                             const Tensor& grad) {
+  const int64_t heads = grad.cols(), f = u.cols() / heads;
+  const Eigen::MatrixXd gd = to_eigen(grad);
+  const EdgeList el = edge_list(g);
+  Eigen::MatrixXd du = Eigen::MatrixXd::Zero(u.rows(), u.cols()), dv = du;
+  for (int64_t h = 0; h < heads; ++h) {
+    const Eigen::MatrixXd uh = u.middleCols(h * f, f), vh = v.middleCols(h * f, f);
+    const Eigen::MatrixXd a = dense_adjacency(g, grad, h);
+    auto dut = du.middleCols(h * f, f);
+    auto dvt = dv.middleCols(h * f, f);
+    if (op == SddmmOp::kDot) {
+      dut = a.transpose() * vh;
+      dvt = a * uh;
+    } else if (op == SddmmOp::kSquaredL2) {
+      const Eigen::VectorXd in = a.rowwise().sum(), out = a.colwise().sum().transpose();
+      dut = 2.0 * (out.asDiagonal() * uh - a.transpose() * vh);
+      dvt = 2.0 * (in.asDiagonal() * vh - a * uh);
+    } else {
+      for (int64_t e = 0; e < g.num_edges(); ++e) {
+        const int32_t s = el.src[e], d = el.dst[e];
+        const Eigen::RowVectorXd x = uh.row(s), y = vh.row(d);
+        const double ge = gd(e, h);
+        if (op == SddmmOp::kL1) {
+          const Eigen::RowVectorXd sg = (x - y).array().sign().matrix();
+          dut.row(s) += ge * sg;
+          dvt.row(d) -= ge * sg;
+        } else {
+          const double nx = x.norm(), ny = y.norm(), c = x.dot(y) / (nx * ny);
+          dut.row(s) += ge * (y / (nx * ny) - c * x / (nx * nx));
+          dvt.row(d) += ge * (x / (nx * ny) - c * y / (ny * ny));
+        }
+      }
+    }
+  }
+  return {du, dv};
+}
+
+const char* op_name(SddmmOp op) {
+  switch (op) {
+    case SddmmOp::kDot:
+      return "dot";
+    case SddmmOp::kL1:
+      return "L1";
+    case SddmmOp::kSquaredL2:
+      return "squared L2";
+    case SddmmOp::kCosine:
+      return "cosine";
+  }
+  return "?";
+}
+
+}  // namespace
+
+TEST_CASE("reference: sddmm and sddmm_backward equal the dense formulation for every op") {
+  const Context ctx = Context::cpu();
+  for (const auto& [name, g] : test::graph_cases()) {
+    for (DType dtype : {DType::kF64, DType::kF32}) {
+      for (int64_t heads : {1, 3}) {
+        for (int64_t f : {1, 5, 33}) {
+          // The hub graph is there for its long rows; one width keeps its N x N oracle cheap.
+          if (g.num_nodes() > 1000 && f != 5) continue;
+          for (SddmmOp op : {SddmmOp::kDot, SddmmOp::kL1, SddmmOp::kSquaredL2, SddmmOp::kCosine}) {
+            const uint64_t seed = test::fresh_seed();
+            CAPTURE(name);
+            CAPTURE(heads);
+            CAPTURE(f);
+            const std::string op_str = op_name(op);
+            CAPTURE(op_str);
+            CAPTURE(seed);
+            const int64_t n = g.num_nodes(), w = heads * f;
+            // Entries away from 0: with F = 1 the cosine is ±1 and its gradient an exact
+            // cancellation of terms ~ 1/(|x||y|), which tiny entries would blow up.
+            const Tensor u = test::random_away_from_zero(n, w, dtype, seed);
+            const Tensor v = test::random_away_from_zero(n, w, dtype, seed + 1);
+            const Tensor grad = test::random_tensor(g.num_edges(), heads, dtype, seed + 2);
+            const Eigen::MatrixXd ud = to_eigen(u), vd = to_eigen(v);
+            check_modes([&](Tensor& out, bool acc) { ops::sddmm(ctx, g, op, u, v, out, acc); },
+                        dense_sddmm(g, op, ud, vd, heads), dtype, seed + 3);
+            const auto [du, dv] = dense_sddmm_grad(g, op, ud, vd, grad);
+            check_modes(
+                [&](Tensor& d, bool acc) {
+                  ops::sddmm_backward(ctx, g, op, SddmmSide::kU, u, v, grad, d, acc);
+                },
+                du, dtype, seed + 4);
+            check_modes(
+                [&](Tensor& d, bool acc) {
+                  ops::sddmm_backward(ctx, g, op, SddmmSide::kV, u, v, grad, d, acc);
+                },
+                dv, dtype, seed + 5);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("reference: sddmm cosine clamps zero rows and L1 has zero slope at ties") {
+  const Context ctx = Context::cpu();
+  const Graph g = Graph::from_edges(2, {0, 1}, {1, 1});  // 0 -> 1 and the self loop 1 -> 1
+  const Tensor u = Tensor::from_vector<double>(2, 2, {0, 0, 1, 2});  // row 0 is the zero vector
+  const auto cosine = ops::sddmm(ctx, g, SddmmOp::kCosine, u, u).to_vector<double>();
+  CHECK(cosine[0] == 0.0);
+  CHECK(cosine[1] == doctest::Approx(1.0).epsilon(1e-15));
+  const Tensor grad = Tensor::full(2, 1, 1.0, DType::kF64);
+  Tensor d = Tensor::full(2, 2, NAN, DType::kF64);
+  ops::sddmm_backward(ctx, g, SddmmOp::kL1, SddmmSide::kU, u, u, grad, d);
+  // Edge 0 -> 1: sign(u0 - u1) = (-1, -1); the self loop adds sign(0) = 0.
+  CHECK(d.to_vector<double>() == std::vector<double>{-1, -1, 0, 0});
+}
+
+TEST_CASE("reference: u_add_v and edge_reduce equal the edge-list and adjacency formulations") {
+  const Context ctx = Context::cpu();
+  for (const auto& [name, g] : test::graph_cases()) {
+    for (DType dtype : {DType::kF64, DType::kF32}) {
+      for (int64_t heads : {1, 3}) {
+        for (bool leaky : {false, true}) {
+          const uint64_t seed = test::fresh_seed();
+          CAPTURE(name);
+          CAPTURE(heads);
+          CAPTURE(leaky);
+          CAPTURE(seed);
+          const double slope = 0.2;
+          const int64_t n = g.num_nodes(), e_count = g.num_edges();
+          const Tensor a_src = test::random_tensor(n, heads, dtype, seed);
+          const Tensor a_dst = test::random_tensor(n, heads, dtype, seed + 1);
+          const Eigen::MatrixXd s = to_eigen(a_src), d = to_eigen(a_dst);
+          const EdgeList el = edge_list(g);
+          Eigen::MatrixXd want(e_count, heads);
+          for (int64_t e = 0; e < e_count; ++e)
+            for (int64_t h = 0; h < heads; ++h) {
+              const double z = s(el.src[e], h) + d(el.dst[e], h);
+              want(e, h) = leaky && z < 0 ? slope * z : z;
+            }
+          const ops::UAddVOptions opt{.leaky_relu = leaky, .negative_slope = slope};
+          check_modes(
+              [&](Tensor& out, bool acc) {
+                ops::UAddVOptions o = opt;
+                o.accumulate = acc;
+                ops::u_add_v(ctx, g, a_src, a_dst, out, o);
+              },
+              want, dtype, seed + 2);
+          // edge_reduce: row sums (in-edges) and column sums (out-edges) of the adjacency holding
+          // w * γ, γ the LeakyReLU slope where the gate (the u_add_v output) is not positive.
+          const Tensor gate = ops::u_add_v(ctx, g, a_src, a_dst, opt);
+          const Tensor w = test::random_tensor(e_count, heads, dtype, seed + 3);
+          Eigen::MatrixXd wg = to_eigen(w);
+          const Eigen::MatrixXd gd = to_eigen(gate);
+          for (int64_t e = 0; e < e_count; ++e)
+            for (int64_t h = 0; h < heads; ++h)
+              if (leaky && !(gd(e, h) > 0)) wg(e, h) *= slope;
+          const Tensor wg_t = test::from_eigen(wg, DType::kF64);
+          Eigen::MatrixXd per_dst(n, heads), per_src(n, heads);
+          for (int64_t h = 0; h < heads; ++h) {
+            const Eigen::MatrixXd a = dense_adjacency(g, wg_t, h);
+            per_dst.col(h) = a.rowwise().sum();
+            per_src.col(h) = a.colwise().sum().transpose();
+          }
+          for (bool transpose : {false, true}) {
+            CAPTURE(transpose);
+            check_modes(
+                [&](Tensor& out, bool acc) {
+                  ops::edge_reduce(ctx, g, w, out,
+                                   {.transpose = transpose,
+                                    .leaky_gate = leaky ? &gate : nullptr,
+                                    .negative_slope = slope,
+                                    .accumulate = acc});
+                },
+                transpose ? per_src : per_dst, dtype, seed + 4);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("reference: edge_map and edge_map_backward equal the elementwise formulas") {
+  const Context ctx = Context::cpu();
+  for (DType dtype : {DType::kF64, DType::kF32}) {
+    const uint64_t seed = test::fresh_seed();
+    CAPTURE(seed);
+    const Tensor x = test::random_tensor(37, 3, dtype, seed, 0.0, 3.0);  // [E, H]
+    const Tensor dy = test::random_tensor(37, 3, dtype, seed + 1);
+    const Eigen::ArrayXXd xd = to_eigen(x).array(), dyd = to_eigen(dy).array();
+    const ops::EdgeMap exp_neg{.op = kernels::EdgeMapOp::kExpNeg, .scale = 0.25};
+    const ops::EdgeMap power{.op = kernels::EdgeMapOp::kPower, .shift = 0.5, .degree = 3.0};
+    check_modes([&](Tensor& y, bool acc) { ops::edge_map(ctx, exp_neg, x, y, acc); },
+                (-0.25 * xd).exp().matrix(), dtype, seed + 2);
+    check_modes([&](Tensor& y, bool acc) { ops::edge_map(ctx, power, x, y, acc); },
+                (xd + 0.5).cube().matrix(), dtype, seed + 3);
+    check_modes([&](Tensor& dx, bool acc) { ops::edge_map_backward(ctx, exp_neg, x, dy, dx, acc); },
+                (-0.25 * dyd * (-0.25 * xd).exp()).matrix(), dtype, seed + 4);
+    check_modes([&](Tensor& dx, bool acc) { ops::edge_map_backward(ctx, power, x, dy, dx, acc); },
+                (3.0 * dyd * (xd + 0.5).square()).matrix(), dtype, seed + 5);
+  }
+}
+
+TEST_CASE("reference: sddmm family rejects mismatched inputs with clear messages") {
+  const Context ctx = Context::cpu();
+  const Graph g = test::tiny_directed();  // 7 nodes, 10 edges
+  const Tensor u = Tensor::zeros(7, 6, DType::kF64);
+  const Tensor grad = Tensor::zeros(10, 3, DType::kF64);
+  Tensor d = Tensor::zeros(7, 6, DType::kF64);
+  CHECK_THROWS_WITH_AS(ops::sddmm(ctx, g, SddmmOp::kL1, u, Tensor::zeros(7, 5, DType::kF64), 3),
+                       "[sddmm] v is [7, 5] (expected [7, 6])", Error);
+  CHECK_THROWS_WITH_AS(ops::sddmm(ctx, g, SddmmOp::kDot, u, u, 4),
+                       doctest::Contains("not a multiple of the 4 heads"), Error);
+  CHECK_THROWS_WITH_AS(ops::sddmm_backward(ctx, g, SddmmOp::kDot, SddmmSide::kU, u, u,
+                                           Tensor::zeros(9, 3, DType::kF64), d),
+                       "[sddmm_backward] grad is [9, 3] (expected [10, 3])", Error);
+  Tensor d_bad = Tensor::zeros(7, 6, DType::kF32);
+  CHECK_THROWS_WITH_AS(ops::sddmm_backward(ctx, g, SddmmOp::kDot, SddmmSide::kV, u, u, grad, d_bad),
+                       "[sddmm_backward] d is f32 (expected f64)", Error);
+  const Tensor a = Tensor::zeros(7, 2, DType::kF32);
+  CHECK_THROWS_WITH_AS(ops::u_add_v(ctx, g, a, Tensor::zeros(6, 2, DType::kF32)),
+                       "[u_add_v] a_dst is [6, 2] (expected [7, 2])", Error);
+  CHECK_THROWS_WITH_AS(ops::u_add_v(ctx, g, Tensor::zeros(5, 2, DType::kF32), a),
+                       "[u_add_v] a_src has 5 rows but the graph has 7 nodes", Error);
+  CHECK_THROWS_WITH_AS(ops::u_add_v(ctx, g, a, a, {.leaky_relu = true, .negative_slope = -1}),
+                       "[u_add_v] negative_slope is -1 (expected >= 0)", Error);
+  CHECK_THROWS_WITH_AS(ops::edge_reduce(ctx, g, Tensor::zeros(11, 2, DType::kF32)),
+                       "[edge_reduce] w is [11, 2] (expected [10, 2])", Error);
+  const Tensor gate = Tensor::zeros(10, 1, DType::kF32);
+  Tensor r = Tensor::zeros(7, 2, DType::kF32);
+  CHECK_THROWS_WITH_AS(
+      ops::edge_reduce(ctx, g, Tensor::zeros(10, 2, DType::kF32), r, {.leaky_gate = &gate}),
+      "[edge_reduce] leaky_gate is [10, 1] (expected [10, 2])", Error);
+  Tensor y = Tensor::zeros(10, 2, DType::kF32);
+  CHECK_THROWS_WITH_AS(ops::edge_map(ctx, {}, Tensor::zeros(10, 1, DType::kF32), y),
+                       "[edge_map] y is [10, 2] (expected [10, 1])", Error);
+  CHECK_THROWS_WITH_AS(ops::sddmm(ctx, g, SddmmOp::kDot, Tensor::zeros(7, 2, DType::kI32),
+                                  Tensor::zeros(7, 2, DType::kI32)),
+                       doctest::Contains("dtype i32 (expected f32 or f64)"), Error);
+}

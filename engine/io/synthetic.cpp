@@ -1,0 +1,106 @@
+#include "engine/io/synthetic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <vector>
+
+#include "engine/error.h"
+#include "kernels/philox.h"
+
+namespace gkd::io {
+namespace {
+
+// Philox streams of the generator, one per purpose, so changing one draw leaves the others alone.
+enum Stream : uint64_t { kLabels = 1, kClassMeans, kNoise, kEdges, kSplit };
+
+double uniform(uint64_t seed, Stream s, uint64_t i) { return kernels::philox_uniform(seed, s, i); }
+
+// Standard normal by Box-Muller from two uniforms (the first shifted away from 0).
+double normal(uint64_t seed, Stream s, uint64_t i) {
+  const double u1 = (kernels::philox_bits(seed, s, 2 * i) + 1.0) / 4294967297.0;
+  const double u2 = uniform(seed, s, 2 * i + 1);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+Tensor mask(const std::vector<uint8_t>& m) {
+  return Tensor::from_vector<uint8_t>(static_cast<int64_t>(m.size()), 1, m);
+}
+
+}  // namespace
+
+NodeDataset make_csbm(const CsbmOptions& o) {
+  GKD_CHECK(o.num_nodes >= 2 && o.num_classes >= 2 && o.num_features >= 1,
+            "[make_csbm] need num_nodes >= 2, num_classes >= 2, num_features >= 1 (got ",
+            o.num_nodes, ", ", o.num_classes, ", ", o.num_features, ")");
+  GKD_CHECK(o.avg_degree >= 0 && o.avg_degree < static_cast<double>(o.num_nodes),
+            "[make_csbm] avg_degree ", o.avg_degree, " (expected 0 <= avg_degree < num_nodes)");
+  GKD_CHECK(o.homophily >= 0 && o.homophily <= 1, "[make_csbm] homophily ", o.homophily,
+            " (expected a probability in [0, 1])");
+  GKD_CHECK(o.train_fraction > 0 && o.val_fraction >= 0 && o.train_fraction + o.val_fraction < 1,
+            "[make_csbm] train_fraction ", o.train_fraction, " and val_fraction ", o.val_fraction,
+            " (expected train > 0, val >= 0, train + val < 1)");
+  const int64_t n = o.num_nodes, c = o.num_classes, f = o.num_features;
+
+  std::vector<int64_t> label(n);
+  std::vector<std::vector<int32_t>> members(c);
+  for (int64_t v = 0; v < n; ++v) {
+    // The first c nodes cover every class, so no class is empty.
+    label[v] = v < c ? v : kernels::philox_bits(o.seed, kLabels, v) % c;
+    members[label[v]].push_back(static_cast<int32_t>(v));
+  }
+
+  std::vector<float> x(n * f);
+  for (int64_t v = 0; v < n; ++v) {
+    for (int64_t j = 0; j < f; ++j) {
+      const bool positive = kernels::philox_bits(o.seed, kClassMeans, label[v] * f + j) & 1;
+      x[v * f + j] = static_cast<float>((positive ? o.signal : -o.signal) +
+                                        normal(o.seed, kNoise, v * f + j));
+    }
+  }
+
+  // Each node starts avg_degree / 2 undirected edges; storing both directions gives the average.
+  std::set<std::pair<int32_t, int32_t>> edges;
+  const auto per_node = static_cast<int64_t>(std::llround(o.avg_degree / 2));
+  uint64_t draw = 0;
+  for (int64_t v = 0; v < n; ++v) {
+    for (int64_t k = 0; k < per_node; ++k, draw += 3) {
+      const bool same = uniform(o.seed, kEdges, draw) < o.homophily;
+      const auto& pool = members[same ? label[v] : kernels::philox_bits(o.seed, kEdges, draw + 1) % c];
+      const int32_t u = pool[kernels::philox_bits(o.seed, kEdges, draw + 2) % pool.size()];
+      if (u == v) continue;
+      edges.insert({static_cast<int32_t>(v), u});
+      edges.insert({u, static_cast<int32_t>(v)});
+    }
+  }
+  std::vector<int32_t> src, dst;
+  for (auto [u, v] : edges) {
+    src.push_back(u);
+    dst.push_back(v);
+  }
+
+  // Seeded random split: a permutation by sort on random keys.
+  std::vector<int64_t> order(n);
+  for (int64_t v = 0; v < n; ++v) order[v] = v;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return kernels::philox_bits(o.seed, kSplit, a) < kernels::philox_bits(o.seed, kSplit, b);
+  });
+  std::vector<uint8_t> train(n, 0), val(n, 0), test(n, 0);
+  const auto n_train = static_cast<int64_t>(o.train_fraction * n);
+  const auto n_val = static_cast<int64_t>(o.val_fraction * n);
+  for (int64_t k = 0; k < n; ++k) {
+    (k < n_train ? train : k < n_train + n_val ? val : test)[order[k]] = 1;
+  }
+
+  NodeDataset d;
+  d.graph = Graph::from_edges(n, src, dst);
+  d.x = Tensor::from_vector<float>(n, f, x);
+  d.y = Tensor::from_vector<int64_t>(n, 1, label);
+  d.train_mask = mask(train);
+  d.val_mask = mask(val);
+  d.test_mask = mask(test);
+  d.num_classes = c;
+  return d;
+}
+
+}  // namespace gkd::io
