@@ -162,6 +162,20 @@ Var div(Var a, Var b) {
   });
 }
 
+Var reshape(Var x, int64_t rows, int64_t cols) {
+  Tape& tape = x.tape();
+  const Tensor& v = x.value();  // [N, F]
+  GKD_CHECK(rows >= 0 && cols >= 0 && rows * cols == v.numel(), "[reshape] x is [", v.rows(), ", ",
+            v.cols(), "] (", v.numel(), " elements), which cannot be viewed as [", rows, ", ", cols,
+            "]");
+  Tensor y = (v.is_contiguous() ? v : v.clone()).reshape(rows, cols);  // [rows, cols]
+  return tape.record("reshape", std::move(y), {x}, [x](Tape& t, const Tensor& gy) {
+    if (!t.needs_grad(x)) return;
+    const Tensor g = gy.is_contiguous() ? gy : gy.clone();  // [rows, cols]
+    ops::axpy(t.context(), 1.0, g.reshape(x.rows(), x.cols()), t.grad_of(x));
+  });
+}
+
 namespace {
 // Σ over `axis` times alpha; the backward broadcasts gy back over the summed dimensions.
 Var reduce_impl(const char* name, Var x, ops::SumAxis axis, double alpha) {

@@ -54,6 +54,10 @@ Var add(Var a, Var b);
 Var mul(Var a, Var b);
 Var div(Var a, Var b);
 
+// The same elements in row-major order as [rows, cols] (a view of x's storage when x is
+// contiguous, else a copy).
+Var reshape(Var x, int64_t rows, int64_t cols);
+
 // Reductions: sum and mean of all elements -> [1, 1]; row sums -> [N, 1]; column sums -> [1, F].
 Var sum(Var x);
 Var mean(Var x);

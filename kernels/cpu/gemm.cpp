@@ -1,9 +1,12 @@
-// CPU twin of GEMM: Eigen's blocked product over Maps of the row-major strided views. Eigen
-// parallelises one large product itself (OpenMP) by splitting C into static panels, so runs with
-// the same thread count give the same bits; the K blocking it picks (and with it the float
-// rounding) may differ between a serial and a parallel run. A batch of small products runs one item
-// per thread instead (Eigen stays serial inside a parallel region).
+// CPU twin of GEMM: Eigen's blocked product over Maps of the row-major strided views. Eigen's own
+// OpenMP parallelism is switched off: it picks its blocking (and so the float rounding) from the
+// thread count, and its thread hand-offs cost more than small GNN products take (a 2-thread epoch
+// of the demo ran 9x slower than a 1-thread one). Instead C is cut into fixed panels of
+// kPanelRows rows, each an independent serial Eigen product, spread over threads: the bits depend
+// on the panel size only, never on the thread count.
+#define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
+#include <algorithm>
 
 #include "kernels/registry.h"
 
@@ -34,18 +37,22 @@ void product(Map<T>& c, const OpA& a, const OpB& b, T alpha, T beta) {
   }
 }
 
+constexpr int64_t kPanelRows = 128;
+
+// Rows [r0, r0 + n) of C_k = alpha op(A_k) op(B_k) + beta C_k.
 template <class T>
-void gemm_one(const GemmArgs<T>& g, int64_t k) {
-  const T* a_data = g.a.data + k * g.stride_a;
-  const T* b_data = g.b.data + k * g.stride_b;
-  T* c_data = g.c.data + k * g.stride_c;
-  const auto a = map(a_data, g.a.rows, g.a.cols, g.a.ld);  // stored A_k
-  const auto b = map(b_data, g.b.rows, g.b.cols, g.b.ld);  // stored B_k
-  Map<T> c(c_data, g.c.rows, g.c.cols, Eigen::OuterStride<>(g.c.rows <= 1 ? g.c.cols : g.c.ld));
-  if (!g.trans_a && !g.trans_b) product(c, a, b, g.alpha, g.beta);
-  if (!g.trans_a && g.trans_b) product(c, a, b.transpose(), g.alpha, g.beta);
-  if (g.trans_a && !g.trans_b) product(c, a.transpose(), b, g.alpha, g.beta);
-  if (g.trans_a && g.trans_b) product(c, a.transpose(), b.transpose(), g.alpha, g.beta);
+void gemm_panel(const GemmArgs<T>& g, int64_t k, int64_t r0, int64_t n) {
+  const auto a = map(g.a.data + k * g.stride_a, g.a.rows, g.a.cols, g.a.ld);  // stored A_k
+  const auto b = map(g.b.data + k * g.stride_b, g.b.rows, g.b.cols, g.b.ld);  // stored B_k
+  T* c_data = g.c.data + k * g.stride_c + r0 * g.c.ld;
+  Map<T> c(c_data, n, g.c.cols, Eigen::OuterStride<>(n <= 1 ? g.c.cols : g.c.ld));
+  // Rows of op(A): rows of A, or columns of A when transposed.
+  if (!g.trans_a && !g.trans_b) product(c, a.middleRows(r0, n), b, g.alpha, g.beta);
+  if (!g.trans_a && g.trans_b) product(c, a.middleRows(r0, n), b.transpose(), g.alpha, g.beta);
+  if (g.trans_a && !g.trans_b) product(c, a.middleCols(r0, n).transpose(), b, g.alpha, g.beta);
+  if (g.trans_a && g.trans_b) {
+    product(c, a.middleCols(r0, n).transpose(), b.transpose(), g.alpha, g.beta);
+  }
 }
 
 }  // namespace
@@ -54,11 +61,14 @@ template <class T>
 void gemm(const GemmArgs<T>& g) {
   if (g.c.rows == 0 || g.c.cols == 0 || g.batch <= 0) return;
   const int64_t inner = g.trans_a ? g.a.rows : g.a.cols;
-  const int64_t flops_per_item = g.c.rows * g.c.cols * inner;
-  // Many small items: one per thread. Otherwise items in turn, each parallelised by Eigen.
-  const bool per_item_threads = g.batch > 1 && flops_per_item < (int64_t{1} << 21);
-#pragma omp parallel for schedule(static) if (per_item_threads)
-  for (int64_t k = 0; k < g.batch; ++k) gemm_one(g, k);
+  const int64_t panels = (g.c.rows + kPanelRows - 1) / kPanelRows;
+  const int64_t tasks = g.batch * panels;
+  const bool parallel = tasks > 1 && g.batch * g.c.rows * g.c.cols * inner > (int64_t{1} << 18);
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t k = t / panels, r0 = (t % panels) * kPanelRows;
+    gemm_panel(g, k, r0, std::min(kPanelRows, g.c.rows - r0));
+  }
 }
 
 template void gemm<float>(const GemmArgs<float>&);

@@ -152,6 +152,29 @@ TEST_CASE("gradcheck: sum, mean, row_sums, col_sums") {
                        doctest::Contains("[mean] x is [0, 3]"), Error);
 }
 
+TEST_CASE("gradcheck: reshape, contiguous and strided, composed with broadcasting") {
+  const Tensor x = test::random_tensor(6, 4, f64, 19);
+  require_ok(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return reshape(in[0], 3, 8); }, {x}));
+  // Per-head scores: row sums over [N*H, F] slices of z * a (the GAT attention pattern).
+  const Tensor z = test::random_tensor(5, 6, f64, 20), a = test::random_tensor(2, 3, f64, 21);
+  require_ok(gradcheck(
+      [](Tape&, const std::vector<Var>& in) {
+        Var weighted = mul(in[0], reshape(in[1], 1, 6));           // [5, 6]
+        return reshape(row_sums(reshape(weighted, 10, 3)), 5, 2);  // [5, 2]
+      },
+      {z, a}));
+  Tape tape(Context::cpu());
+  Var wide = tape.leaf(test::random_tensor(4, 6, f64, 22));
+  Var copy = scale(wide, 1.0);
+  Var cols = tape.constant(wide.value().slice_cols(1, 4));  // a [4, 3] strided view
+  CHECK(reshape(cols, 2, 6).value().to_vector<double>() == cols.value().to_vector<double>());
+  CHECK(reshape(copy, 3, 8).value().to_vector<double>() == wide.value().to_vector<double>());
+  CHECK_THROWS_WITH_AS(reshape(wide, 5, 5),
+                       "[reshape] x is [4, 6] (24 elements), which cannot be viewed as [5, 5]",
+                       Error);
+}
+
 TEST_CASE("gradcheck: a small MLP with dropout and a log-softmax loss end to end") {
   const Tensor x = test::random_tensor(8, 5, f64, 15);
   const Tensor w1 = test::random_tensor(5, 6, f64, 16);
