@@ -77,8 +77,8 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       result.max_abs_error = std::max(result.max_abs_error, err);
       if (err > options.atol + options.rtol * std::max(std::abs(a), std::abs(numeric))) {
         result.ok = false;
-        report << "input " << i << " [" << row << ", " << col << "]: analytic " << a
-               << ", numeric " << numeric << "\n";
+        report << "input " << i << " [" << row << ", " << col << "]: analytic " << a << ", numeric "
+               << numeric << "\n";
       }
     }
   }

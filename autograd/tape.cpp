@@ -9,8 +9,12 @@ Tape& Var::tape() const {
   GKD_CHECK(tape_ != nullptr, "[Var] undefined variable");
   return *tape_;
 }
-const Tensor& Var::value() const { return tape().node(*this).value; }
-bool Var::requires_grad() const { return tape().node(*this).requires_grad; }
+const Tensor& Var::value() const {
+  return tape().node(*this).value;
+}
+bool Var::requires_grad() const {
+  return tape().node(*this).requires_grad;
+}
 const Tensor& Var::grad() const {
   const auto& n = tape().node(*this);
   return n.param ? n.param->grad : n.grad;
@@ -23,7 +27,9 @@ Tape::Node& Tape::node(Var v) {
             "[Tape] variable ", v.id_, " does not belong to this tape (or the tape was reset)");
   return nodes_[v.id_];
 }
-const Tape::Node& Tape::node(Var v) const { return const_cast<Tape*>(this)->node(v); }
+const Tape::Node& Tape::node(Var v) const {
+  return const_cast<Tape*>(this)->node(v);
+}
 
 Var Tape::push(Node n) {
   GKD_CHECK(n.value.defined(), "[Tape] op ", n.op, " produced an undefined tensor");
@@ -33,20 +39,32 @@ Var Tape::push(Node n) {
   return Var(this, static_cast<int>(nodes_.size()) - 1);
 }
 
-Var Tape::constant(Tensor value) { return push({"constant", std::move(value), {}, false, nullptr, {}}); }
-Var Tape::leaf(Tensor value) { return push({"leaf", std::move(value), {}, true, nullptr, {}}); }
-Var Tape::param(Parameter& p) { return push({"param", p.value, {}, true, &p, {}}); }
+Var Tape::constant(Tensor value) {
+  return push({"constant", std::move(value), {}, false, nullptr, {}});
+}
+Var Tape::leaf(Tensor value) {
+  return push({"leaf", std::move(value), {}, true, nullptr, {}});
+}
+Var Tape::param(Parameter& p) {
+  return push({"param", p.value, {}, true, &p, {}});
+}
 
 Var Tape::record(const char* op, Tensor value, std::initializer_list<Var> inputs,
                  BackwardFn backward) {
   bool requires_grad = false;
   for (Var v : inputs) requires_grad = requires_grad || node(v).requires_grad;
   requires_grad = requires_grad && grad_enabled_;
-  return push({op, std::move(value), {}, requires_grad, nullptr,
+  return push({op,
+               std::move(value),
+               {},
+               requires_grad,
+               nullptr,
                requires_grad ? std::move(backward) : BackwardFn{}});
 }
 
-bool Tape::needs_grad(Var v) const { return node(v).requires_grad; }
+bool Tape::needs_grad(Var v) const {
+  return node(v).requires_grad;
+}
 
 Tensor& Tape::grad_of(Var v) {
   Node& n = node(v);
@@ -62,8 +80,8 @@ Tensor& Tape::grad_of(Var v) {
 
 void Tape::backward(Var loss) {
   const Tensor& value = node(loss).value;
-  GKD_CHECK(value.rows() == 1 && value.cols() == 1, "[Tape::backward] loss is ",
-            value.describe(), " (expected a [1, 1] scalar; pass a seed for other shapes)");
+  GKD_CHECK(value.rows() == 1 && value.cols() == 1, "[Tape::backward] loss is ", value.describe(),
+            " (expected a [1, 1] scalar; pass a seed for other shapes)");
   backward(loss, Tensor::full(1, 1, 1.0, value.dtype(), value.device()));
 }
 
@@ -73,7 +91,8 @@ void Tape::backward(Var out, const Tensor& seed) {
             " does not depend on any variable that requires a gradient");
   GKD_CHECK(seed.same_shape(root.value) && seed.dtype() == root.value.dtype() &&
                 seed.device() == root.value.device(),
-            "[Tape::backward] seed is ", seed.describe(), " (expected ", root.value.describe(), ")");
+            "[Tape::backward] seed is ", seed.describe(), " (expected ", root.value.describe(),
+            ")");
   ops::axpy(ctx_, 1.0, seed, grad_of(out));
   for (int i = out.id_; i >= 0; --i) {
     Node& n = nodes_[i];
@@ -83,6 +102,8 @@ void Tape::backward(Var out, const Tensor& seed) {
   }
 }
 
-void Tape::reset() { nodes_.clear(); }
+void Tape::reset() {
+  nodes_.clear();
+}
 
 }  // namespace gkd::autograd

@@ -31,8 +31,8 @@ int64_t flag(int argc, char** argv, const std::string& name, int64_t fallback) {
     if (argv[i] == name) {
       char* end = nullptr;
       const long long v = std::strtoll(argv[i + 1], &end, 10);
-      GKD_CHECK(end && *end == '\0' && v > 0, "gkd-bench: ", name, " expects a positive integer (got '",
-                argv[i + 1], "')");
+      GKD_CHECK(end && *end == '\0' && v > 0, "gkd-bench: ", name,
+                " expects a positive integer (got '", argv[i + 1], "')");
       return v;
     }
   }
@@ -46,7 +46,8 @@ double median_ms(int64_t repeat, Fn&& fn) {
   for (int64_t r = 0; r < repeat; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
   return ms[ms.size() / 2];
@@ -70,16 +71,15 @@ int run_cpu(const std::string& op, int argc, char** argv) {
     bytes = 8.0 * (n + 1) + 4.0 * e + 4.0 * e * f + 4.0 * n * f;
   } else if (op == "sddmm") {
     gkd::Tensor out = gkd::Tensor::empty(e, 1, gkd::DType::kF32);  // [E, 1]
-    ms = median_ms(repeat, [&] {
-      gkd::ops::sddmm(ctx, g, gkd::kernels::SddmmOp::kDot, x, x, out);
-    });
+    ms =
+        median_ms(repeat, [&] { gkd::ops::sddmm(ctx, g, gkd::kernels::SddmmOp::kDot, x, x, out); });
     bytes = 8.0 * (n + 1) + 4.0 * e + 4.0 * n * f + 4.0 * e * f + 4.0 * e;
   } else {
     fmt::print(stderr, "gkd-bench: unknown op '{}' (expected spmm or sddmm)\n{}", op, kUsage);
     return 2;
   }
-  fmt::print("op={} device=cpu nodes={} edges={} feat={} median_ms={:.3f} GB/s={:.2f}\n", op, n,
-             e, f, ms, bytes / ms / 1e6);
+  fmt::print("op={} device=cpu nodes={} edges={} feat={} median_ms={:.3f} GB/s={:.2f}\n", op, n, e,
+             f, ms, bytes / ms / 1e6);
   return 0;
 }
 

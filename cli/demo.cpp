@@ -161,10 +161,10 @@ int run_demo(int argc, char** argv) {
       synth.homophily);
   const Result gcn = train(data, true, o);
   const Result mlp = train(data, false, o);
-  fmt::print("test accuracy at the best validation epoch: GCN {:.1f}%, MLP {:.1f}% "
-             "(median epoch {:.2f} ms vs {:.2f} ms)\n",
-             gcn.test_at_best_val, mlp.test_at_best_val, gcn.median_epoch_ms,
-             mlp.median_epoch_ms);
+  fmt::print(
+      "test accuracy at the best validation epoch: GCN {:.1f}%, MLP {:.1f}% "
+      "(median epoch {:.2f} ms vs {:.2f} ms)\n",
+      gcn.test_at_best_val, mlp.test_at_best_val, gcn.median_epoch_ms, mlp.median_epoch_ms);
   return 0;
 }
 

@@ -15,12 +15,16 @@ void* host_allocate(size_t bytes) {
   return ptr;
 }
 
-void host_free(void* ptr) noexcept { std::free(ptr); }
+void host_free(void* ptr) noexcept {
+  std::free(ptr);
+}
 
 CachingAllocator::CachingAllocator(RawAllocate raw_allocate, RawFree raw_free)
     : raw_allocate_(raw_allocate), raw_free_(raw_free) {}
 
-CachingAllocator::~CachingAllocator() { release_cached(); }
+CachingAllocator::~CachingAllocator() {
+  release_cached();
+}
 
 size_t CachingAllocator::size_class(size_t bytes) {
   constexpr size_t kSmall = 512, kLarge = size_t{2} << 20, kSmallLimit = size_t{1} << 20;

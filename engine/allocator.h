@@ -1,7 +1,7 @@
-// Memory for tensors. Host memory is 64-byte aligned (vector loads, cache lines). Device memory goes
-// through a caching allocator so a training step, once warm, never calls cudaMalloc: freed blocks
-// are kept per size class and handed out again. Blocks are reused in stream order, which is safe
-// because every kernel of a Context runs on its one stream.
+// Memory for tensors. Host memory is 64-byte aligned (vector loads, cache lines). Device memory
+// goes through a caching allocator so a training step, once warm, never calls cudaMalloc: freed
+// blocks are kept per size class and handed out again. Blocks are reused in stream order, which is
+// safe because every kernel of a Context runs on its one stream.
 #pragma once
 
 #include <cstddef>
@@ -44,8 +44,8 @@ class CachingAllocator {
   RawAllocate raw_allocate_;
   RawFree raw_free_;
   mutable std::mutex mutex_;
-  std::map<void*, size_t> live_;                  // ptr -> rounded size
-  std::map<size_t, std::vector<void*>> cached_;   // rounded size -> free blocks
+  std::map<void*, size_t> live_;                 // ptr -> rounded size
+  std::map<size_t, std::vector<void*>> cached_;  // rounded size -> free blocks
   Stats stats_;
 };
 

@@ -26,7 +26,9 @@ struct Context::CudaState {
 
 Context::Context(Device device) : device_(device) {}
 
-Context Context::cpu() { return Context(Device::kCPU); }
+Context Context::cpu() {
+  return Context(Device::kCPU);
+}
 
 Context Context::cuda() {
   std::string why;
@@ -47,7 +49,9 @@ Context Context::auto_select() {
   return cpu();
 }
 
-kernels::Stream Context::stream() const { return cuda_ ? cuda_->stream : kernels::Stream{}; }
+kernels::Stream Context::stream() const {
+  return cuda_ ? cuda_->stream : kernels::Stream{};
+}
 
 cublasContext* Context::cublas() const {
   GKD_CHECK(cuda_ != nullptr, "[Context::cublas] a CPU context has no cuBLAS handle");

@@ -27,7 +27,7 @@ class Context {
   cusparseContext* cusparse() const;
   // Scratch memory on the context's device, valid until the next call (grows, never shrinks).
   void* workspace(size_t bytes) const;
-  void synchronize() const;  // waits for the stream; no-op on CPU
+  void synchronize() const;      // waits for the stream; no-op on CPU
   std::string describe() const;  // "cpu" or "cuda:0 (NVIDIA H100 ...)"
 
  private:

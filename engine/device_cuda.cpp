@@ -16,11 +16,15 @@ void check(cudaError_t status, const char* what) {
   }
 }
 
-cudaStream_t raw(kernels::Stream s) { return reinterpret_cast<cudaStream_t>(s.handle); }
+cudaStream_t raw(kernels::Stream s) {
+  return reinterpret_cast<cudaStream_t>(s.handle);
+}
 
 }  // namespace
 
-bool cuda_compiled() { return true; }
+bool cuda_compiled() {
+  return true;
+}
 
 int cuda_device_count(std::string* why) {
   int count = 0;
@@ -47,8 +51,8 @@ void* cuda_malloc(size_t bytes) {
   const cudaError_t status = cudaMalloc(&ptr, bytes);
   if (status != cudaSuccess) {
     cudaGetLastError();
-    GKD_FAIL("[cuda_malloc] cannot allocate ", bytes, " bytes on the device: ",
-             cudaGetErrorString(status));
+    GKD_FAIL("[cuda_malloc] cannot allocate ", bytes,
+             " bytes on the device: ", cudaGetErrorString(status));
   }
   return ptr;
 }

@@ -6,29 +6,46 @@
 namespace gkd::device {
 namespace {
 [[noreturn]] void no_cuda(const char* what) {
-  GKD_FAIL("[", what, "] this build has no CUDA backend (reconfigure with -DGKD_CUDA=ON on a "
+  GKD_FAIL("[", what,
+           "] this build has no CUDA backend (reconfigure with -DGKD_CUDA=ON on a "
            "machine with nvcc)");
 }
 }  // namespace
 
-bool cuda_compiled() { return false; }
+bool cuda_compiled() {
+  return false;
+}
 int cuda_device_count(std::string* why) {
   if (why) *why = "built without CUDA";
   return 0;
 }
-std::string cuda_device_name() { return {}; }
-void* cuda_malloc(size_t) { no_cuda("cuda_malloc"); }
+std::string cuda_device_name() {
+  return {};
+}
+void* cuda_malloc(size_t) {
+  no_cuda("cuda_malloc");
+}
 void cuda_free(void*) noexcept {}
 void cuda_copy_2d(void*, size_t, const void*, size_t, size_t, size_t, CopyKind) {
   no_cuda("cuda_copy_2d");
 }
-void cuda_zero_2d(void*, size_t, size_t, size_t) { no_cuda("cuda_zero_2d"); }
-void cuda_synchronize(kernels::Stream) { no_cuda("cuda_synchronize"); }
-kernels::Stream cuda_stream_create() { no_cuda("cuda_stream_create"); }
+void cuda_zero_2d(void*, size_t, size_t, size_t) {
+  no_cuda("cuda_zero_2d");
+}
+void cuda_synchronize(kernels::Stream) {
+  no_cuda("cuda_synchronize");
+}
+kernels::Stream cuda_stream_create() {
+  no_cuda("cuda_stream_create");
+}
 void cuda_stream_destroy(kernels::Stream) noexcept {}
-cublasContext* cublas_create(kernels::Stream) { no_cuda("cublas_create"); }
+cublasContext* cublas_create(kernels::Stream) {
+  no_cuda("cublas_create");
+}
 void cublas_destroy(cublasContext*) noexcept {}
-cusparseContext* cusparse_create(kernels::Stream) { no_cuda("cusparse_create"); }
+cusparseContext* cusparse_create(kernels::Stream) {
+  no_cuda("cusparse_create");
+}
 void cusparse_destroy(cusparseContext*) noexcept {}
 
 }  // namespace gkd::device

@@ -34,7 +34,9 @@ void log(LogLevel level, std::string_view message) {
 
 namespace detail {
 
-void throw_error(const std::string& message) { throw Error(message); }
+void throw_error(const std::string& message) {
+  throw Error(message);
+}
 
 }  // namespace detail
 }  // namespace gkd

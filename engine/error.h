@@ -40,8 +40,8 @@ std::string message(const Parts&... parts) {
 
 // GKD_CHECK(cond, "[op] x has ", n, " rows (expected ", m, ")"): throws gkd::Error when false.
 // Checks stay on in release builds; they are O(1) per op (or O(n) once, at load time).
-#define GKD_CHECK(cond, ...)                                          \
-  do {                                                                \
+#define GKD_CHECK(cond, ...)                                                      \
+  do {                                                                            \
     if (!(cond)) ::gkd::detail::throw_error(::gkd::detail::message(__VA_ARGS__)); \
   } while (0)
 

@@ -44,8 +44,8 @@ Tensor column(const std::vector<T>& v, Device device) {
 void check_sizes(int64_t num_nodes, size_t num_edges, const char* op) {
   GKD_CHECK(num_nodes >= 0 && num_nodes <= std::numeric_limits<int32_t>::max(), "[", op,
             "] num_nodes is ", num_nodes, " (expected 0 <= num_nodes <= 2^31 - 1)");
-  GKD_CHECK(num_edges <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), "[", op,
-            "] ", num_edges, " edges (expected at most 2^31 - 1: edge ids are int32)");
+  GKD_CHECK(num_edges <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), "[", op, "] ",
+            num_edges, " edges (expected at most 2^31 - 1: edge ids are int32)");
 }
 
 // The transposed CSR by counting sort on the source. Stable in canonical order, which is sorted by
@@ -102,8 +102,8 @@ Graph Graph::from_csr(int64_t num_nodes, std::vector<int64_t> indptr,
             indptr.size(), " entries (expected num_nodes + 1 = ", num_nodes + 1, ")");
   GKD_CHECK(indptr[0] == 0, "[Graph::from_csr] indptr[0] is ", indptr[0], " (expected 0)");
   GKD_CHECK(indptr[num_nodes] == static_cast<int64_t>(indices.size()),
-            "[Graph::from_csr] indptr[num_nodes] is ", indptr[num_nodes], " (expected nnz = ",
-            indices.size(), ")");
+            "[Graph::from_csr] indptr[num_nodes] is ", indptr[num_nodes],
+            " (expected nnz = ", indices.size(), ")");
   // indptr first, completely: the index loop below reads indices[indptr[v]..indptr[v+1]).
   for (int64_t v = 0; v < num_nodes; ++v) {
     GKD_CHECK(indptr[v] <= indptr[v + 1], "[Graph::from_csr] indptr decreases at row ", v, " (",
@@ -111,8 +111,8 @@ Graph Graph::from_csr(int64_t num_nodes, std::vector<int64_t> indptr,
   }
   for (int64_t v = 0; v < num_nodes; ++v) {
     for (int64_t p = indptr[v]; p < indptr[v + 1]; ++p) {
-      GKD_CHECK(indices[p] >= 0 && indices[p] < num_nodes, "[Graph::from_csr] indices[", p,
-                "] is ", indices[p], " (expected a node id in [0, ", num_nodes, "))");
+      GKD_CHECK(indices[p] >= 0 && indices[p] < num_nodes, "[Graph::from_csr] indices[", p, "] is ",
+                indices[p], " (expected a node id in [0, ", num_nodes, "))");
       GKD_CHECK(p == indptr[v] || indices[p - 1] < indices[p], "[Graph::from_csr] row ", v,
                 " is not strictly increasing at indices[", p, "] (", indices[p - 1], " then ",
                 indices[p], "): CSR rows must be sorted without duplicates");
@@ -129,8 +129,7 @@ Graph Graph::from_csr(int64_t num_nodes, std::vector<int64_t> indptr,
 }
 
 Graph Graph::from_edges(int64_t num_nodes, const std::vector<int32_t>& src,
-                        const std::vector<int32_t>& dst,
-                        std::vector<int64_t>* canonical_of_input) {
+                        const std::vector<int32_t>& dst, std::vector<int64_t>* canonical_of_input) {
   check_sizes(num_nodes, src.size(), "Graph::from_edges");
   GKD_CHECK(src.size() == dst.size(), "[Graph::from_edges] src has ", src.size(),
             " entries, dst has ", dst.size(), " (expected equal lengths)");
@@ -173,7 +172,8 @@ Graph Graph::batch(const std::vector<Graph>& graphs) {
               " graphs (expected single graphs)");
     const int64_t node_base = h->num_nodes, edge_base = h->in_indptr.back();
     const GraphHost& gh = *g.host_;
-    for (int64_t v = 0; v < gh.num_nodes; ++v) h->in_indptr.push_back(edge_base + gh.in_indptr[v + 1]);
+    for (int64_t v = 0; v < gh.num_nodes; ++v)
+      h->in_indptr.push_back(edge_base + gh.in_indptr[v + 1]);
     for (int32_t u : gh.in_indices) h->in_indices.push_back(static_cast<int32_t>(u + node_base));
     h->num_nodes += gh.num_nodes;
     check_sizes(h->num_nodes, h->in_indices.size(), "Graph::batch");
@@ -184,9 +184,15 @@ Graph Graph::batch(const std::vector<Graph>& graphs) {
   return Graph(std::move(h), Device::kCPU);
 }
 
-int64_t Graph::num_nodes() const { return host_->num_nodes; }
-int64_t Graph::num_edges() const { return static_cast<int64_t>(host_->in_indices.size()); }
-Device Graph::device() const { return dev_->in_indptr.device(); }
+int64_t Graph::num_nodes() const {
+  return host_->num_nodes;
+}
+int64_t Graph::num_edges() const {
+  return static_cast<int64_t>(host_->in_indices.size());
+}
+Device Graph::device() const {
+  return dev_->in_indptr.device();
+}
 
 Graph Graph::to(Device device) const {
   if (device == this->device()) return *this;
@@ -194,24 +200,50 @@ Graph Graph::to(Device device) const {
 }
 
 kernels::CsrView Graph::in_csr() const {
-  return {num_nodes(), num_nodes(), num_edges(), dev_->in_indptr.data<int64_t>(),
-          dev_->in_indices.data<int32_t>(), nullptr};
+  return {num_nodes(),
+          num_nodes(),
+          num_edges(),
+          dev_->in_indptr.data<int64_t>(),
+          dev_->in_indices.data<int32_t>(),
+          nullptr};
 }
 
 kernels::CsrView Graph::out_csr() const {
-  return {num_nodes(), num_nodes(), num_edges(), dev_->out_indptr.data<int64_t>(),
-          dev_->out_indices.data<int32_t>(), dev_->out_edge_ids.data<int32_t>()};
+  return {num_nodes(),
+          num_nodes(),
+          num_edges(),
+          dev_->out_indptr.data<int64_t>(),
+          dev_->out_indices.data<int32_t>(),
+          dev_->out_edge_ids.data<int32_t>()};
 }
 
-const Tensor& Graph::edge_src() const { return dev_->edge_src; }
-const Tensor& Graph::edge_dst() const { return dev_->edge_dst; }
-const Tensor& Graph::in_degrees() const { return dev_->in_degrees; }
-const Tensor& Graph::out_degrees() const { return dev_->out_degrees; }
-const std::vector<int64_t>& Graph::host_in_indptr() const { return host_->in_indptr; }
-const std::vector<int32_t>& Graph::host_in_indices() const { return host_->in_indices; }
-const std::vector<int64_t>& Graph::host_out_indptr() const { return host_->out_indptr; }
-const std::vector<int32_t>& Graph::host_out_indices() const { return host_->out_indices; }
-const std::vector<int32_t>& Graph::host_out_edge_ids() const { return host_->out_edge_ids; }
+const Tensor& Graph::edge_src() const {
+  return dev_->edge_src;
+}
+const Tensor& Graph::edge_dst() const {
+  return dev_->edge_dst;
+}
+const Tensor& Graph::in_degrees() const {
+  return dev_->in_degrees;
+}
+const Tensor& Graph::out_degrees() const {
+  return dev_->out_degrees;
+}
+const std::vector<int64_t>& Graph::host_in_indptr() const {
+  return host_->in_indptr;
+}
+const std::vector<int32_t>& Graph::host_in_indices() const {
+  return host_->in_indices;
+}
+const std::vector<int64_t>& Graph::host_out_indptr() const {
+  return host_->out_indptr;
+}
+const std::vector<int32_t>& Graph::host_out_indices() const {
+  return host_->out_indices;
+}
+const std::vector<int32_t>& Graph::host_out_edge_ids() const {
+  return host_->out_edge_ids;
+}
 
 const Tensor& Graph::norm(EdgeNorm kind, DType dtype) const {
   GKD_CHECK(is_floating(dtype), "[Graph::norm] dtype ", dtype_name(dtype),
@@ -239,7 +271,8 @@ const Tensor& Graph::norm(EdgeNorm kind, DType dtype) const {
 bool Graph::has_all_self_loops() const {
   const GraphHost& h = *host_;
   for (int64_t v = 0; v < h.num_nodes; ++v) {
-    auto begin = h.in_indices.begin() + h.in_indptr[v], end = h.in_indices.begin() + h.in_indptr[v + 1];
+    auto begin = h.in_indices.begin() + h.in_indptr[v],
+         end = h.in_indices.begin() + h.in_indptr[v + 1];
     if (!std::binary_search(begin, end, static_cast<int32_t>(v))) return false;
   }
   return true;
@@ -270,9 +303,17 @@ const Graph& Graph::with_self_loops() const {
   return *dev_->self_loops;
 }
 
-int64_t Graph::num_graphs() const { return static_cast<int64_t>(host_->node_offsets.size()) - 1; }
-const std::vector<int64_t>& Graph::node_offsets() const { return host_->node_offsets; }
-const std::vector<int64_t>& Graph::edge_offsets() const { return host_->edge_offsets; }
-const Tensor& Graph::node_offsets_tensor() const { return dev_->node_offsets; }
+int64_t Graph::num_graphs() const {
+  return static_cast<int64_t>(host_->node_offsets.size()) - 1;
+}
+const std::vector<int64_t>& Graph::node_offsets() const {
+  return host_->node_offsets;
+}
+const std::vector<int64_t>& Graph::edge_offsets() const {
+  return host_->edge_offsets;
+}
+const Tensor& Graph::node_offsets_tensor() const {
+  return dev_->node_offsets;
+}
 
 }  // namespace gkd

@@ -29,8 +29,8 @@ struct Tensor::Storage {
 Tensor Tensor::empty(int64_t rows, int64_t cols, DType dtype, Device device) {
   GKD_CHECK(rows >= 0 && cols >= 0, "[Tensor::empty] negative shape [", rows, ", ", cols, "]");
   Tensor t;
-  t.storage_ = std::make_shared<Storage>(static_cast<size_t>(rows * cols) * dtype_size(dtype),
-                                         device);
+  t.storage_ =
+      std::make_shared<Storage>(static_cast<size_t>(rows * cols) * dtype_size(dtype), device);
   t.rows_ = rows;
   t.cols_ = cols;
   t.ld_ = cols;
@@ -84,7 +84,9 @@ void* Tensor::raw_data() {
   return static_cast<char*>(storage_->ptr) + offset_ * dtype_size(dtype_);
 }
 
-const void* Tensor::raw_data() const { return const_cast<Tensor*>(this)->raw_data(); }
+const void* Tensor::raw_data() const {
+  return const_cast<Tensor*>(this)->raw_data();
+}
 
 Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
   GKD_CHECK(0 <= begin && begin <= end && end <= rows_, "[Tensor::slice_rows] rows [", begin, ", ",
@@ -179,11 +181,21 @@ Tensor Tensor::to_dtype(DType dtype) const {
   for (int64_t i = 0; i < rows_; ++i) {
     const void* src = static_cast<const char*>(raw_data()) + i * ld_ * es;
     switch (dtype) {
-      case DType::kF32: convert_row(t.data<float>() + i * cols_, src, dtype_, cols_); break;
-      case DType::kF64: convert_row(t.data<double>() + i * cols_, src, dtype_, cols_); break;
-      case DType::kI32: convert_row(t.data<int32_t>() + i * cols_, src, dtype_, cols_); break;
-      case DType::kI64: convert_row(t.data<int64_t>() + i * cols_, src, dtype_, cols_); break;
-      case DType::kU8: convert_row(t.data<uint8_t>() + i * cols_, src, dtype_, cols_); break;
+      case DType::kF32:
+        convert_row(t.data<float>() + i * cols_, src, dtype_, cols_);
+        break;
+      case DType::kF64:
+        convert_row(t.data<double>() + i * cols_, src, dtype_, cols_);
+        break;
+      case DType::kI32:
+        convert_row(t.data<int32_t>() + i * cols_, src, dtype_, cols_);
+        break;
+      case DType::kI64:
+        convert_row(t.data<int64_t>() + i * cols_, src, dtype_, cols_);
+        break;
+      case DType::kU8:
+        convert_row(t.data<uint8_t>() + i * cols_, src, dtype_, cols_);
+        break;
     }
   }
   return t;
@@ -232,11 +244,11 @@ T Tensor::item() const {
   return to_vector<T>()[0];
 }
 
-#define GKD_TENSOR_INSTANTIATE(T)                                                   \
+#define GKD_TENSOR_INSTANTIATE(T)                                                  \
   template Tensor Tensor::from_vector<T>(int64_t, int64_t, const std::vector<T>&); \
-  template T* Tensor::data<T>();                                                    \
-  template const T* Tensor::data<T>() const;                                        \
-  template std::vector<T> Tensor::to_vector<T>() const;                             \
+  template T* Tensor::data<T>();                                                   \
+  template const T* Tensor::data<T>() const;                                       \
+  template std::vector<T> Tensor::to_vector<T>() const;                            \
   template T Tensor::item<T>() const;
 GKD_TENSOR_INSTANTIATE(float)
 GKD_TENSOR_INSTANTIATE(double)

@@ -62,11 +62,11 @@ class Tensor {
 
   // Copies. to() returns *this (shared) when already on `device`.
   Tensor to(Device device) const;
-  Tensor clone() const;                 // contiguous deep copy on the same device
-  Tensor to_dtype(DType dtype) const;   // CPU only; converts between any two dtypes
-  void copy_from(const Tensor& src);    // same shape and dtype, any pair of devices
-  void fill(double value);              // floating dtypes
-  void zero();                          // any dtype
+  Tensor clone() const;                // contiguous deep copy on the same device
+  Tensor to_dtype(DType dtype) const;  // CPU only; converts between any two dtypes
+  void copy_from(const Tensor& src);   // same shape and dtype, any pair of devices
+  void fill(double value);             // floating dtypes
+  void zero();                         // any dtype
 
   // Host copy, contiguous row-major.
   template <class T>

@@ -23,12 +23,13 @@ struct Stream {
 // the edge id of position p is p ("canonical order"). For the transposed (out-) CSR, edge_ids maps
 // each position back to the canonical edge id.
 struct CsrView {
-  int64_t rows = 0;                   // number of rows (destination nodes)
-  int64_t cols = 0;                   // number of columns (source nodes)
-  int64_t nnz = 0;                    // number of stored edges
-  const int64_t* indptr = nullptr;    // [rows + 1], non-decreasing, indptr[0] = 0, indptr[rows] = nnz
-  const int32_t* indices = nullptr;   // [nnz], column of each edge, strictly increasing per row
-  const int32_t* edge_ids = nullptr;  // [nnz] canonical edge id of each position, or null = identity
+  int64_t rows = 0;                 // number of rows (destination nodes)
+  int64_t cols = 0;                 // number of columns (source nodes)
+  int64_t nnz = 0;                  // number of stored edges
+  const int64_t* indptr = nullptr;  // [rows + 1], non-decreasing, indptr[0] = 0, indptr[rows] = nnz
+  const int32_t* indices = nullptr;  // [nnz], column of each edge, strictly increasing per row
+  const int32_t* edge_ids =
+      nullptr;  // [nnz] canonical edge id of each position, or null = identity
 };
 
 GKD_HD inline int64_t edge_id(const CsrView& csr, int64_t position) {

@@ -6,14 +6,16 @@
 
 namespace gkd::kernels::cuda {
 
-#define GKD_STUB(name, Args, reason) \
-  void name(const Args<float>&, Stream) { GKD_FAIL("[" #name "] ", reason); }
+#define GKD_STUB(name, Args, reason)      \
+  void name(const Args<float>&, Stream) { \
+    GKD_FAIL("[" #name "] ", reason);     \
+  }
 
 #if defined(GKD_WITH_CUDA)
 #define GKD_KERNEL(name, Args, doc)
 #else
-#define GKD_KERNEL(name, Args, doc)                                                    \
-  GKD_STUB(name, Args,                                                                 \
+#define GKD_KERNEL(name, Args, doc)                                                       \
+  GKD_STUB(name, Args,                                                                    \
            "this build has no CUDA backend (reconfigure with -DGKD_CUDA=ON on a machine " \
            "with nvcc)")
 #endif

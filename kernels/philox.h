@@ -41,10 +41,10 @@ GKD_HD inline Philox4 philox4x32_10(Philox4 ctr, uint32_t key0, uint32_t key1) {
 // 32 random bits for element `index` of `stream`.
 GKD_HD inline uint32_t philox_bits(uint64_t seed, uint64_t stream, uint64_t index) {
   const uint64_t block = index >> 2;
-  const Philox4 r = philox4x32_10(
-      Philox4{{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
-               static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)}},
-      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+  const Philox4 r =
+      philox4x32_10(Philox4{{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
+                             static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)}},
+                    static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
   return r.v[index & 3];
 }
 

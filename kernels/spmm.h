@@ -14,13 +14,13 @@ namespace gkd::kernels {
 
 template <class T>
 struct SpmmArgs {
-  CsrView a;           // rows = outputs, cols = inputs; a.edge_ids maps positions to edge ids
-  const T* edge_w;     // [E, heads] in canonical edge order (row stride = heads), or null = ones
-  int64_t heads;       // H >= 1; x.cols and y.cols are multiples of H
-  bool mean;           // scale row v by 1/len(row v)
-  ConstMatView<T> x;   // [a.cols, H*F]
-  MatView<T> y;        // [a.rows, H*F]; overwritten (rows with no entries get 0) or accumulated
-  bool accumulate;     // false: y = A·x ; true: y += A·x
+  CsrView a;          // rows = outputs, cols = inputs; a.edge_ids maps positions to edge ids
+  const T* edge_w;    // [E, heads] in canonical edge order (row stride = heads), or null = ones
+  int64_t heads;      // H >= 1; x.cols and y.cols are multiples of H
+  bool mean;          // scale row v by 1/len(row v)
+  ConstMatView<T> x;  // [a.cols, H*F]
+  MatView<T> y;       // [a.rows, H*F]; overwritten (rows with no entries get 0) or accumulated
+  bool accumulate;    // false: y = A·x ; true: y += A·x
 };
 
 }  // namespace gkd::kernels

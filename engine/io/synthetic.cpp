@@ -14,7 +14,9 @@ namespace {
 // Philox streams of the generator, one per purpose, so changing one draw leaves the others alone.
 enum Stream : uint64_t { kLabels = 1, kClassMeans, kNoise, kEdges, kSplit };
 
-double uniform(uint64_t seed, Stream s, uint64_t i) { return kernels::philox_uniform(seed, s, i); }
+double uniform(uint64_t seed, Stream s, uint64_t i) {
+  return kernels::philox_uniform(seed, s, i);
+}
 
 // Standard normal by Box-Muller from two uniforms (the first shifted away from 0).
 double normal(uint64_t seed, Stream s, uint64_t i) {
@@ -54,8 +56,8 @@ NodeDataset make_csbm(const CsbmOptions& o) {
   for (int64_t v = 0; v < n; ++v) {
     for (int64_t j = 0; j < f; ++j) {
       const bool positive = kernels::philox_bits(o.seed, kClassMeans, label[v] * f + j) & 1;
-      x[v * f + j] = static_cast<float>((positive ? o.signal : -o.signal) +
-                                        normal(o.seed, kNoise, v * f + j));
+      x[v * f + j] =
+          static_cast<float>((positive ? o.signal : -o.signal) + normal(o.seed, kNoise, v * f + j));
     }
   }
 
@@ -66,7 +68,8 @@ NodeDataset make_csbm(const CsbmOptions& o) {
   for (int64_t v = 0; v < n; ++v) {
     for (int64_t k = 0; k < per_node; ++k, draw += 3) {
       const bool same = uniform(o.seed, kEdges, draw) < o.homophily;
-      const auto& pool = members[same ? label[v] : kernels::philox_bits(o.seed, kEdges, draw + 1) % c];
+      const auto& pool =
+          members[same ? label[v] : kernels::philox_bits(o.seed, kEdges, draw + 1) % c];
       const int32_t u = pool[kernels::philox_bits(o.seed, kEdges, draw + 2) % pool.size()];
       if (u == v) continue;
       edges.insert({static_cast<int32_t>(v), u});

@@ -28,9 +28,9 @@ struct CsbmOptions {
   int64_t num_nodes = 2000;
   int64_t num_classes = 5;
   int64_t num_features = 32;
-  double avg_degree = 8.0;    // average in-degree (= out-degree) after symmetrisation
-  double homophily = 0.8;     // fraction of edges drawn within a class
-  double signal = 0.4;        // class-mean magnitude relative to unit noise
+  double avg_degree = 8.0;  // average in-degree (= out-degree) after symmetrisation
+  double homophily = 0.8;   // fraction of edges drawn within a class
+  double signal = 0.4;      // class-mean magnitude relative to unit noise
   double train_fraction = 0.1;
   double val_fraction = 0.1;  // the rest is the test split
   uint64_t seed = 1;

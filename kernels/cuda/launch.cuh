@@ -10,7 +10,9 @@
 
 namespace gkd::kernels::cuda {
 
-inline cudaStream_t raw(Stream s) { return reinterpret_cast<cudaStream_t>(s.handle); }
+inline cudaStream_t raw(Stream s) {
+  return reinterpret_cast<cudaStream_t>(s.handle);
+}
 
 // Blocks for a grid-stride loop over n items; capped so huge n does not overflow gridDim.x.
 inline unsigned grid_for(int64_t n, int block) {

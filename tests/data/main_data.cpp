@@ -10,7 +10,8 @@
 int main(int argc, char** argv) {
   const char* dir = std::getenv("GKD_DATA_DIR");
   if (dir == nullptr || !std::filesystem::is_directory(dir)) {
-    std::printf("data folder %s is absent: skipping the data suite\n", dir ? dir : "(GKD_DATA_DIR unset)");
+    std::printf("data folder %s is absent: skipping the data suite\n",
+                dir ? dir : "(GKD_DATA_DIR unset)");
     return 77;
   }
   doctest::Context context(argc, argv);

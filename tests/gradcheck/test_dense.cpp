@@ -5,17 +5,12 @@
 #include "autograd/functions_dense.h"
 #include "autograd/gradcheck.h"
 #include "engine/error.h"
-#include "tests/support/fixtures.h"
+#include "tests/support/checks.h"
 
 using namespace gkd;
 using namespace gkd::autograd;
 
 namespace {
-
-void require_ok(const GradcheckResult& r) {
-  INFO(r.report);
-  CHECK(r.ok);
-}
 
 const DType f64 = DType::kF64;
 
@@ -28,10 +23,10 @@ constexpr Activation kActivations[] = {Activation::kNone,    Activation::kRelu,
 TEST_CASE("gradcheck: matmul, and a value used twice accumulates") {
   const Tensor a = test::random_tensor(5, 4, f64, 1);
   const Tensor b = test::random_tensor(4, 3, f64, 2);
-  require_ok(
+  test::require_gradcheck(
       gradcheck([](Tape&, const std::vector<Var>& in) { return matmul(in[0], in[1]); }, {a, b}));
   const Tensor s = test::random_tensor(4, 4, f64, 3);
-  require_ok(
+  test::require_gradcheck(
       gradcheck([](Tape&, const std::vector<Var>& in) { return matmul(in[0], in[0]); }, {s}));
 }
 
@@ -41,15 +36,15 @@ TEST_CASE("gradcheck: bias_act for every activation, with and without bias") {
   const Tensor bias = test::random_tensor(1, 5, f64, 5, -0.1, 0.1);
   for (Activation act : kActivations) {
     CAPTURE(static_cast<int>(act));
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [act](Tape&, const std::vector<Var>& in) { return bias_act(in[0], in[1], act, 0.2f); },
         {x, bias}));
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [act](Tape&, const std::vector<Var>& in) { return bias_act(in[0], Var(), act, 0.2f); },
         {x}));
   }
   // Only the bias needs a gradient (x is a constant): the fused kernel skips dx.
-  require_ok(gradcheck(
+  test::require_gradcheck(gradcheck(
       [&](Tape& tape, const std::vector<Var>& in) {
         return bias_act(tape.constant(x), in[0], Activation::kTanh);
       },
@@ -60,24 +55,25 @@ TEST_CASE("gradcheck: the convenience activations and linear") {
   const Tensor x = test::random_away_from_zero(4, 6, f64, 6, 0.1, 2.0);
   using Fn = Var (*)(Var);
   for (Fn fn : {Fn(relu), Fn(elu), Fn(sigmoid), Fn(autograd::tanh)}) {
-    require_ok(gradcheck([fn](Tape&, const std::vector<Var>& in) { return fn(in[0]); }, {x}));
+    test::require_gradcheck(
+        gradcheck([fn](Tape&, const std::vector<Var>& in) { return fn(in[0]); }, {x}));
   }
-  require_ok(
+  test::require_gradcheck(
       gradcheck([](Tape&, const std::vector<Var>& in) { return leaky_relu(in[0], 0.3f); }, {x}));
   const Tensor w = test::random_tensor(6, 3, f64, 7);
   const Tensor bias = test::random_tensor(1, 3, f64, 8);
-  require_ok(gradcheck(
+  test::require_gradcheck(gradcheck(
       [](Tape&, const std::vector<Var>& in) {
         return linear(in[0], in[1], in[2], Activation::kSigmoid);
       },
       {x, w, bias}));
-  require_ok(
+  test::require_gradcheck(
       gradcheck([](Tape&, const std::vector<Var>& in) { return linear(in[0], in[1]); }, {x, w}));
 }
 
 TEST_CASE("gradcheck: dropout reuses the forward mask; eval mode and p = 0 are the identity") {
   const Tensor x = test::random_tensor(7, 9, f64, 9);
-  require_ok(gradcheck(
+  test::require_gradcheck(gradcheck(
       [](Tape&, const std::vector<Var>& in) { return dropout(in[0], 0.4f, 11, 3, true); }, {x}));
   Tape tape(Context::cpu());
   Var v = tape.leaf(x);
@@ -100,18 +96,22 @@ TEST_CASE("gradcheck: dropout reuses the forward mask; eval mode and p = 0 are t
 
 TEST_CASE("gradcheck: softmax_rows and log_softmax_rows") {
   const Tensor x = test::random_tensor(6, 7, f64, 10, -3.0, 3.0);
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return softmax_rows(in[0]); }, {x}));
-  require_ok(
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return softmax_rows(in[0]); }, {x}));
+  test::require_gradcheck(
       gradcheck([](Tape&, const std::vector<Var>& in) { return log_softmax_rows(in[0]); }, {x}));
 }
 
 TEST_CASE("gradcheck: exp, log, scale") {
   const Tensor x = test::random_tensor(5, 4, f64, 11, 0.5, 2.0);  // log needs x > 0
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return exp(in[0]); }, {x}));
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return log(in[0]); }, {x}));
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return scale(in[0], -2.5); }, {x}));
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return exp(in[0]); }, {x}));
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return log(in[0]); }, {x}));
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return scale(in[0], -2.5); }, {x}));
   // x used twice: exp(x) * x.
-  require_ok(
+  test::require_gradcheck(
       gradcheck([](Tape&, const std::vector<Var>& in) { return mul(exp(in[0]), in[0]); }, {x}));
 }
 
@@ -129,21 +129,25 @@ TEST_CASE("gradcheck: add, mul, div with every broadcast pairing") {
     CAPTURE(sb.second);
     const Tensor a = test::random_tensor(sa.first, sa.second, f64, 12);
     const Tensor b = test::random_away_from_zero(sb.first, sb.second, f64, 13, 0.5, 1.5);
-    require_ok(
+    test::require_gradcheck(
         gradcheck([](Tape&, const std::vector<Var>& in) { return add(in[0], in[1]); }, {a, b}));
-    require_ok(
+    test::require_gradcheck(
         gradcheck([](Tape&, const std::vector<Var>& in) { return mul(in[0], in[1]); }, {a, b}));
-    require_ok(
+    test::require_gradcheck(
         gradcheck([](Tape&, const std::vector<Var>& in) { return div(in[0], in[1]); }, {a, b}));
   }
 }
 
 TEST_CASE("gradcheck: sum, mean, row_sums, col_sums") {
   const Tensor x = test::random_tensor(6, 5, f64, 14);
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return sum(in[0]); }, {x}));
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return mean(in[0]); }, {x}));
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return row_sums(in[0]); }, {x}));
-  require_ok(gradcheck([](Tape&, const std::vector<Var>& in) { return col_sums(in[0]); }, {x}));
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return sum(in[0]); }, {x}));
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return mean(in[0]); }, {x}));
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return row_sums(in[0]); }, {x}));
+  test::require_gradcheck(
+      gradcheck([](Tape&, const std::vector<Var>& in) { return col_sums(in[0]); }, {x}));
   Tape tape(Context::cpu());
   Var v = tape.leaf(x);
   CHECK(mean(v).value().item<double>() ==
@@ -154,11 +158,11 @@ TEST_CASE("gradcheck: sum, mean, row_sums, col_sums") {
 
 TEST_CASE("gradcheck: reshape, contiguous and strided, composed with broadcasting") {
   const Tensor x = test::random_tensor(6, 4, f64, 19);
-  require_ok(
+  test::require_gradcheck(
       gradcheck([](Tape&, const std::vector<Var>& in) { return reshape(in[0], 3, 8); }, {x}));
   // Per-head scores: row sums over [N*H, F] slices of z * a (the GAT attention pattern).
   const Tensor z = test::random_tensor(5, 6, f64, 20), a = test::random_tensor(2, 3, f64, 21);
-  require_ok(gradcheck(
+  test::require_gradcheck(gradcheck(
       [](Tape&, const std::vector<Var>& in) {
         Var weighted = mul(in[0], reshape(in[1], 1, 6));           // [5, 6]
         return reshape(row_sums(reshape(weighted, 10, 3)), 5, 2);  // [5, 2]
@@ -180,7 +184,7 @@ TEST_CASE("gradcheck: a small MLP with dropout and a log-softmax loss end to end
   const Tensor w1 = test::random_tensor(5, 6, f64, 16);
   const Tensor b1 = test::random_tensor(1, 6, f64, 17, -0.1, 0.1);
   const Tensor w2 = test::random_tensor(6, 3, f64, 18);
-  require_ok(gradcheck(
+  test::require_gradcheck(gradcheck(
       [](Tape&, const std::vector<Var>& in) {
         Var h = linear(in[0], in[1], in[2], Activation::kTanh);
         h = dropout(h, 0.25f, 5, 1, true);

@@ -5,26 +5,20 @@
 #include "autograd/functions_graph.h"
 #include "autograd/gradcheck.h"
 #include "engine/error.h"
-#include "tests/support/fixtures.h"
+#include "tests/support/checks.h"
 
 using namespace gkd;
 using namespace gkd::autograd;
-
-namespace {
-void require_ok(const GradcheckResult& r) {
-  INFO(r.report);
-  CHECK(r.ok);
-}
-}  // namespace
 
 TEST_CASE("gradcheck: spmm with per-head edge weights, plain sum and mean") {
   for (const Graph& g : {test::tiny_directed(), test::random_graph(40, 3.0, 5, true)}) {
     const Tensor x = test::random_tensor(g.num_nodes(), 6, DType::kF64, 1);
     const Tensor w = test::random_tensor(g.num_edges(), 2, DType::kF64, 2);
-    require_ok(gradcheck([&](Tape&, const std::vector<Var>& in) { return spmm(g, in[0], in[1]); },
-                         {x, w}));
-    require_ok(gradcheck([&](Tape&, const std::vector<Var>& in) { return spmm(g, in[0]); }, {x}));
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
+        [&](Tape&, const std::vector<Var>& in) { return spmm(g, in[0], in[1]); }, {x, w}));
+    test::require_gradcheck(
+        gradcheck([&](Tape&, const std::vector<Var>& in) { return spmm(g, in[0]); }, {x}));
+    test::require_gradcheck(gradcheck(
         [&](Tape&, const std::vector<Var>& in) { return spmm(g, in[0], Var(), true); }, {x}));
   }
 }
@@ -56,11 +50,11 @@ TEST_CASE("gradcheck: sddmm for every op, with distinct and shared operands") {
         // Continuous random features: no coordinate difference sits on the |x| kink.
         const Tensor u = test::random_tensor(g.num_nodes(), 3 * heads, DType::kF64, 11);
         const Tensor v = test::random_tensor(g.num_nodes(), 3 * heads, DType::kF64, 12);
-        require_ok(gradcheck(
+        test::require_gradcheck(gradcheck(
             [&](Tape&, const std::vector<Var>& in) { return sddmm(g, op, in[0], in[1], heads); },
             {u, v}));
         // u and v the same Var (a node set against itself, as in the LSP distance).
-        require_ok(gradcheck(
+        test::require_gradcheck(gradcheck(
             [&](Tape&, const std::vector<Var>& in) { return sddmm(g, op, in[0], in[0], heads); },
             {u}));
       }
@@ -74,7 +68,7 @@ TEST_CASE("gradcheck: sddmm_u_add_v plain and with the fused LeakyReLU, and edge
     const Tensor a_dst = test::random_tensor(g.num_nodes(), 3, DType::kF64, 22);
     for (bool leaky : {false, true}) {
       CAPTURE(leaky);
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) {
             return sddmm_u_add_v(g, in[0], in[1], leaky, 0.2);
           },
@@ -82,7 +76,7 @@ TEST_CASE("gradcheck: sddmm_u_add_v plain and with the fused LeakyReLU, and edge
     }
     const Tensor w = test::random_tensor(g.num_edges(), 2, DType::kF64, 23);
     for (bool transpose : {false, true}) {
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) { return edge_reduce(g, in[0], transpose); },
           {w}));
     }
@@ -94,26 +88,26 @@ TEST_CASE("gradcheck: edge_map, edge_softmax and edge_kl") {
   for (const ops::EdgeMap& map :
        {ops::EdgeMap{.op = kernels::EdgeMapOp::kExpNeg, .scale = 0.7},
         ops::EdgeMap{.op = kernels::EdgeMapOp::kPower, .shift = 0.5, .degree = 2.5}}) {
-    require_ok(
+    test::require_gradcheck(
         gradcheck([&](Tape&, const std::vector<Var>& in) { return edge_map(in[0], map); }, {x}));
   }
   for (const Graph& g : edge_graphs()) {
     for (int64_t heads : {1, 3}) {
       const Tensor z1 = test::random_tensor(g.num_edges(), heads, DType::kF64, 32, -2.0, 2.0);
       const Tensor z2 = test::random_tensor(g.num_edges(), heads, DType::kF64, 33, -2.0, 2.0);
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) { return edge_softmax(g, in[0]); }, {z1}));
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) { return edge_log_softmax(g, in[0]); }, {z1}));
       // Both arguments differentiated, as log-softmax outputs and as raw [E, H] values.
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) {
             return edge_kl(g, edge_log_softmax(g, in[0]), edge_log_softmax(g, in[1]));
           },
           {z1, z2}));
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) { return edge_kl(g, in[0], in[1]); }, {z1, z2}));
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) {
             const Var lp = edge_log_softmax(g, in[0]);
             return edge_kl(g, lp, lp);  // KL(p || p): both partials land in one gradient
@@ -126,16 +120,16 @@ TEST_CASE("gradcheck: edge_map, edge_softmax and edge_kl") {
 TEST_CASE("gradcheck: segment sum, mean and max over a batch and over explicit offsets") {
   const Graph batch = Graph::batch({test::tiny_directed(), test::random_graph(9, 2.0, 4)});
   const Tensor x = test::random_tensor(batch.num_nodes(), 4, DType::kF64, 41);
-  require_ok(
+  test::require_gradcheck(
       gradcheck([&](Tape&, const std::vector<Var>& in) { return segment_sum(batch, in[0]); }, {x}));
-  require_ok(gradcheck(
+  test::require_gradcheck(gradcheck(
       [&](Tape&, const std::vector<Var>& in) { return segment_mean(batch, in[0]); }, {x}));
   // Continuous random values: every column maximum is unique and far from its runner-up.
-  require_ok(
+  test::require_gradcheck(
       gradcheck([&](Tape&, const std::vector<Var>& in) { return segment_max(batch, in[0]); }, {x}));
   const Tensor offsets = Tensor::from_vector<int64_t>(4, 1, {0, 5, 5, 16});  // an empty segment
   for (auto op : {kernels::SegmentOp::kSum, kernels::SegmentOp::kMean, kernels::SegmentOp::kMax}) {
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [&](Tape&, const std::vector<Var>& in) { return segment_reduce(offsets, in[0], op); },
         {x}));
   }
@@ -147,9 +141,9 @@ TEST_CASE("gradcheck: gather_rows and scatter_add_rows with repeated i32 and i64
   const std::vector<int64_t> idx = {5, 0, 2, 2, 5, 1, 0, 5};
   for (const Tensor& index : {Tensor::from_vector<int64_t>(8, 1, idx),
                               Tensor::from_vector<int64_t>(8, 1, idx).to_dtype(DType::kI32)}) {
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [&](Tape&, const std::vector<Var>& in) { return gather_rows(in[0], index); }, {x}));
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [&](Tape&, const std::vector<Var>& in) { return scatter_add_rows(in[0], index, 6); },
         {xm}));
   }
@@ -172,13 +166,13 @@ TEST_CASE("gradcheck: structure_kl for every kernel, frozen teacher and mutual")
       CAPTURE(k);
       const StructureKernel& kernel = kernels_to_check[k];
       // Official LSP: the teacher is a constant and only the student is differentiated.
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape& tape, const std::vector<Var>& in) {
             return structure_kl(g, in[0], tape.constant(ht), kernel);
           },
           {hs}));
       // Mutual / online variants: both sides receive a gradient.
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) { return structure_kl(g, in[0], in[1], kernel); },
           {hs, ht}));
     }

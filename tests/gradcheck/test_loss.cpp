@@ -9,17 +9,12 @@
 #include "autograd/functions_loss.h"
 #include "autograd/gradcheck.h"
 #include "engine/error.h"
-#include "tests/support/fixtures.h"
+#include "tests/support/checks.h"
 
 using namespace gkd;
 using namespace gkd::autograd;
 
 namespace {
-
-void require_ok(const GradcheckResult& r) {
-  INFO(r.report);
-  CHECK(r.ok);
-}
 
 Tensor random_mask(int64_t n, uint64_t seed) {  // u8 [N, 1], about two rows in three selected
   std::vector<uint8_t> v(n);
@@ -36,9 +31,9 @@ TEST_CASE("gradcheck: cross_entropy and bce_with_logits, with and without a mask
   const Tensor y = Tensor::from_vector<int64_t>(9, 1, {0, 4, 2, 2, 1, 3, 0, 4, 1});
   const Tensor t = test::random_tensor(9, 5, DType::kF64, 2, 0, 1);  // soft targets [N, L]
   for (const Tensor& mask : {kNoMask, random_mask(9, 1)}) {
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [&](Tape&, const std::vector<Var>& in) { return cross_entropy(in[0], y, mask); }, {z}));
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [&](Tape&, const std::vector<Var>& in) { return bce_with_logits(in[0], t, mask); }, {z}));
   }
 }
@@ -50,13 +45,13 @@ TEST_CASE("gradcheck: kl_div w.r.t. student, teacher and scalar temperatures != 
     for (const Tensor& mask : {kNoMask, random_mask(8, 2)}) {
       CAPTURE(temp);
       // Offline KD: the teacher is a detached target.
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape& tape, const std::vector<Var>& in) {
             return kl_div(in[0], tape.constant(t), temp, {.mask = mask});
           },
           {s}));
       // Mutual learning: both sides learn.
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) {
             return kl_div(in[0], in[1], temp, {.mask = mask, .teacher_grad = true});
           },
@@ -70,13 +65,13 @@ TEST_CASE("gradcheck: kl_div w.r.t. a learnable per-row temperature") {
   const Tensor t = test::random_tensor(8, 6, DType::kF64, 6, -2, 2);      // [N, C]
   const Tensor temp = test::random_tensor(8, 1, DType::kF64, 7, 0.4, 3);  // [N, 1]
   for (const Tensor& mask : {kNoMask, random_mask(8, 3)}) {
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [&](Tape&, const std::vector<Var>& in) {
           return kl_div(in[0], in[1], in[2], {.mask = mask, .teacher_grad = true});
         },
         {s, t, temp}));
     // A fixed (constant) temperature tensor and a detached teacher.
-    require_ok(gradcheck(
+    test::require_gradcheck(gradcheck(
         [&](Tape& tape, const std::vector<Var>& in) {
           return kl_div(in[0], tape.constant(t), tape.constant(temp), {.mask = mask});
         },
@@ -89,12 +84,12 @@ TEST_CASE("gradcheck: entropy with T != 1 and a mask; mse w.r.t. both operands")
   for (double temp : {1.0, 0.5, 2.0}) {
     for (const Tensor& mask : {kNoMask, random_mask(7, 4)}) {
       CAPTURE(temp);
-      require_ok(gradcheck(
+      test::require_gradcheck(gradcheck(
           [&](Tape&, const std::vector<Var>& in) { return entropy(in[0], temp, mask); }, {x}));
     }
   }
   const Tensor b = test::random_tensor(7, 5, DType::kF64, 9);  // [N, F]
-  require_ok(
+  test::require_gradcheck(
       gradcheck([&](Tape&, const std::vector<Var>& in) { return mse(in[0], in[1]); }, {x, b}));
 }
 

@@ -2,8 +2,8 @@
 #include <doctest/doctest.h>
 
 #include "autograd/functions_graph.h"
-#include "engine/error.h"
 #include "autograd/gradcheck.h"
+#include "engine/error.h"
 #include "engine/ops_graph.h"
 #include "tests/support/fixtures.h"
 

@@ -78,14 +78,16 @@ void compare(const PeerCase& c, Tape& tape, Var out,
 // Per-head attention score: s[n, h] = Σ_f z[n, h*F + f] · a[h, f]. z: [N, H*F]; a: [H, F].
 Var head_scores(Var z, Var a) {
   const int64_t n = z.rows(), heads = a.rows(), f = a.cols();
-  Var weighted = mul(z, reshape(a, 1, heads * f));                  // [N, H*F]
+  Var weighted = mul(z, reshape(a, 1, heads * f));                      // [N, H*F]
   return reshape(row_sums(reshape(weighted, n * heads, f)), n, heads);  // [N, H]
 }
 
 }  // namespace
 
 namespace gkd_peer {
-void set_case_dir(const std::string& dir) { g_case_dir = dir; }
+void set_case_dir(const std::string& dir) {
+  g_case_dir = dir;
+}
 }  // namespace gkd_peer
 
 TEST_CASE("peer: GCN layer (DGL GraphConv norm='both' with self loops) matches PyTorch") {
@@ -99,7 +101,8 @@ TEST_CASE("peer: GCN layer (DGL GraphConv norm='both' with self loops) matches P
   Var out = bias_act(spmm(g, matmul(x, w), norm), b, kernels::Activation::kRelu);
   compare(c, tape, out, {{"x", x}, {"w", w}});
   // b was given as a column by PyTorch; compare its gradient as a row.
-  CHECK(test::close_ratio(test::to_eigen(b.grad()).transpose(), c.at("grad_b"), 1e-9, 1e-12) <= 1.0);
+  CHECK(test::close_ratio(test::to_eigen(b.grad()).transpose(), c.at("grad_b"), 1e-9, 1e-12) <=
+        1.0);
 }
 
 TEST_CASE("peer: multi-head GAT layer (DGL 0.4 semantics, linear residual) matches PyTorch") {

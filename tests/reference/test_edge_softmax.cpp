@@ -10,31 +10,13 @@
 #include "engine/context.h"
 #include "engine/error.h"
 #include "engine/ops_graph.h"
-#include "tests/support/fixtures.h"
+#include "tests/support/checks.h"
 
 using namespace gkd;
 using gkd::test::dense_adjacency;
 using gkd::test::to_eigen;
 
 namespace {
-
-// Runs op(out, accumulate) twice: accumulating into a strided view (ld > cols) holding random
-// values, and overwriting a NaN-filled tensor (an unwritten element fails). Both must match want.
-template <class Op>
-void check_modes(const Op& op, const Eigen::MatrixXd& want, DType dtype, uint64_t seed,
-                 bool with_accumulate = true) {
-  const double tol = dtype == DType::kF64 ? 1e-12 : 1e-5;
-  if (with_accumulate) {
-    Tensor storage = test::random_tensor(want.rows(), want.cols() + 2, dtype, seed);
-    Tensor acc = storage.slice_cols(1, 1 + want.cols());
-    const Eigen::MatrixXd before = to_eigen(acc);
-    op(acc, true);
-    CHECK(test::close_ratio(to_eigen(acc), before + want, tol, tol) <= 1.0);
-  }
-  Tensor fresh = Tensor::full(want.rows(), want.cols(), NAN, dtype);
-  op(fresh, false);
-  CHECK(test::close_ratio(to_eigen(fresh), want, tol, tol) <= 1.0);
-}
 
 // The in-neighbours of every node, read off the dense adjacency pattern (A(v, u) = 1 for u -> v),
 // and the canonical id of each edge (u -> v) from the edge list.
@@ -110,14 +92,15 @@ TEST_CASE("reference: edge_softmax and edge_softmax_backward equal the dense row
                 scatter(rows, jac.transpose() * gather(rows, dyd, v, h), v, h, dz);
               }
             }
-            check_modes([&](Tensor& out, bool) { ops::edge_softmax(ctx, g, z, out, log); }, y,
-                        dtype, seed + 2, /*with_accumulate=*/false);
+            test::check_write_modes(
+                [&](Tensor& out, bool) { ops::edge_softmax(ctx, g, z, out, log); }, y, dtype,
+                seed + 2, /*with_accumulate=*/false);
             // The documented in-place form: p may be z itself.
             Tensor in_place = z.clone();
             ops::edge_softmax(ctx, g, in_place, in_place, log);
             CHECK(test::close_ratio(to_eigen(in_place), y, 1e-5, 1e-5) <= 1.0);
             const Tensor yt = ops::edge_softmax(ctx, g, z, log);
-            check_modes(
+            test::check_write_modes(
                 [&](Tensor& out, bool acc) {
                   ops::edge_softmax_backward(ctx, g, yt, dy, out, log, acc);
                 },
@@ -157,14 +140,15 @@ TEST_CASE("reference: edge_kl and edge_kl_backward equal the dense row formulati
             scatter(rows, (-gd(v, h) * pv).matrix(), v, h, dlq);
           }
         }
-        check_modes([&](Tensor& out, bool acc) { ops::edge_kl(ctx, g, lp, lq, out, acc); }, kl,
-                    dtype, seed + 3);
-        check_modes(
+        test::check_write_modes(
+            [&](Tensor& out, bool acc) { ops::edge_kl(ctx, g, lp, lq, out, acc); }, kl, dtype,
+            seed + 3);
+        test::check_write_modes(
             [&](Tensor& out, bool acc) {
               ops::edge_kl_backward(ctx, g, lp, lq, dkl, &out, nullptr, acc);
             },
             dlp, dtype, seed + 4);
-        check_modes(
+        test::check_write_modes(
             [&](Tensor& out, bool acc) {
               ops::edge_kl_backward(ctx, g, lp, lq, dkl, nullptr, &out, acc);
             },

@@ -9,7 +9,7 @@
 #include "engine/context.h"
 #include "engine/error.h"
 #include "engine/ops_graph.h"
-#include "tests/support/fixtures.h"
+#include "tests/support/checks.h"
 
 using namespace gkd;
 using gkd::kernels::SddmmOp;
@@ -24,21 +24,6 @@ struct EdgeList {
 };
 EdgeList edge_list(const Graph& g) {
   return {g.edge_src().to_vector<int32_t>(), g.edge_dst().to_vector<int32_t>()};
-}
-
-// Runs op(out, accumulate) twice: accumulating into a strided view (ld > cols) holding random
-// values, and overwriting a NaN-filled tensor (an unwritten element fails). Both must match want.
-template <class Op>
-void check_modes(const Op& op, const Eigen::MatrixXd& want, DType dtype, uint64_t seed) {
-  const double tol = dtype == DType::kF64 ? 1e-12 : 1e-5;
-  Tensor storage = test::random_tensor(want.rows(), want.cols() + 2, dtype, seed);
-  Tensor acc = storage.slice_cols(1, 1 + want.cols());
-  const Eigen::MatrixXd before = to_eigen(acc);
-  op(acc, true);
-  CHECK(test::close_ratio(to_eigen(acc), before + want, tol, tol) <= 1.0);
-  Tensor fresh = Tensor::full(want.rows(), want.cols(), NAN, dtype);
-  op(fresh, false);
-  CHECK(test::close_ratio(to_eigen(fresh), want, tol, tol) <= 1.0);
 }
 
 // Rows scaled to unit length (norms clamped at kCosineEps).
@@ -162,15 +147,16 @@ TEST_CASE("reference: sddmm and sddmm_backward equal the dense formulation for e
             const Tensor v = test::random_away_from_zero(n, w, dtype, seed + 1);
             const Tensor grad = test::random_tensor(g.num_edges(), heads, dtype, seed + 2);
             const Eigen::MatrixXd ud = to_eigen(u), vd = to_eigen(v);
-            check_modes([&](Tensor& out, bool acc) { ops::sddmm(ctx, g, op, u, v, out, acc); },
-                        dense_sddmm(g, op, ud, vd, heads), dtype, seed + 3);
+            test::check_write_modes(
+                [&](Tensor& out, bool acc) { ops::sddmm(ctx, g, op, u, v, out, acc); },
+                dense_sddmm(g, op, ud, vd, heads), dtype, seed + 3);
             const auto [du, dv] = dense_sddmm_grad(g, op, ud, vd, grad);
-            check_modes(
+            test::check_write_modes(
                 [&](Tensor& d, bool acc) {
                   ops::sddmm_backward(ctx, g, op, SddmmSide::kU, u, v, grad, d, acc);
                 },
                 du, dtype, seed + 4);
-            check_modes(
+            test::check_write_modes(
                 [&](Tensor& d, bool acc) {
                   ops::sddmm_backward(ctx, g, op, SddmmSide::kV, u, v, grad, d, acc);
                 },
@@ -220,7 +206,7 @@ TEST_CASE("reference: u_add_v and edge_reduce equal the edge-list and adjacency 
               want(e, h) = leaky && z < 0 ? slope * z : z;
             }
           const ops::UAddVOptions opt{.leaky_relu = leaky, .negative_slope = slope};
-          check_modes(
+          test::check_write_modes(
               [&](Tensor& out, bool acc) {
                 ops::UAddVOptions o = opt;
                 o.accumulate = acc;
@@ -245,7 +231,7 @@ TEST_CASE("reference: u_add_v and edge_reduce equal the edge-list and adjacency 
           }
           for (bool transpose : {false, true}) {
             CAPTURE(transpose);
-            check_modes(
+            test::check_write_modes(
                 [&](Tensor& out, bool acc) {
                   ops::edge_reduce(ctx, g, w, out,
                                    {.transpose = transpose,
@@ -271,14 +257,16 @@ TEST_CASE("reference: edge_map and edge_map_backward equal the elementwise formu
     const Eigen::ArrayXXd xd = to_eigen(x).array(), dyd = to_eigen(dy).array();
     const ops::EdgeMap exp_neg{.op = kernels::EdgeMapOp::kExpNeg, .scale = 0.25};
     const ops::EdgeMap power{.op = kernels::EdgeMapOp::kPower, .shift = 0.5, .degree = 3.0};
-    check_modes([&](Tensor& y, bool acc) { ops::edge_map(ctx, exp_neg, x, y, acc); },
-                (-0.25 * xd).exp().matrix(), dtype, seed + 2);
-    check_modes([&](Tensor& y, bool acc) { ops::edge_map(ctx, power, x, y, acc); },
-                (xd + 0.5).cube().matrix(), dtype, seed + 3);
-    check_modes([&](Tensor& dx, bool acc) { ops::edge_map_backward(ctx, exp_neg, x, dy, dx, acc); },
-                (-0.25 * dyd * (-0.25 * xd).exp()).matrix(), dtype, seed + 4);
-    check_modes([&](Tensor& dx, bool acc) { ops::edge_map_backward(ctx, power, x, dy, dx, acc); },
-                (3.0 * dyd * (xd + 0.5).square()).matrix(), dtype, seed + 5);
+    test::check_write_modes([&](Tensor& y, bool acc) { ops::edge_map(ctx, exp_neg, x, y, acc); },
+                            (-0.25 * xd).exp().matrix(), dtype, seed + 2);
+    test::check_write_modes([&](Tensor& y, bool acc) { ops::edge_map(ctx, power, x, y, acc); },
+                            (xd + 0.5).cube().matrix(), dtype, seed + 3);
+    test::check_write_modes(
+        [&](Tensor& dx, bool acc) { ops::edge_map_backward(ctx, exp_neg, x, dy, dx, acc); },
+        (-0.25 * dyd * (-0.25 * xd).exp()).matrix(), dtype, seed + 4);
+    test::check_write_modes(
+        [&](Tensor& dx, bool acc) { ops::edge_map_backward(ctx, power, x, dy, dx, acc); },
+        (3.0 * dyd * (xd + 0.5).square()).matrix(), dtype, seed + 5);
   }
 }
 

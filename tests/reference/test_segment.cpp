@@ -9,28 +9,13 @@
 #include "engine/error.h"
 #include "engine/ops_graph.h"
 #include "kernels/philox.h"
-#include "tests/support/fixtures.h"
+#include "tests/support/checks.h"
 
 using namespace gkd;
 using gkd::kernels::SegmentOp;
 using gkd::test::to_eigen;
 
 namespace {
-
-// Runs op(out, accumulate) twice: accumulating into a strided view (ld > cols) holding random
-// values, and overwriting a NaN-filled tensor (an unwritten element fails). Both must match want.
-template <class Op>
-void check_modes(const Op& op, const Eigen::MatrixXd& want, DType dtype, uint64_t seed) {
-  const double tol = dtype == DType::kF64 ? 1e-12 : 1e-5;
-  Tensor storage = test::random_tensor(want.rows(), want.cols() + 2, dtype, seed);
-  Tensor acc = storage.slice_cols(1, 1 + want.cols());
-  const Eigen::MatrixXd before = to_eigen(acc);
-  op(acc, true);
-  CHECK(test::close_ratio(to_eigen(acc), before + want, tol, tol) <= 1.0);
-  Tensor fresh = Tensor::full(want.rows(), want.cols(), NAN, dtype);
-  op(fresh, false);
-  CHECK(test::close_ratio(to_eigen(fresh), want, tol, tol) <= 1.0);
-}
 
 Tensor column_i64(const std::vector<int64_t>& off) {
   return Tensor::from_vector<int64_t>(static_cast<int64_t>(off.size()), 1, off);
@@ -85,23 +70,25 @@ TEST_CASE("reference: segment_reduce and segment_reduce_backward equal the dense
         for (auto [op, m] :
              {std::pair{SegmentOp::kSum, sum_m}, std::pair{SegmentOp::kMean, mean_m}}) {
           CAPTURE(static_cast<int>(op));
-          check_modes([&](Tensor& y,
-                          bool acc) { ops::segment_reduce(ctx, op, offsets, x, y, nullptr, acc); },
-                      m * xd, dtype, seed + 2);
-          check_modes(
+          test::check_write_modes(
+              [&](Tensor& y, bool acc) {
+                ops::segment_reduce(ctx, op, offsets, x, y, nullptr, acc);
+              },
+              m * xd, dtype, seed + 2);
+          test::check_write_modes(
               [&](Tensor& dx, bool acc) {
                 ops::segment_reduce_backward(ctx, op, offsets, dy, Tensor(), dx, acc);
               },
               m.transpose() * dyd, dtype, seed + 3);
         }
         Tensor argmax;
-        check_modes(
+        test::check_write_modes(
             [&](Tensor& y, bool acc) {
               ops::segment_reduce(ctx, SegmentOp::kMax, offsets, x, y, &argmax, acc);
             },
             max_y, dtype, seed + 4);
         CHECK(argmax.to_vector<int64_t>() == arg);
-        check_modes(
+        test::check_write_modes(
             [&](Tensor& dx, bool acc) {
               ops::segment_reduce_backward(ctx, SegmentOp::kMax, offsets, dy, argmax, dx, acc);
             },
@@ -138,10 +125,12 @@ TEST_CASE("reference: gather_rows and scatter_add_rows equal the selection-matri
         for (int64_t i = 0; i < m; ++i) s(i, idx[i]) = 1;
         const Tensor x = test::random_tensor(n, f, dtype, seed);
         const Tensor xm = test::random_tensor(m, f, dtype, seed + 1);
-        check_modes([&](Tensor& y, bool acc) { ops::gather_rows(ctx, x, index, y, acc); },
-                    s * to_eigen(x), dtype, seed + 2);
-        check_modes([&](Tensor& y, bool acc) { ops::scatter_add_rows(ctx, xm, index, y, acc); },
-                    s.transpose() * to_eigen(xm), dtype, seed + 3);
+        test::check_write_modes(
+            [&](Tensor& y, bool acc) { ops::gather_rows(ctx, x, index, y, acc); }, s * to_eigen(x),
+            dtype, seed + 2);
+        test::check_write_modes(
+            [&](Tensor& y, bool acc) { ops::scatter_add_rows(ctx, xm, index, y, acc); },
+            s.transpose() * to_eigen(xm), dtype, seed + 3);
       }
     }
   }

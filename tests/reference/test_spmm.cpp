@@ -57,15 +57,16 @@ TEST_CASE("reference: spmm equals the dense product on every fixture, option and
                 CAPTURE(weighted);
                 CAPTURE(seed);
                 const Tensor x = test::random_tensor(g.num_nodes(), heads * f, dtype, seed);
-                const Tensor w = weighted ? test::random_tensor(g.num_edges(), heads, dtype, seed + 1)
-                                          : Tensor();
+                const Tensor w = weighted
+                                     ? test::random_tensor(g.num_edges(), heads, dtype, seed + 1)
+                                     : Tensor();
                 // Accumulate into a strided view (ld > cols) that already holds values.
                 Tensor storage = test::random_tensor(g.num_nodes(), heads * f + 2, dtype, seed + 2);
                 Tensor y = storage.slice_cols(1, 1 + heads * f);
                 const Eigen::MatrixXd y0 = to_eigen(y);
-                ops::spmm(ctx, g, x, w, y, {.transpose = transpose, .mean = mean, .accumulate = true});
-                const Eigen::MatrixXd want =
-                    y0 + dense_spmm(g, x, w, transpose, mean, heads);
+                ops::spmm(ctx, g, x, w, y,
+                          {.transpose = transpose, .mean = mean, .accumulate = true});
+                const Eigen::MatrixXd want = y0 + dense_spmm(g, x, w, transpose, mean, heads);
                 const double tol = dtype == DType::kF64 ? 1e-12 : 1e-5;
                 CHECK(test::close_ratio(to_eigen(y), want, tol, tol) <= 1.0);
                 // Overwrite mode ignores (NaN) garbage already in y.

@@ -39,8 +39,10 @@ TEST_CASE("graph: normalisations equal their dense definitions") {
   const Graph g = gkd::test::tiny_directed();
   const Eigen::MatrixXd a = gkd::test::dense_adjacency(g);
   const Eigen::VectorXd in_deg = a.rowwise().sum(), out_deg = a.colwise().sum().transpose();
-  const Eigen::MatrixXd sym = gkd::test::dense_adjacency(g, g.norm(EdgeNorm::kGcnSymmetric, gkd::DType::kF64));
-  const Eigen::MatrixXd mean = gkd::test::dense_adjacency(g, g.norm(EdgeNorm::kMean, gkd::DType::kF64));
+  const Eigen::MatrixXd sym =
+      gkd::test::dense_adjacency(g, g.norm(EdgeNorm::kGcnSymmetric, gkd::DType::kF64));
+  const Eigen::MatrixXd mean =
+      gkd::test::dense_adjacency(g, g.norm(EdgeNorm::kMean, gkd::DType::kF64));
   for (int v = 0; v < a.rows(); ++v) {
     for (int u = 0; u < a.cols(); ++u) {
       if (a(v, u) == 0) continue;
@@ -98,14 +100,14 @@ TEST_CASE("graph: bad input is refused with the offending field and value") {
   CHECK_THROWS_WITH_AS(Graph::from_csr(3, {0, 1, 2}, {0, 1}),
                        doctest::Contains("indptr has 3 entries (expected num_nodes + 1 = 4)"),
                        Error);
-  CHECK_THROWS_WITH_AS(Graph::from_csr(2, {1, 1, 2}, {0, 1}),
-                       doctest::Contains("indptr[0] is 1"), Error);
+  CHECK_THROWS_WITH_AS(Graph::from_csr(2, {1, 1, 2}, {0, 1}), doctest::Contains("indptr[0] is 1"),
+                       Error);
   CHECK_THROWS_WITH_AS(Graph::from_csr(2, {0, 2, 1}, {0}),
                        doctest::Contains("indptr decreases at row 1 (2 > 1)"), Error);
   CHECK_THROWS_WITH_AS(Graph::from_csr(2, {0, 2, 2}, {1, 0}),
                        doctest::Contains("row 0 is not strictly increasing"), Error);
-  CHECK_THROWS_WITH_AS(Graph::from_csr(2, {0, 1, 2}, {0, 5}),
-                       doctest::Contains("indices[1] is 5"), Error);
+  CHECK_THROWS_WITH_AS(Graph::from_csr(2, {0, 1, 2}, {0, 5}), doctest::Contains("indices[1] is 5"),
+                       Error);
   CHECK_THROWS_WITH_AS(Graph::from_csr(2, {0, 2, 1}, {0, 1}),
                        doctest::Contains("indptr[num_nodes] is 1 (expected nnz = 2)"), Error);
   CHECK_THROWS_WITH_AS(Graph::from_csr(2, {0, 3, 2}, {0, 1}),
