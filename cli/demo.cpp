@@ -26,9 +26,12 @@ using autograd::Parameter;
 using autograd::Tape;
 using autograd::Var;
 
+constexpr const char* kDemoUsage = "usage: gkd demo [--epochs N] [--seed S]\n";
+
 struct DemoOptions {
   int64_t epochs = 100;
   uint64_t seed = 1;
+  bool help = false;
 };
 
 DemoOptions parse(int argc, char** argv) {
@@ -36,7 +39,8 @@ DemoOptions parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      throw UsageError("usage: gkd demo [--epochs N] [--seed S]");
+      o.help = true;
+      return o;
     }
     if (i + 1 >= argc) throw UsageError("option " + arg + " needs a value");
     char* end = nullptr;
@@ -151,6 +155,10 @@ Result train(const io::NodeDataset& data, bool use_graph, const DemoOptions& o) 
 
 int run_demo(int argc, char** argv) {
   const DemoOptions o = parse(argc, argv);
+  if (o.help) {
+    fmt::print("{}", kDemoUsage);
+    return 0;
+  }
   io::CsbmOptions synth;
   synth.seed = o.seed;
   const io::NodeDataset data = io::make_csbm(synth);

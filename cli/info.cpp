@@ -9,6 +9,10 @@
 namespace gkd::cli {
 
 int run_info(int argc, char** argv) {
+  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    fmt::print("usage: gkd info\n");
+    return 0;
+  }
   if (argc > 1) throw UsageError("takes no options");
   std::string why;
   const int devices = device::cuda_device_count(&why);

@@ -3,8 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
+#include "engine/allocator.h"
 #include "engine/context.h"
+#include "kernels/philox.h"
 #include "tests/support/fixtures.h"
 
 using namespace gkd;
@@ -26,4 +29,30 @@ TEST_CASE("parity: fill writes every element of a strided view and nothing else"
       }
     }
   }
+}
+
+namespace gkd::test {
+void philox_bits_on_device(uint64_t seed, uint64_t stream, int64_t n, uint32_t* host_out);
+}
+
+TEST_CASE("parity: Philox streams are bit-identical on the device and the host") {
+  const int64_t n = 1 << 16;
+  for (uint64_t seed : {uint64_t{0}, uint64_t{42}, test::fresh_seed()}) {
+    std::vector<uint32_t> device(n);
+    test::philox_bits_on_device(seed, 7, n, device.data());
+    for (int64_t i = 0; i < n; ++i) {
+      REQUIRE(device[i] == kernels::philox_bits(seed, 7, static_cast<uint64_t>(i)));
+    }
+  }
+}
+
+TEST_CASE("parity: the caching allocator serves a warm step without new device allocations") {
+  const auto before = cuda_allocator().stats();
+  for (int step = 0; step < 5; ++step) {
+    Tensor a = Tensor::zeros(1000, 64, DType::kF32, Device::kCUDA);
+    Tensor b = a.clone();
+    CHECK(b.to(Device::kCPU).to_vector<float>() == std::vector<float>(64000, 0.0f));
+  }
+  const auto after = cuda_allocator().stats();
+  CHECK(after.raw_allocations - before.raw_allocations <= 2);  // the first step only
 }
