@@ -8,6 +8,7 @@
 #include "autograd/tape.h"
 #include "engine/graph.h"
 #include "engine/ops_graph.h"
+#include "engine/ops_segment.h"
 
 namespace gkd::autograd {
 

@@ -28,6 +28,14 @@ inline void check_shape(const char* op, const char* name, const Tensor& t, int64
             t.cols(), "] (expected [", rows, ", ", cols, "])");
 }
 
+// t is [rows, cols] of `dtype` on the context's device.
+inline void check_tensor(const Context& ctx, const char* op, const char* name, const Tensor& t,
+                         int64_t rows, int64_t cols, DType dtype) {
+  check_on(ctx, op, name, t);
+  check_dtype(op, name, t, dtype);
+  check_shape(op, name, t, rows, cols);
+}
+
 // Calls fn(T{}) with T = float or double for a floating dtype; f64 is CPU-only.
 template <class Fn>
 void dispatch_float(const Context& ctx, const char* op, DType dtype, Fn&& fn) {

@@ -13,7 +13,7 @@
 //                            (the CPU twin builds the inverse index, so it is row-parallel and
 //                            deterministic). Bytes: M*F*4 + R*F*4 + M*4|8; FLOPs: M*F.
 // Offsets satisfy 0 = off[0] <= ... <= off[B] = N and indices lie in [0, rows of the indexed
-// matrix); engine/ops_graph.h validates both.
+// matrix); engine/ops_segment.h validates both.
 #pragma once
 
 #include "kernels/common.h"

@@ -8,6 +8,7 @@
 #include "engine/context.h"
 #include "engine/error.h"
 #include "engine/ops_graph.h"
+#include "engine/ops_segment.h"
 #include "kernels/philox.h"
 #include "tests/support/checks.h"
 
