@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 
 #include "autograd/gradcheck.h"
+#include "engine/error.h"
 #include "tests/support/fixtures.h"
 
 namespace gkd::test {
@@ -33,6 +35,17 @@ void check_write_modes(const Op& op, const Eigen::MatrixXd& want, DType dtype, u
 inline void require_gradcheck(const autograd::GradcheckResult& r) {
   INFO(r.report);
   CHECK(r.ok);
+}
+
+// Runs fn and returns the message of the gkd::Error it throws ("" when it does not throw).
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace gkd::test

@@ -12,6 +12,7 @@
 
 #include "engine/error.h"
 #include "engine/io/npy.h"
+#include "tests/support/checks.h"
 #include "tests/support/fixtures.h"
 
 using namespace gkd;
@@ -171,17 +172,6 @@ std::vector<Member> sample_members() {
           {"mask.npy", npy("|b1", "(3,)", Bytes{1, 0, 1}), false, false}};
 }
 
-// Runs fn, which must throw gkd::Error; returns its message ("" when it did not throw).
-template <class Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST_CASE("npy: every supported dtype and rank round-trips from a file") {
@@ -224,14 +214,14 @@ TEST_CASE("npz: a file truncated at any offset is an error, never a read past it
   int silent = 0;
   for (size_t n = 0; n < whole.size(); ++n) {
     const std::string msg =
-        error_of([&] { io::parse_npz(std::span<const uint8_t>(whole).first(n), "t.npz"); });
+        test::error_of([&] { io::parse_npz(std::span<const uint8_t>(whole).first(n), "t.npz"); });
     silent += msg.rfind("t.npz: ", 0) != 0;  // must throw, naming the file first
   }
   CHECK(silent == 0);
   const Bytes one = npy("<f4", "(2, 3)", raw(kF32));
   silent = 0;
   for (size_t n = 0; n < one.size(); ++n) {
-    silent += error_of([&] {
+    silent += test::error_of([&] {
                 io::parse_npy(std::span<const uint8_t>(one).first(n), "t.npy");
               }).rfind("t.npy: ", 0) != 0;
   }
@@ -240,7 +230,7 @@ TEST_CASE("npz: a file truncated at any offset is an error, never a read past it
   // after its own 30 + 14 + 20 header bytes.
   const size_t second_data = (30 + 5 + 20 + 128 + 24) + 30 + 14 + 20;
   const size_t deflated = deflate_raw(npy("<i8", "(2, 4)", raw(kI64))).size();
-  CHECK(error_of([&] {
+  CHECK(test::error_of([&] {
           io::parse_npz(std::span<const uint8_t>(whole).first(second_data + 5), "t.npz");
         }) == "t.npz: member edge_index.npy: truncated: its data claims " +
                   std::to_string(deflated) + " bytes but 5 remain in the file");
@@ -250,24 +240,24 @@ TEST_CASE("npz: corrupted data, CRC, names and records name the member and the f
   auto members = sample_members();
   Bytes bad = zip(members);
   bad[30 + 5 + 20 + 128 + 2] ^= 0x40;  // one bit of x.npy's data (header: 10 + 118 bytes)
-  CHECK(error_of([&] {
+  CHECK(test::error_of([&] {
           io::parse_npz(bad, "c.npz");
         }).starts_with("c.npz: member x.npy: CRC-32 mismatch (header 0x"));
 
   bad = zip(members);
   bad[30 + 5 + 20 + 128 + 24 + 30 + 14 + 20 + 3] ^= 0xff;  // inside the deflate stream
-  const std::string deflate_msg = error_of([&] { io::parse_npz(bad, "c.npz"); });
+  const std::string deflate_msg = test::error_of([&] { io::parse_npz(bad, "c.npz"); });
   CHECK(deflate_msg.starts_with("c.npz: member edge_index.npy: "));
 
   // The brief's example: a member whose data is shorter than its shape.
   const Bytes short_member = zip({{"x_indices.npy", npy("<i4", "(10138,)", Bytes(1000, 0))}});
-  CHECK(error_of([&] { io::parse_npz(short_member, "cora.npz"); }) ==
+  CHECK(test::error_of([&] { io::parse_npz(short_member, "cora.npz"); }) ==
         "cora.npz: member x_indices.npy: data has 1000 bytes (expected 4 * 10138 = 40552)");
 
-  CHECK(error_of([&] {
+  CHECK(test::error_of([&] {
           io::parse_npz(zip({{"x.txt", npy("<f4", "(0,)", {})}}), "n.npz");
         }) == "n.npz: member x.txt: name does not end in .npy");
-  CHECK(error_of([&] {
+  CHECK(test::error_of([&] {
           io::parse_npz(zip({{"a.npy", npy("<f4", "(0,)", {})}, {"a.npy", npy("<f4", "(0,)", {})}}),
                         "d.npz");
         }) == "d.npz: member a.npy: appears twice in the archive");
@@ -275,29 +265,31 @@ TEST_CASE("npz: corrupted data, CRC, names and records name the member and the f
   const Bytes good = zip({{"a.npy", npy("<f4", "(0,)", {})}});
   bad = good;
   bad[8] = 12;  // method 12 (bzip2)
-  CHECK(error_of([&] { io::parse_npz(bad, "m.npz"); }) ==
+  CHECK(test::error_of([&] { io::parse_npz(bad, "m.npz"); }) ==
         "m.npz: member a.npy: compression method 12 is not supported (expected 0 stored or 8 "
         "deflate)");
   bad = good;
   bad[6] = 0x08;  // data descriptor flag
-  CHECK(error_of([&] {
+  CHECK(test::error_of([&] {
           io::parse_npz(bad, "m.npz");
         }).starts_with("m.npz: member a.npy: sizes deferred to a data descriptor"));
   bad = good;
   bad[22] ^= 1;  // uncompressed size != compressed size for a stored member
-  CHECK(error_of([&] {
+  CHECK(test::error_of([&] {
           io::parse_npz(bad, "m.npz");
         }).starts_with("m.npz: member a.npy: stored member has compressed size"));
   bad = good;
   bad.push_back(0);
-  CHECK(error_of([&] { io::parse_npz(bad, "m.npz"); }).ends_with("(1 bytes follow the record)"));
+  CHECK(test::error_of([&] {
+          io::parse_npz(bad, "m.npz");
+        }).ends_with("(1 bytes follow the record)"));
   bad = good;
   bad[bad.size() - 22 + 10] = 2;  // the end record counts 2 members
-  CHECK(error_of([&] { io::parse_npz(bad, "m.npz"); }) ==
+  CHECK(test::error_of([&] { io::parse_npz(bad, "m.npz"); }) ==
         "m.npz: end record counts 2 members (central directory: 1)");
-  CHECK(error_of([&] { io::parse_npz(npy("<f4", "(0,)", {}), "m.npz"); }) ==
+  CHECK(test::error_of([&] { io::parse_npz(npy("<f4", "(0,)", {}), "m.npz"); }) ==
         "m.npz: bad magic 0x4d554e93 (not a zip archive)");
-  CHECK(error_of([&] { io::read_npz("/nonexistent/gkd.npz"); }) ==
+  CHECK(test::error_of([&] { io::read_npz("/nonexistent/gkd.npz"); }) ==
         "/nonexistent/gkd.npz: not a readable file");
 }
 
@@ -329,13 +321,13 @@ TEST_CASE("npz: a deflated member claiming more bytes than deflate can produce i
   b[23] = 0;
   b[24] = 0;
   b[25] = 0x80;
-  CHECK(error_of([&] { io::parse_npz(b, "z.npz"); }).find("more than deflate expands") !=
+  CHECK(test::error_of([&] { io::parse_npz(b, "z.npz"); }).find("more than deflate expands") !=
         std::string::npos);
 }
 
 TEST_CASE("npy: malformed headers and data raise errors that name the field") {
   const Bytes four = raw(std::vector<float>{1, 2, 3, 4});
-  auto msg = [](const Bytes& b) { return error_of([&] { io::parse_npy(b, "h.npy"); }); };
+  auto msg = [](const Bytes& b) { return test::error_of([&] { io::parse_npy(b, "h.npy"); }); };
   Bytes bad_magic = npy("<f4", "(4,)", four);
   bad_magic[1] = 'X';
   CHECK(msg(bad_magic) == "h.npy: bad magic (not a .npy file)");
