@@ -8,7 +8,8 @@ packages=(
   libeigen3-dev                     # CPU reference dense math
   doctest-dev                       # tests
   libfmt-dev                        # CLI and bench formatting
-  zlib1g-dev                        # .npz members compressed with deflate
+  zlib1g-dev                        # .npz members compressed with deflate, OGB .csv.gz
+  nlohmann-json3-dev                # PPI graph JSON (and, later, run configs)
   python3 python3-torch             # the PyTorch peer check (Debian's system python3)
   clang-format                      # style check
 )

@@ -1,11 +1,11 @@
 #include "engine/io/synthetic.h"
 
-#include <algorithm>
 #include <cmath>
 #include <set>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/io/splits.h"
 #include "kernels/philox.h"
 
 namespace gkd::io {
@@ -82,12 +82,7 @@ NodeDataset make_csbm(const CsbmOptions& o) {
     dst.push_back(v);
   }
 
-  // Seeded random split: a permutation by sort on random keys.
-  std::vector<int64_t> order(n);
-  for (int64_t v = 0; v < n; ++v) order[v] = v;
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return kernels::philox_bits(o.seed, kSplit, a) < kernels::philox_bits(o.seed, kSplit, b);
-  });
+  const std::vector<int64_t> order = seeded_permutation(n, o.seed, kSplit);
   std::vector<uint8_t> train(n, 0), val(n, 0), test(n, 0);
   const auto n_train = static_cast<int64_t>(o.train_fraction * n);
   const auto n_val = static_cast<int64_t>(o.val_fraction * n);
