@@ -107,9 +107,7 @@ BatchItem batch_item(const char* name, const Tensor& t, Pack pack, int64_t batch
 
 void axpby(const Context& ctx, double alpha, const Tensor& x, double beta, Tensor& y) {
   check_on(ctx, "axpby", "x", x);
-  check_on(ctx, "axpby", "y", y);
-  check_dtype("axpby", "y", y, x.dtype());
-  check_shape("axpby", "y", y, x.rows(), x.cols());
+  check_tensor(ctx, "axpby", "y", y, x.rows(), x.cols(), x.dtype());
   dispatch_float(ctx, "axpby", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     kernels::AxpbyArgs<T> a{x.cview<T>(), y.view<T>(), static_cast<T>(alpha), static_cast<T>(beta)};
@@ -164,9 +162,7 @@ void gemm_batched(const Context& ctx, int64_t batch, const Tensor& a, Pack pack_
 void bias_act(const Context& ctx, const Tensor& x, const Tensor& bias, Activation act, double slope,
               Tensor& y) {
   check_on(ctx, "bias_act", "x", x);
-  check_on(ctx, "bias_act", "y", y);
-  check_dtype("bias_act", "y", y, x.dtype());
-  check_shape("bias_act", "y", y, x.rows(), x.cols());
+  check_tensor(ctx, "bias_act", "y", y, x.rows(), x.cols(), x.dtype());
   if (bias.defined()) {
     check_on(ctx, "bias_act", "bias", bias);
     check_dtype("bias_act", "bias", bias, x.dtype());
@@ -194,9 +190,7 @@ void bias_act_backward(const Context& ctx, const Tensor& y, const Tensor& dy, Ac
                        double slope, Tensor& dx, Tensor* dbias, bool accumulate) {
   const char* op = "bias_act_backward";
   check_on(ctx, op, "y", y);
-  check_on(ctx, op, "dy", dy);
-  check_dtype(op, "dy", dy, y.dtype());
-  check_shape(op, "dy", dy, y.rows(), y.cols());
+  check_tensor(ctx, op, "dy", dy, y.rows(), y.cols(), y.dtype());
   if (dx.defined()) {
     check_on(ctx, op, "dx", dx);
     check_dtype(op, "dx", dx, y.dtype());
@@ -303,10 +297,8 @@ Tensor div(const Context& ctx, const Tensor& a, const Tensor& b) {
 void reduce_sum(const Context& ctx, const Tensor& x, SumAxis axis, Tensor& y, double alpha,
                 bool accumulate) {
   check_on(ctx, "reduce_sum", "x", x);
-  check_on(ctx, "reduce_sum", "y", y);
-  check_dtype("reduce_sum", "y", y, x.dtype());
-  check_shape("reduce_sum", "y", y, axis == SumAxis::kRows ? x.rows() : 1,
-              axis == SumAxis::kCols ? x.cols() : 1);
+  check_tensor(ctx, "reduce_sum", "y", y, axis == SumAxis::kRows ? x.rows() : 1,
+               axis == SumAxis::kCols ? x.cols() : 1, x.dtype());
   check_disjoint("reduce_sum", "y", y, "x", x);
   dispatch_float(ctx, "reduce_sum", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -340,9 +332,7 @@ Tensor col_sums(const Context& ctx, const Tensor& x) {
 void dropout(const Context& ctx, const Tensor& x, double p, uint64_t seed, uint64_t stream,
              Tensor& y, bool accumulate) {
   check_on(ctx, "dropout", "x", x);
-  check_on(ctx, "dropout", "y", y);
-  check_dtype("dropout", "y", y, x.dtype());
-  check_shape("dropout", "y", y, x.rows(), x.cols());
+  check_tensor(ctx, "dropout", "y", y, x.rows(), x.cols(), x.dtype());
   // The kernels hold p as a float: a double just below 1 would round up to 1 (infinite scale).
   GKD_CHECK(p >= 0.0 && p < 1.0 && static_cast<float>(p) < 1.0f, "[dropout] p is ", p,
             " (expected 0 <= p < 1)");
@@ -366,9 +356,7 @@ Tensor dropout(const Context& ctx, const Tensor& x, double p, uint64_t seed, uin
 void softmax_rows(const Context& ctx, const Tensor& x, Tensor& y, bool log) {
   const char* op = log ? "log_softmax_rows" : "softmax_rows";
   check_on(ctx, op, "x", x);
-  check_on(ctx, op, "y", y);
-  check_dtype(op, "y", y, x.dtype());
-  check_shape(op, "y", y, x.rows(), x.cols());
+  check_tensor(ctx, op, "y", y, x.rows(), x.cols(), x.dtype());
   dispatch_float(ctx, op, x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     kernels::SoftmaxArgs<T> a{x.cview<T>(), y.view<T>(), log};

@@ -112,9 +112,7 @@ LossOutput bce_with_logits(const Context& ctx, const Tensor& logits, const Tenso
                            const Tensor& mask, bool want_grad) {
   const char* op = "bce_with_logits";
   check_input(ctx, op, "logits", logits);
-  check_on(ctx, op, "targets", targets);
-  check_dtype(op, "targets", targets, logits.dtype());
-  check_shape(op, "targets", targets, logits.rows(), logits.cols());
+  check_tensor(ctx, op, "targets", targets, logits.rows(), logits.cols(), logits.dtype());
   const uint8_t* m = check_mask(ctx, op, mask, logits.rows());
   LossOutput out = make_output(ctx, logits);
   out.grad = empty_like_if(want_grad, ctx, logits);  // [N, L]
@@ -132,9 +130,7 @@ LossOutput kl_div(const Context& ctx, const Tensor& student, const Tensor& teach
                   const KlDivOptions& options) {
   const char* op = "kl_div";
   check_input(ctx, op, "student", student);
-  check_on(ctx, op, "teacher", teacher);
-  check_dtype(op, "teacher", teacher, student.dtype());
-  check_shape(op, "teacher", teacher, student.rows(), student.cols());
+  check_tensor(ctx, op, "teacher", teacher, student.rows(), student.cols(), student.dtype());
   const int64_t n = student.rows();
   const uint8_t* m = check_mask(ctx, op, options.mask, n);
   const Tensor& row_t = options.row_temperature;  // [N, 1] or undefined
@@ -195,9 +191,7 @@ LossOutput softmax_entropy(const Context& ctx, const Tensor& x, double temperatu
 LossOutput mse(const Context& ctx, const Tensor& a, const Tensor& b, bool want_grad) {
   const char* op = "mse";
   check_input(ctx, op, "a", a);
-  check_on(ctx, op, "b", b);
-  check_dtype(op, "b", b, a.dtype());
-  check_shape(op, "b", b, a.rows(), a.cols());
+  check_tensor(ctx, op, "b", b, a.rows(), a.cols(), a.dtype());
   LossOutput out = make_output(ctx, a);
   out.grad = empty_like_if(want_grad, ctx, a);  // [N, F]
   dispatch_float(ctx, op, a.dtype(), [&](auto tag) {
