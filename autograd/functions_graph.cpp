@@ -33,6 +33,15 @@ Var spmm(const Graph& g, Var x, Var edge_w, bool mean) {
   return tape.record("spmm", std::move(y), {x}, backward);
 }
 
+Var sparse_matmul(const SparseMatrix& a, Var x, const Tensor& values) {
+  Tape& tape = x.tape();
+  Tensor y = ops::sparse_matmul(tape.context(), a, x.value(), values);  // [R, F]
+  return tape.record("sparse_matmul", std::move(y), {x}, [a, x, values](Tape& t, const Tensor& gy) {
+    ops::sparse_matmul(t.context(), a, values, gy, t.grad_of(x),
+                       {.transpose = true, .accumulate = true});
+  });
+}
+
 Var sddmm(const Graph& g, kernels::SddmmOp op, Var u, Var v, int64_t heads) {
   Tape& tape = u.tape();
   GKD_CHECK(heads >= 1, "[sddmm] heads is ", heads, " (expected >= 1)");

@@ -16,6 +16,11 @@ namespace gkd::autograd {
 // all-ones weights; mean divides by the in-degree (only without edge_w: scale the weights instead).
 Var spmm(const Graph& g, Var x, Var edge_w = {}, bool mean = false);
 
+// y = A · x for a constant sparse A [R, C] (bag-of-words features) and x: [C, F]; y: [R, F].
+// `values` ([nnz, 1], CSR order) replaces A's stored values when defined (dropout on the nonzeros).
+// Backward: dx += Aᵀ · dy through the stored transpose (no atomics).
+Var sparse_matmul(const SparseMatrix& a, Var x, const Tensor& values = {});
+
 // out[e, h] = op(u[src e], v[dst e]) over each head's slice of H*F columns (ops::sddmm): dot, L1,
 // squared L2 or cosine. u, v: [N, H*F] and may be the same Var; out: [E, H].
 Var sddmm(const Graph& g, kernels::SddmmOp op, Var u, Var v, int64_t heads = 1);

@@ -13,5 +13,7 @@ class UsageError : public std::runtime_error {
 
 int run_demo(int argc, char** argv);
 int run_info(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_data(int argc, char** argv);
 
 }  // namespace gkd::cli

@@ -116,7 +116,7 @@ Result train(const io::NodeDataset& data, bool use_graph, const DemoOptions& o) 
       return use_graph ? autograd::spmm(g, h, tape.constant(norm)) : h;
     };
     const auto forward = [&](bool training) {
-      Var x = autograd::dropout(tape.constant(data.x), 0.5f, o.seed, 2 * epoch, training);
+      Var x = autograd::dropout(tape.constant(data.x.dense), 0.5f, o.seed, 2 * epoch, training);
       Var h = autograd::bias_act(propagate(autograd::matmul(x, tape.param(w1))), tape.param(b1),
                                  kernels::Activation::kRelu);
       h = autograd::dropout(h, 0.5f, o.seed, 2 * epoch + 1, training);

@@ -13,6 +13,8 @@ usage: gkd <command> [options]
 
 commands:
   demo   train a 2-layer GCN on the built-in synthetic graph and report accuracy
+  train  train a node classifier (GCN, GAT, GraphSAGE, GIN, MLP) from a config and flags
+  data   `data info PATH`: validate a dataset and print its statistics
   info   build configuration, CUDA devices and the kernel list
 
 Run `gkd <command> --help` for the options of a command.
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "demo") return gkd::cli::run_demo(argc - 1, argv + 1);
     if (cmd == "info") return gkd::cli::run_info(argc - 1, argv + 1);
+    if (cmd == "train") return gkd::cli::run_train(argc - 1, argv + 1);
+    if (cmd == "data") return gkd::cli::run_data(argc - 1, argv + 1);
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {
       fmt::print("{}", kUsage);
       return 0;

@@ -62,6 +62,40 @@ void spmm(const Context& ctx, const Graph& g, const Tensor& x, const Tensor& edg
   });
 }
 
+void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& values, const Tensor& x,
+                   Tensor& y, const SparseMatmulOptions& options) {
+  GKD_CHECK(a.device() == ctx.device(), "[sparse_matmul] the matrix is on ",
+            device_name(a.device()), " but the context is ", device_name(ctx.device()));
+  const int64_t out_rows = options.transpose ? a.cols() : a.rows();
+  const int64_t in_rows = options.transpose ? a.rows() : a.cols();
+  const Tensor& w = values.defined() ? values : a.values();
+  check_tensor(ctx, "sparse_matmul", "values", w, a.nnz(), 1, a.dtype());
+  check_on(ctx, "sparse_matmul", "x", x);
+  check_dtype("sparse_matmul", "x", x, a.dtype());
+  GKD_CHECK(x.rows() == in_rows, "[sparse_matmul] x has ", x.rows(), " rows (expected ", in_rows,
+            " for a ", options.transpose ? "transposed " : "", "[", a.rows(), ", ", a.cols(),
+            "] matrix)");
+  check_tensor(ctx, "sparse_matmul", "y", y, out_rows, x.cols(), a.dtype());
+  dispatch_float(ctx, "sparse_matmul", x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::SpmmArgs<T> args{options.transpose ? a.csr_transposed() : a.csr(),
+                              w.data<T>(),
+                              1,
+                              false,
+                              x.cview<T>(),
+                              y.view<T>(),
+                              options.accumulate};
+    launch(ctx, args, kernels::cpu::spmm<T>, kernels::cuda::spmm);
+  });
+}
+
+Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x,
+                     const Tensor& values) {
+  Tensor y = Tensor::empty(a.rows(), x.cols(), x.dtype(), ctx.device());
+  sparse_matmul(ctx, a, values, x, y);
+  return y;
+}
+
 void sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor& u,
            const Tensor& v, Tensor& out, bool accumulate) {
   check_graph(ctx, "sddmm", g);

@@ -5,6 +5,7 @@
 
 #include "engine/context.h"
 #include "engine/graph.h"
+#include "engine/sparse_matrix.h"
 #include "engine/tensor.h"
 #include "kernels/edge_softmax.h"
 #include "kernels/sddmm.h"
@@ -25,6 +26,18 @@ void spmm(const Context& ctx, const Graph& g, const Tensor& x, const Tensor& edg
           const SpmmOptions& options = {});
 Tensor spmm(const Context& ctx, const Graph& g, const Tensor& x, const Tensor& edge_w = {},
             bool mean = false);
+
+// y (+)= A·x (or Aᵀ·x when transposed) for a sparse A [R, C] (bag-of-words features times a
+// weight matrix). `values` ([nnz, 1], CSR order) replaces A's stored values when defined, e.g. after
+// dropout on the nonzeros. x: [C, F] (or [R, F]); y: [R, F] (or [C, F]); one dtype throughout.
+struct SparseMatmulOptions {
+  bool transpose = false;
+  bool accumulate = false;
+};
+void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& values, const Tensor& x,
+                   Tensor& y, const SparseMatmulOptions& options = {});
+Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x,
+                     const Tensor& values = {});
 
 // ---- SDDMM and edge <-> node reductions (kernels/sddmm.h)
 

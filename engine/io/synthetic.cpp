@@ -91,8 +91,9 @@ NodeDataset make_csbm(const CsbmOptions& o) {
   }
 
   NodeDataset d;
+  d.name = "synthetic-csbm";
   d.graph = Graph::from_edges(n, src, dst);
-  d.x = Tensor::from_vector<float>(n, f, x);
+  d.x.dense = Tensor::from_vector<float>(n, f, x);
   d.y = Tensor::from_vector<int64_t>(n, 1, label);
   d.train_mask = mask(train);
   d.val_mask = mask(val);

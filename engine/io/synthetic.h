@@ -4,21 +4,9 @@
 
 #include <cstdint>
 
-#include "engine/graph.h"
-#include "engine/tensor.h"
+#include "engine/io/node_dataset.h"
 
 namespace gkd::io {
-
-// A node-classification dataset held in memory.
-struct NodeDataset {
-  Graph graph;        // undirected (both directions stored), no self loops, no duplicates
-  Tensor x;           // [N, F] f32 features
-  Tensor y;           // [N, 1] i64 class ids in [0, num_classes)
-  Tensor train_mask;  // [N, 1] u8
-  Tensor val_mask;    // [N, 1] u8
-  Tensor test_mask;   // [N, 1] u8
-  int64_t num_classes = 0;
-};
 
 // Contextual stochastic block model: each node draws a class uniformly; an edge joins two nodes of
 // the same class with probability `homophily` and otherwise a node of any class; features are the

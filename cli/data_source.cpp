@@ -1,0 +1,94 @@
+#include "cli/data_source.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "cli/commands.h"
+#include "engine/error.h"
+#include "engine/io/synthetic.h"
+
+namespace gkd::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// synthetic[:key=value,...] -> CsbmOptions; unknown keys and bad numbers are usage errors.
+io::CsbmOptions parse_synthetic(const std::string& spec) {
+  io::CsbmOptions o;
+  if (spec == "synthetic") return o;
+  std::string rest = spec.substr(std::string("synthetic:").size());
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string item = rest.substr(0, comma);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) throw UsageError("--data " + spec + ": '" + item + "' is not key=value");
+    const std::string key = item.substr(0, eq), text = item.substr(eq + 1);
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0') {
+      throw UsageError("--data " + spec + ": " + key + "=" + text + " is not a number");
+    }
+    if (key == "nodes") {
+      o.num_nodes = static_cast<int64_t>(v);
+    } else if (key == "classes") {
+      o.num_classes = static_cast<int64_t>(v);
+    } else if (key == "features") {
+      o.num_features = static_cast<int64_t>(v);
+    } else if (key == "degree") {
+      o.avg_degree = v;
+    } else if (key == "homophily") {
+      o.homophily = v;
+    } else if (key == "signal") {
+      o.signal = v;
+    } else if (key == "seed") {
+      o.seed = static_cast<uint64_t>(v);
+    } else {
+      throw UsageError("--data " + spec + ": unknown key '" + key +
+                       "' (expected nodes, classes, features, degree, homophily, signal, seed)");
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+std::string resolve_data_path(const std::string& spec) {
+  if (fs::exists(spec) || fs::path(spec).is_absolute()) return spec;
+  const char* env = std::getenv("GKD_DATA_DIR");
+  const fs::path under = fs::path(env && *env ? env : "../shared/data") / spec;
+  return fs::exists(under) ? under.string() : spec;
+}
+
+bool is_synthetic(const std::string& spec) {
+  return spec == "synthetic" || spec.rfind("synthetic:", 0) == 0;
+}
+
+io::NodeDataset load_node_data(const DataOptions& o, uint64_t split_seed) {
+  if (is_synthetic(o.spec)) {
+    if (o.features != "as-stored" || o.split != "auto") {
+      throw UsageError("--data " + o.spec +
+                       ": the synthetic graph has dense features and its own split (expected "
+                       "--features as-stored --split auto)");
+    }
+    return io::make_csbm(parse_synthetic(o.spec));
+  }
+  const std::string path = resolve_data_path(o.spec);
+  GKD_CHECK(fs::is_regular_file(path), path,
+            ": no such file (expected a .npz dataset, or synthetic[:key=value,...]; relative paths "
+            "are also looked up under $GKD_DATA_DIR, default ../shared/data)");
+  io::NodeNpzOptions n;
+  n.features = o.features == "row-normalize" ? io::FeatureTransform::kRowNormalize
+               : o.features == "binarize"    ? io::FeatureTransform::kBinarize
+                                             : io::FeatureTransform::kNone;
+  n.split = o.split == "public"      ? io::SplitKind::kPublic
+            : o.split == "per-class" ? io::SplitKind::kPerClass
+                                     : io::SplitKind::kAuto;
+  n.per_class.train_per_class = o.train_per_class;
+  n.per_class.val_per_class = o.val_per_class;
+  n.per_class.seed = split_seed;
+  return io::load_node_npz(path, n);
+}
+
+}  // namespace gkd::cli

@@ -1,0 +1,347 @@
+// gkd train: node classification from a JSON config and flags, over several seeds, with a run
+// directory (config.json, metrics.jsonl, summary.json, manifest.json) and an optional --json
+// summary on stdout. Progress goes to stderr: a rewritten line on a terminal, plain lines
+// otherwise.
+#include <fmt/core.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/data_source.h"
+#include "cli/options.h"
+#include "cli/run_dir.h"
+#include "engine/context.h"
+#include "engine/error.h"
+#include "kernels/registry.h"
+#include "models/model.h"
+#include "models/train_node.h"
+
+namespace gkd::cli {
+
+extern const char* const kGitCommit;
+
+namespace {
+
+using nlohmann::json;
+
+// Everything a config file or a flag can set. Defaults: Kipf & Welling's GCN.
+struct TrainConfig {
+  DataOptions data;
+  std::string model = "gcn";
+  int64_t hidden = 16;
+  int64_t layers = 2;
+  int64_t heads = 8;
+  int64_t out_heads = 1;
+  std::string activation = "default";
+  double dropout = 0.5;
+  double attn_dropout = 0.0;
+  double negative_slope = 0.2;
+  std::string residual = "none";
+  std::string aggregator = "mean";
+  bool learn_eps = false;
+  bool aux_heads = false;
+  bool bias = true;
+  int64_t epochs = 200;
+  double lr = 0.01;
+  double weight_decay = 5e-4;
+  int64_t patience = 0;
+  int64_t runs = 1;
+  int64_t seed = 1;
+  std::string device = "auto";
+};
+
+OptionTable make_table(TrainConfig& c) {
+  OptionTable t;
+  t.add("data", &c.data.spec, {}, "dataset: a .npz path or synthetic[:key=value,...]");
+  t.add("features", &c.data.features, {"as-stored", "row-normalize", "binarize"},
+        "feature transform on load");
+  t.add("split", &c.data.split, {"auto", "public", "per-class"},
+        "the file's masks (public) or a seeded per-class split; auto: masks when present");
+  t.add("train_per_class", &c.data.train_per_class, 1, "per-class split: training nodes");
+  t.add("val_per_class", &c.data.val_per_class, 0, "per-class split: validation nodes");
+  t.add("model", &c.model, {"mlp", "gcn", "gat", "sage", "gin"}, "architecture");
+  t.add("hidden", &c.hidden, 1, "hidden width (per head for GAT)");
+  t.add("layers", &c.layers, 1, "layers including the output layer");
+  t.add("heads", &c.heads, 1, "GAT heads per hidden layer");
+  t.add("out_heads", &c.out_heads, 1, "GAT output heads (averaged)");
+  t.add("activation", &c.activation, {"default", "relu", "elu", "leaky_relu", "tanh"},
+        "hidden activation; default: elu for GAT, relu otherwise");
+  t.add("dropout", &c.dropout, 0.0, 0.99, "dropout on every layer's input");
+  t.add("attn_dropout", &c.attn_dropout, 0.0, 0.99, "GAT attention dropout");
+  t.add("negative_slope", &c.negative_slope, 0.0, 1.0, "GAT attention LeakyReLU slope");
+  t.add("residual", &c.residual, {"none", "linear", "identity"},
+        "GAT residual on layers after the first (linear: DGL 0.4; identity: modern DGL)");
+  t.add("aggregator", &c.aggregator, {"mean", "pool"}, "GraphSAGE aggregator");
+  t.add("learn_eps", &c.learn_eps, "GIN-eps instead of GIN-0");
+  t.add("aux_heads", &c.aux_heads, "a linear classifier on every hidden layer (trained too)");
+  t.add("bias", &c.bias, "layer biases");
+  t.add("epochs", &c.epochs, 1, "training epochs");
+  t.add("lr", &c.lr, 1e-12, 10.0, "Adam learning rate");
+  t.add("weight_decay", &c.weight_decay, 0.0, 1.0, "Adam L2 weight decay (all parameters)");
+  t.add("patience", &c.patience, 0, "stop after N epochs without a better val accuracy (0: never)");
+  t.add("runs", &c.runs, 1, "independent runs, seeds seed .. seed + runs - 1");
+  t.add("seed", &c.seed, 0, "first seed (weights, dropout, per-class split)");
+  t.add("device", &c.device, {"auto", "cpu", "cuda"},
+        "auto: CUDA when a GPU is usable and every kernel has a CUDA twin");
+  return t;
+}
+
+struct CliFlags {
+  std::string config;
+  std::string out;
+  bool json = false;
+  bool quiet = false;
+  int64_t threads = 0;
+};
+
+constexpr const char* kHeader = R"(usage: gkd train [--config FILE.json] [options]
+
+Trains a node classifier over --runs seeds and reports the test accuracy at the best validation
+epoch (mean and std over runs). Options override the config file; config keys are the option
+names with '_' for '-'.
+
+  --config FILE          a JSON object of options (configs/ ships one per reproduced result)
+  --out DIR              the run directory (default runs/<dataset>-<model>-<time>)
+  --json                 print one summary object on stdout
+  --quiet                no progress on stderr
+  --threads N            OpenMP threads (default: OpenMP's own default)
+)";
+
+kernels::Activation activation_of(const TrainConfig& c) {
+  const std::string& a = c.activation;
+  if (a == "default") return c.model == "gat" ? kernels::Activation::kElu : kernels::Activation::kRelu;
+  if (a == "elu") return kernels::Activation::kElu;
+  if (a == "leaky_relu") return kernels::Activation::kLeakyRelu;
+  if (a == "tanh") return kernels::Activation::kTanh;
+  return kernels::Activation::kRelu;
+}
+
+models::ModelConfig model_config(const TrainConfig& c, const io::NodeDataset& d) {
+  return {.arch = models::arch_from_string(c.model),
+          .in_dim = d.x.cols(),
+          .out_dim = d.num_classes,
+          .hidden = c.hidden,
+          .layers = c.layers,
+          .heads = c.heads,
+          .out_heads = c.out_heads,
+          .activation = activation_of(c),
+          .dropout = c.dropout,
+          .attn_dropout = c.attn_dropout,
+          .negative_slope = c.negative_slope,
+          .residual = c.residual == "linear"     ? models::Residual::kLinear
+                      : c.residual == "identity" ? models::Residual::kIdentity
+                                                 : models::Residual::kNone,
+          .aggregator = c.aggregator == "pool" ? models::SageAggregator::kPool
+                                               : models::SageAggregator::kMean,
+          .learn_eps = c.learn_eps,
+          .aux_heads = c.aux_heads,
+          .bias = c.bias};
+}
+
+Context select_device(const std::string& device) {
+  if (device == "cpu") return Context::cpu();
+  bool all_twins = true;
+  for (const auto& k : kernels::kKernels) all_twins = all_twins && k.has_cuda_twin;
+  if (device == "cuda") {
+    GKD_CHECK(all_twins, "--device cuda: this build has no CUDA twin for some kernels yet "
+                         "(`gkd-bench list` names them); use --device cpu");
+    return Context::cuda();
+  }
+  return all_twins ? Context::auto_select() : Context::cpu();
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+// Sample standard deviation (n - 1), 0 for a single run.
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+std::string iso_time() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  TrainConfig c;
+  OptionTable table = make_table(c);
+  CliFlags f;
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      fmt::print("{}{}", kHeader, table.help());
+      return 0;
+    }
+    if (arg == "--json") {
+      f.json = true;
+      continue;
+    }
+    if (arg == "--quiet") {
+      f.quiet = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + arg + "'");
+    std::string value;
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else {
+      if (i + 1 >= argc) throw UsageError("option " + arg + " needs a value");
+      value = argv[++i];
+    }
+    const std::string name = arg.substr(2);
+    if (name == "config") {
+      f.config = value;
+    } else if (name == "out") {
+      f.out = value;
+    } else if (name == "threads") {
+      char* end = nullptr;
+      f.threads = std::strtoll(value.c_str(), &end, 10);
+      if (*end != '\0' || f.threads < 1) {
+        throw UsageError("option --threads expects a positive integer (got '" + value + "')");
+      }
+    } else if (table.has_flag(name)) {
+      flags.emplace_back(name, value);
+    } else {
+      throw UsageError("unknown option " + arg + " (see gkd train --help)");
+    }
+  }
+  if (!f.config.empty()) {
+    std::ifstream in(f.config);
+    GKD_CHECK(in.good(), f.config, ": cannot be read");
+    const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    GKD_CHECK(!j.is_discarded(), f.config, ": not valid JSON");
+    table.apply_json(j, f.config);
+  }
+  for (const auto& [name, value] : flags) table.apply_flag(name, value);
+  if (f.threads > 0) omp_set_num_threads(static_cast<int>(f.threads));
+
+  const Context ctx = select_device(c.device);
+  // Everything that can fail on bad input happens before the run directory exists.
+  io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
+  const models::ModelConfig mc = model_config(c, data);
+  const std::string description = models::Model(mc, 0).describe();
+
+  RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
+  const json resolved = table.to_json();
+  dir.write_json("config.json", resolved);
+  json manifest = {{"command", "train"},
+                   {"gkd_commit", kGitCommit},
+                   {"device", ctx.describe()},
+                   {"threads", omp_get_max_threads()},
+                   {"started", iso_time()},
+                   {"argv", std::vector<std::string>(argv, argv + argc)},
+                   {"seeds", json::array()}};
+  for (int64_t r = 0; r < c.runs; ++r) manifest["seeds"].push_back(c.seed + r);
+  dir.write_json("manifest.json", manifest);
+
+  const bool tty = !f.quiet && isatty(STDERR_FILENO);
+  if (!f.quiet) {
+    fmt::print(stderr, "gkd train: {} ({} nodes, {} edges, {} features{}, {} classes) | {} | {}\n",
+               data.name, data.graph.num_nodes(), data.graph.num_edges(), data.x.cols(),
+               data.x.is_sparse() ? " sparse" : "", data.num_classes, description, ctx.describe());
+  }
+  std::vector<double> test, val, step_ms;
+  json runs = json::array();
+  for (int64_t r = 0; r < c.runs; ++r) {
+    const auto seed = static_cast<uint64_t>(c.seed + r);
+    // A per-class split is redrawn for every run (Shchur et al.); file masks stay fixed.
+    if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
+    models::Model model(mc, seed);
+    const models::NodeTrainOptions to{.epochs = c.epochs,
+                                      .lr = c.lr,
+                                      .weight_decay = c.weight_decay,
+                                      .patience = c.patience,
+                                      .seed = seed};
+    const auto on_epoch = [&](const models::EpochMetrics& m) {
+      dir.append_metrics({{"run", r},
+                          {"seed", seed},
+                          {"epoch", m.epoch},
+                          {"train_loss", m.train_loss},
+                          {"val_loss", m.val_loss},
+                          {"train_acc", m.train_acc},
+                          {"val_acc", m.val_acc},
+                          {"test_acc", m.test_acc},
+                          {"step_ms", m.step_ms}});
+      const bool line = m.epoch == 1 || m.epoch % 50 == 0 || m.epoch == c.epochs;
+      if (tty) {
+        fmt::print(stderr, "\r  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%",
+                   r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
+      } else if (!f.quiet && line) {
+        fmt::print(stderr, "  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%\n",
+                   r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
+      }
+    };
+    const models::NodeTrainResult res = models::train_node_classifier(ctx, model, data, to, on_epoch);
+    if (tty) fmt::print(stderr, "\n");
+    if (!f.quiet) {
+      fmt::print(stderr, "  run {}/{} seed {}: test {:.1f}% at best val {:.1f}% (epoch {}), {:.2f} ms/epoch\n",
+                 r + 1, c.runs, seed, res.test_acc, res.best_val_acc, res.best_epoch,
+                 res.median_step_ms);
+    }
+    test.push_back(res.test_acc);
+    val.push_back(res.best_val_acc);
+    step_ms.push_back(res.median_step_ms);
+    runs.push_back({{"seed", seed},
+                    {"test", res.test_acc},
+                    {"val", res.best_val_acc},
+                    {"best_epoch", res.best_epoch},
+                    {"epochs_run", res.epochs_run},
+                    {"last_test", res.last_test_acc},
+                    {"epoch_ms_median", res.median_step_ms}});
+  }
+
+  const json summary = {{"command", "train"},
+                        {"dataset", data.name},
+                        {"model", c.model},
+                        {"metric", "accuracy"},
+                        {"runs", c.runs},
+                        {"test_mean", mean(test)},
+                        {"test_std", stddev(test)},
+                        {"val_mean", mean(val)},
+                        {"epoch_ms_median", median(step_ms)},
+                        {"device", ctx.describe()},
+                        {"threads", omp_get_max_threads()},
+                        {"parameters", models::Model(mc, 0).num_parameters()},
+                        {"per_run", runs},
+                        {"run_dir", dir.path()}};
+  dir.write_json("summary.json", summary);
+  dir.commit();
+  if (!f.quiet) {
+    fmt::print(stderr, "{} {} on {}: test accuracy {:.2f} ± {:.2f}% over {} run(s) (val {:.2f}%), "
+                       "{:.2f} ms/epoch; run directory {}\n",
+               data.name, c.model, ctx.describe(), mean(test), stddev(test), c.runs, mean(val),
+               median(step_ms), dir.path());
+  }
+  if (f.json) fmt::print("{}\n", summary.dump());
+  return 0;
+}
+
+}  // namespace gkd::cli

@@ -1,0 +1,24 @@
+# The CPU instruction set of the library. The CPU twins accumulate in double; with AVX2 + FMA
+# (x86-64-v3) the float->double widening and the FMAs run 4 lanes wide instead of SSE2's 2, which
+# is most of the CPU speed of SpMM and SDDMM. Default: x86-64-v3 when this machine runs it (checked
+# by running a probe, so a build never produces a binary its own host cannot execute), else the
+# compiler's baseline. Set -DGKD_CPU_ARCH= (empty) for a binary portable to any x86-64.
+if(NOT DEFINED GKD_CPU_ARCH)
+  set(arch "")
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+    try_run(run_ok compile_ok ${CMAKE_BINARY_DIR}/cpu_arch_probe
+            SOURCES ${CMAKE_CURRENT_LIST_DIR}/cpu_arch_probe.cpp)
+    if(compile_ok AND run_ok EQUAL 0)
+      set(arch "x86-64-v3")
+    endif()
+  endif()
+  set(GKD_CPU_ARCH "${arch}" CACHE STRING "CPU -march for the library (empty: compiler default)")
+endif()
+if(NOT GKD_CPU_ARCH STREQUAL "")
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-march=${GKD_CPU_ARCH}>)
+endif()
+# No contraction of a*b+c into an FMA: with it the compiler fuses some call sites of an inline
+# function and not others, so two paths meant to agree bit for bit (a backward with and without
+# dx) would not, and results would differ between -march settings.
+add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)
+message(STATUS "gkd: CPU architecture: ${GKD_CPU_ARCH}")

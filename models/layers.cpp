@@ -1,0 +1,213 @@
+#include "models/layers.h"
+
+#include <vector>
+
+#include "autograd/functions_dense.h"
+#include "autograd/functions_graph.h"
+#include "engine/error.h"
+#include "models/init.h"
+
+namespace gkd::models {
+
+using kernels::Activation;
+namespace ag = autograd;
+
+Var LayerInput::project(Tape& tape, Var w) const {
+  if (dense.defined()) return ag::matmul(dense, w);
+  return ag::sparse_matmul(*sparse, w, sparse_values);
+}
+
+std::vector<Parameter*> Layer::parameters() {
+  std::vector<Parameter*> out;
+  for (auto& p : params_) out.push_back(p.get());
+  return out;
+}
+
+Parameter& Layer::own(Parameter p) {
+  params_.push_back(std::make_unique<Parameter>(std::move(p)));
+  return *params_.back();
+}
+
+namespace {
+
+Var add_bias(Tape& tape, Var h, Parameter* b) {
+  return b ? ag::bias_act(h, tape.param(*b), Activation::kNone) : h;
+}
+
+class Linear : public Layer {
+ public:
+  Linear(int64_t in, int64_t out, bool bias, InitStream& init)
+      : w_(own(glorot_uniform("weight", in, out, init.seed, init.take()))),
+        b_(bias ? &own(zeros("bias", 1, out)) : nullptr) {}
+  Var forward(Tape& tape, const Graph&, const LayerInput& in, const LayerStep&) override {
+    return add_bias(tape, in.project(tape, tape.param(w_)), b_);
+  }
+  int64_t out_cols() const override { return w_.value.cols(); }
+
+ private:
+  Parameter& w_;
+  Parameter* b_;
+};
+
+class Gcn : public Layer {
+ public:
+  Gcn(int64_t in, int64_t out, bool bias, InitStream& init)
+      : w_(own(glorot_uniform("weight", in, out, init.seed, init.take()))),
+        b_(bias ? &own(zeros("bias", 1, out)) : nullptr) {}
+  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
+    const Graph& gs = g.with_self_loops();
+    Var h = in.project(tape, tape.param(w_));  // [N, out]: project first, aggregate fewer columns
+    h = ag::spmm(gs, h, tape.constant(gs.norm(EdgeNorm::kGcnSymmetric, h.value().dtype())));
+    return add_bias(tape, h, b_);
+  }
+  int64_t out_cols() const override { return w_.value.cols(); }
+
+ private:
+  Parameter& w_;
+  Parameter* b_;
+};
+
+// s[n, h] = <z[n, h-th slice], a[h-th slice]> for z: [N, H*F], a: [1, H*F] -> [N, H].
+Var head_dot(Var z, Var a, int64_t heads) {
+  const int64_t n = z.rows(), f = z.cols() / heads;
+  return ag::reshape(ag::row_sums(ag::reshape(ag::mul(z, a), n * heads, f)), n, heads);
+}
+
+class Gat : public Layer {
+ public:
+  Gat(int64_t in, int64_t out, const GatOptions& o, InitStream& init) : o_(o), out_(out) {
+    GKD_CHECK(o.heads >= 1 && out >= 1, "[GAT] heads ", o.heads, " and width ", out,
+              " (expected >= 1)");
+    const int64_t hf = o.heads * out;
+    w_ = &own(glorot_uniform("weight", in, hf, init.seed, init.take()));
+    // Attention vectors [1, H*F]; Glorot over one head's (F, 1) shape, as PyG's [1, H, F] tensor.
+    a_src_ = &own(glorot_uniform("attn_src", 1, hf, init.seed, init.take(), 1.0, out, 1));
+    a_dst_ = &own(glorot_uniform("attn_dst", 1, hf, init.seed, init.take(), 1.0, out, 1));
+    const bool identity = o.residual == Residual::kIdentity && in == hf;
+    if (o.residual != Residual::kNone && !identity) {
+      w_res_ = &own(glorot_uniform("res_weight", in, hf, init.seed, init.take()));
+    }
+    identity_residual_ = o.residual != Residual::kNone && identity;
+    if (o.bias) b_ = &own(zeros("bias", 1, o.mean_heads ? out : hf));
+  }
+
+  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
+    const Graph& gs = g.with_self_loops();
+    const int64_t h = o_.heads;
+    Var z = in.project(tape, tape.param(*w_));  // [N, H*F]
+    Var logits = ag::sddmm_u_add_v(gs, head_dot(z, tape.param(*a_src_), h),
+                                   head_dot(z, tape.param(*a_dst_), h), true,
+                                   o_.negative_slope);  // [E, H]
+    Var alpha = ag::edge_softmax(gs, logits);
+    alpha = ag::dropout(alpha, static_cast<float>(o_.attn_dropout), step.seed, step.stream,
+                        step.training);
+    Var out = ag::spmm(gs, z, alpha);  // [N, H*F]
+    if (w_res_) out = ag::add(out, in.project(tape, tape.param(*w_res_)));
+    if (identity_residual_) {
+      GKD_CHECK(in.dense.defined(), "[GAT] an identity residual needs a dense input");
+      out = ag::add(out, in.dense);
+    }
+    if (o_.mean_heads && h > 1) out = ag::matmul(out, tape.constant(head_mean(z.value().dtype())));
+    return add_bias(tape, out, b_);
+  }
+  int64_t out_cols() const override { return o_.mean_heads ? out_ : o_.heads * out_; }
+
+ private:
+  // [H*F, F] with 1/H where row h*F + j meets column j: right-multiplying averages the heads.
+  Tensor head_mean(DType dtype) const {
+    std::vector<double> m(o_.heads * out_ * out_, 0.0);
+    for (int64_t hd = 0; hd < o_.heads; ++hd) {
+      for (int64_t j = 0; j < out_; ++j) m[(hd * out_ + j) * out_ + j] = 1.0 / o_.heads;
+    }
+    return Tensor::from_vector<double>(o_.heads * out_, out_, m).to_dtype(dtype);
+  }
+
+  GatOptions o_;
+  int64_t out_;
+  Parameter *w_ = nullptr, *a_src_ = nullptr, *a_dst_ = nullptr, *w_res_ = nullptr;
+  Parameter* b_ = nullptr;
+  bool identity_residual_ = false;
+};
+
+class Sage : public Layer {
+ public:
+  Sage(int64_t in, int64_t out, SageAggregator agg, bool bias, InitStream& init) : agg_(agg) {
+    w_self_ = &own(glorot_uniform("self_weight", in, out, init.seed, init.take()));
+    if (agg == SageAggregator::kPool) {
+      w_pool_ = &own(glorot_uniform("pool_weight", in, in, init.seed, init.take()));
+      b_pool_ = &own(zeros("pool_bias", 1, in));
+    }
+    w_neigh_ = &own(glorot_uniform("neigh_weight", in, out, init.seed, init.take()));
+    if (bias) b_ = &own(zeros("bias", 1, out));
+  }
+
+  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
+    Var self = in.project(tape, tape.param(*w_self_));
+    Var neigh;
+    if (agg_ == SageAggregator::kMean) {
+      neigh = ag::spmm(g, in.project(tape, tape.param(*w_neigh_)), {}, true);
+    } else {
+      // max over in-edges of relu(x_u W_pool + b): canonical edges are grouped by destination,
+      // so the in-CSR row pointer delimits each node's segment of gathered source rows.
+      Var pooled = ag::bias_act(in.project(tape, tape.param(*w_pool_)), tape.param(*b_pool_),
+                                Activation::kRelu);  // [N, in]
+      const auto& indptr = g.host_in_indptr();
+      const Tensor offsets =
+          Tensor::from_vector<int64_t>(static_cast<int64_t>(indptr.size()), 1, indptr)
+              .to(g.device());
+      Var m = ag::segment_max(offsets, ag::gather_rows(pooled, g.edge_src()));  // [N, in]
+      neigh = ag::matmul(m, tape.param(*w_neigh_));
+    }
+    return add_bias(tape, ag::add(self, neigh), b_);
+  }
+  int64_t out_cols() const override { return w_self_->value.cols(); }
+
+ private:
+  SageAggregator agg_;
+  Parameter *w_self_ = nullptr, *w_pool_ = nullptr, *b_pool_ = nullptr, *w_neigh_ = nullptr;
+  Parameter* b_ = nullptr;
+};
+
+class Gin : public Layer {
+ public:
+  Gin(int64_t in, int64_t out, bool learn_eps, InitStream& init)
+      : w1_(own(glorot_uniform("mlp_weight1", in, out, init.seed, init.take()))),
+        b1_(own(zeros("mlp_bias1", 1, out))),
+        w2_(own(glorot_uniform("mlp_weight2", out, out, init.seed, init.take()))),
+        b2_(own(zeros("mlp_bias2", 1, out))),
+        eps_(learn_eps ? &own(zeros("eps", 1, 1)) : nullptr) {}
+
+  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
+    Var p = in.project(tape, tape.param(w1_));  // [N, out]: the MLP's first product, hoisted
+    Var self = eps_ ? ag::add(p, ag::mul(p, tape.param(*eps_))) : p;
+    Var h = ag::bias_act(ag::add(ag::spmm(g, p), self), tape.param(b1_), Activation::kRelu);
+    return ag::linear(h, tape.param(w2_), tape.param(b2_));
+  }
+  int64_t out_cols() const override { return w2_.value.cols(); }
+
+ private:
+  Parameter &w1_, &b1_, &w2_, &b2_;
+  Parameter* eps_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_linear(int64_t in, int64_t out, bool bias, InitStream& init) {
+  return std::make_unique<Linear>(in, out, bias, init);
+}
+std::unique_ptr<Layer> make_gcn(int64_t in, int64_t out, bool bias, InitStream& init) {
+  return std::make_unique<Gcn>(in, out, bias, init);
+}
+std::unique_ptr<Layer> make_gat(int64_t in, int64_t out, const GatOptions& options,
+                                InitStream& init) {
+  return std::make_unique<Gat>(in, out, options, init);
+}
+std::unique_ptr<Layer> make_sage(int64_t in, int64_t out, SageAggregator aggregator, bool bias,
+                                 InitStream& init) {
+  return std::make_unique<Sage>(in, out, aggregator, bias, init);
+}
+std::unique_ptr<Layer> make_gin(int64_t in, int64_t out, bool learn_eps, InitStream& init) {
+  return std::make_unique<Gin>(in, out, learn_eps, init);
+}
+
+}  // namespace gkd::models

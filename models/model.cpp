@@ -1,0 +1,159 @@
+#include "models/model.h"
+
+#include <string>
+
+#include "autograd/functions_dense.h"
+#include "engine/error.h"
+#include "engine/ops_dense.h"
+
+namespace gkd::models {
+
+namespace {
+
+constexpr struct {
+  Arch arch;
+  const char* name;
+} kArchNames[] = {{Arch::kMlp, "mlp"},
+                  {Arch::kGcn, "gcn"},
+                  {Arch::kGat, "gat"},
+                  {Arch::kSage, "sage"},
+                  {Arch::kGin, "gin"}};
+
+// Dropout masks of one forward pass: site k of step s draws Philox stream s * kSites + k, so no
+// two sites or steps share a mask.
+constexpr uint64_t kSites = 1024;
+
+void check_config(const ModelConfig& c) {
+  GKD_CHECK(c.in_dim >= 1, "[Model] in_dim is ", c.in_dim, " (expected >= 1)");
+  GKD_CHECK(c.out_dim >= 1, "[Model] out_dim is ", c.out_dim, " (expected >= 1)");
+  GKD_CHECK(c.hidden >= 1, "[Model] hidden is ", c.hidden, " (expected >= 1)");
+  GKD_CHECK(c.layers >= 1 && c.layers < static_cast<int64_t>(kSites) / 2, "[Model] layers is ",
+            c.layers, " (expected 1 <= layers < 512)");
+  GKD_CHECK(c.heads >= 1 && c.out_heads >= 1, "[Model] heads ", c.heads, ", out_heads ",
+            c.out_heads, " (expected >= 1)");
+  GKD_CHECK(c.dropout >= 0 && c.dropout < 1, "[Model] dropout is ", c.dropout,
+            " (expected a probability in [0, 1))");
+  GKD_CHECK(c.attn_dropout >= 0 && c.attn_dropout < 1, "[Model] attn_dropout is ", c.attn_dropout,
+            " (expected a probability in [0, 1))");
+  GKD_CHECK(c.negative_slope >= 0, "[Model] negative_slope is ", c.negative_slope,
+            " (expected >= 0)");
+}
+
+}  // namespace
+
+const char* arch_name(Arch arch) {
+  for (const auto& a : kArchNames) {
+    if (a.arch == arch) return a.name;
+  }
+  return "?";
+}
+
+Arch arch_from_string(const std::string& name) {
+  for (const auto& a : kArchNames) {
+    if (name == a.name) return a.arch;
+  }
+  GKD_FAIL("model '", name, "' is unknown (expected mlp, gcn, gat, sage or gin)");
+}
+
+Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
+  check_config(config);
+  const ModelConfig& c = config_;
+  InitStream init{.seed = seed};
+  int64_t in = c.in_dim;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const bool last = l + 1 == c.layers;
+    const int64_t out = last ? c.out_dim : c.hidden;
+    switch (c.arch) {
+      case Arch::kMlp:
+        layers_.push_back(make_linear(in, out, c.bias, init));
+        break;
+      case Arch::kGcn:
+        layers_.push_back(make_gcn(in, out, c.bias, init));
+        break;
+      case Arch::kGat:
+        layers_.push_back(make_gat(in, out,
+                                   {.heads = last ? c.out_heads : c.heads,
+                                    .mean_heads = last,
+                                    .negative_slope = c.negative_slope,
+                                    .attn_dropout = c.attn_dropout,
+                                    .residual = l == 0 ? Residual::kNone : c.residual,
+                                    .bias = c.bias},
+                                   init));
+        break;
+      case Arch::kSage:
+        layers_.push_back(make_sage(in, out, c.aggregator, c.bias, init));
+        break;
+      case Arch::kGin:
+        layers_.push_back(make_gin(in, out, c.learn_eps, init));
+        break;
+    }
+    in = layers_.back()->out_cols();
+    if (!last && c.aux_heads) aux_.push_back(make_linear(in, c.out_dim, true, init));
+  }
+}
+
+ModelOutput Model::forward(Tape& tape, const Graph& g, const io::FeatureMatrix& x,
+                           const ForwardOptions& o) const {
+  GKD_CHECK(x.rows() == g.num_nodes(), "[Model] features have ", x.rows(),
+            " rows but the graph has ", g.num_nodes(), " nodes");
+  GKD_CHECK(x.cols() == config_.in_dim, "[Model] features have ", x.cols(),
+            " columns (expected in_dim = ", config_.in_dim, ")");
+  const float p = static_cast<float>(config_.dropout);
+  uint64_t site = o.step * kSites;
+
+  LayerInput in;
+  if (x.is_sparse()) {
+    in.sparse = &x.sparse;
+    if (o.training && p > 0) {
+      in.sparse_values = ops::dropout(tape.context(), x.sparse.values(), p, o.seed, site);
+    }
+  } else {
+    in.dense = autograd::dropout(tape.constant(x.dense), p, o.seed, site, o.training);
+  }
+  ++site;
+
+  ModelOutput out;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    Var h = layers_[l]->forward(tape, g, in, {o.training, o.seed, site++});
+    if (l + 1 == layers_.size()) {
+      out.logits = h;
+      break;
+    }
+    out.hidden.push_back(h);
+    Var a = autograd::bias_act(h, {}, config_.activation);
+    if (!aux_.empty()) {
+      out.aux_logits.push_back(aux_[l]->forward(tape, g, {.dense = a}, {}));
+    }
+    in = LayerInput{.dense = autograd::dropout(a, p, o.seed, site++, o.training)};
+  }
+  return out;
+}
+
+std::vector<Parameter*> Model::parameters() const {
+  std::vector<Parameter*> out;
+  for (const auto* list : {&layers_, &aux_}) {
+    for (const auto& layer : *list) {
+      for (Parameter* p : layer->parameters()) out.push_back(p);
+    }
+  }
+  return out;
+}
+
+int64_t Model::num_parameters() const {
+  int64_t n = 0;
+  for (const Parameter* p : parameters()) n += p->value.numel();
+  return n;
+}
+
+std::string Model::describe() const {
+  const ModelConfig& c = config_;
+  std::string s = std::string(arch_name(c.arch)) + " " + std::to_string(c.layers) + " layers, hidden " +
+                  std::to_string(c.hidden);
+  if (c.arch == Arch::kGat) {
+    s += " x " + std::to_string(c.heads) + " heads, " + std::to_string(c.out_heads) +
+         " output heads";
+  }
+  return s + " (" + std::to_string(num_parameters()) + " parameters)";
+}
+
+}  // namespace gkd::models

@@ -1,0 +1,48 @@
+// Full-batch node classification: one optimizer step per epoch on the training nodes, evaluation
+// of every split after each step, model selection on the validation split.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/context.h"
+#include "engine/io/node_dataset.h"
+#include "models/model.h"
+
+namespace gkd::models {
+
+struct NodeTrainOptions {
+  int64_t epochs = 200;
+  double lr = 0.01;
+  double weight_decay = 5e-4;  // L2, as torch.optim.Adam's weight_decay, on every parameter
+  // Stop when the validation accuracy has not improved for this many epochs (0: never).
+  int64_t patience = 0;
+  uint64_t seed = 1;  // dropout masks (the weights come from the model's own seed)
+};
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // 1-based
+  double train_loss = 0, val_loss = 0;
+  double train_acc = 0, val_acc = 0, test_acc = 0;  // percent, evaluated after the step
+  double step_ms = 0;  // forward + backward + optimizer step (evaluation excluded)
+};
+
+struct NodeTrainResult {
+  // Selection: the epoch with the highest validation accuracy, ties to the lower validation loss,
+  // then to the earlier epoch. Its test accuracy is the reported number.
+  int64_t best_epoch = 0;
+  double best_val_acc = 0, test_acc = 0;
+  double last_test_acc = 0;  // at the final epoch, for comparison
+  int64_t epochs_run = 0;
+  double median_step_ms = 0;
+  std::vector<EpochMetrics> history;
+};
+
+// Trains `model` on `data` (both already on ctx's device or moved there by the call).
+// `on_epoch` sees every epoch's metrics as they come (progress lines, metrics.jsonl).
+NodeTrainResult train_node_classifier(const Context& ctx, Model& model,
+                                      const io::NodeDataset& data, const NodeTrainOptions& options,
+                                      const std::function<void(const EpochMetrics&)>& on_epoch = {});
+
+}  // namespace gkd::models
