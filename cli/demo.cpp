@@ -4,27 +4,16 @@
 // demo prints their learning curves and test accuracies (selected at the best validation epoch).
 #include <fmt/core.h>
 
-#include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
-#include "autograd/functions_dense.h"
-#include "autograd/functions_graph.h"
-#include "autograd/functions_loss.h"
-#include "autograd/optim.h"
 #include "cli/commands.h"
 #include "engine/io/synthetic.h"
-#include "kernels/philox.h"
+#include "models/model.h"
+#include "models/train_node.h"
 
 namespace gkd::cli {
 namespace {
-
-using autograd::Parameter;
-using autograd::Tape;
-using autograd::Var;
 
 constexpr const char* kDemoUsage = "usage: gkd demo [--epochs N] [--seed S]\n";
 
@@ -60,95 +49,23 @@ DemoOptions parse(int argc, char** argv) {
   return o;
 }
 
-// Glorot-uniform weights [fan_in, fan_out] from Philox(seed, stream).
-Parameter glorot(const std::string& name, int64_t fan_in, int64_t fan_out, uint64_t seed,
-                 uint64_t stream) {
-  const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
-  std::vector<float> w(fan_in * fan_out);
-  for (size_t k = 0; k < w.size(); ++k) {
-    w[k] = static_cast<float>(bound * (2.0 * kernels::philox_uniform(seed, stream, k) - 1.0));
-  }
-  return {name, Tensor::from_vector<float>(fan_in, fan_out, w), {}};
-}
-
-Parameter zeros(const std::string& name, int64_t cols) {
-  return {name, Tensor::zeros(1, cols, DType::kF32), {}};
-}
-
-// Percentage of rows in `mask` whose argmax matches the label.
-double accuracy(const Tensor& logits, const Tensor& labels, const Tensor& mask) {
-  const auto z = logits.to_vector<float>();
-  const auto y = labels.to_vector<int64_t>();
-  const auto m = mask.to_vector<uint8_t>();
-  const int64_t c = logits.cols();
-  int64_t right = 0, total = 0;
-  for (int64_t i = 0; i < logits.rows(); ++i) {
-    if (!m[i]) continue;
-    const auto row = z.begin() + i * c;
-    right += (std::max_element(row, row + c) - row) == y[i];
-    ++total;
-  }
-  return total ? 100.0 * right / total : 0.0;
-}
-
-struct Result {
-  double best_val = -1, test_at_best_val = 0, median_epoch_ms = 0;
-};
-
-// Trains a 2-layer model; `use_graph` switches between GCN and MLP.
-Result train(const io::NodeDataset& data, bool use_graph, const DemoOptions& o) {
-  const Context ctx = Context::cpu();
-  const Graph& g = data.graph.with_self_loops();
-  const Tensor& norm = g.norm(EdgeNorm::kGcnSymmetric);  // [E, 1]
-  const int64_t hidden = 16;
-  Parameter w1 = glorot("w1", data.x.cols(), hidden, o.seed, 1);
-  Parameter b1 = zeros("b1", hidden);
-  Parameter w2 = glorot("w2", hidden, data.num_classes, o.seed, 2);
-  Parameter b2 = zeros("b2", data.num_classes);
-  autograd::Adam adam(ctx, {&w1, &b1, &w2, &b2}, {.lr = 0.01, .weight_decay = 5e-4});
-
-  Result r;
-  std::vector<double> epoch_ms;
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Tape tape(ctx);
-    const auto propagate = [&](Var h) {
-      return use_graph ? autograd::spmm(g, h, tape.constant(norm)) : h;
-    };
-    const auto forward = [&](bool training) {
-      Var x = autograd::dropout(tape.constant(data.x.dense), 0.5f, o.seed, 2 * epoch, training);
-      Var h = autograd::bias_act(propagate(autograd::matmul(x, tape.param(w1))), tape.param(b1),
-                                 kernels::Activation::kRelu);
-      h = autograd::dropout(h, 0.5f, o.seed, 2 * epoch + 1, training);
-      return autograd::bias_act(propagate(autograd::matmul(h, tape.param(w2))), tape.param(b2),
-                                kernels::Activation::kNone);
-    };
-    adam.zero_grad();
-    Var loss = autograd::cross_entropy(forward(true), data.y, data.train_mask);
-    tape.backward(loss);
-    adam.step();
-    epoch_ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-
-    Tensor logits;
-    {
-      autograd::NoGrad no_grad(tape);
-      logits = forward(false).value();
+// Trains a 2-layer model of the given architecture (GCN, or the MLP that ignores the edges) with
+// Kipf & Welling's settings, printing a few lines of its learning curve.
+models::NodeTrainResult train(const io::NodeDataset& data, models::Arch arch, const DemoOptions& o) {
+  const models::ModelConfig config{
+      .arch = arch, .in_dim = data.x.cols(), .out_dim = data.num_classes, .hidden = 16};
+  models::Model model(config, o.seed);
+  const char* name = models::arch_name(arch);
+  fmt::print("  {}: {}\n", name, model.describe());
+  const auto progress = [&](const models::EpochMetrics& m) {
+    if (m.epoch == 1 || m.epoch % 20 == 0 || m.epoch == o.epochs) {
+      fmt::print("  {:>4} epoch {:>4}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%\n", name, m.epoch,
+                 m.train_loss, m.train_acc, m.val_acc);
     }
-    const double train_acc = accuracy(logits, data.y, data.train_mask);
-    const double val_acc = accuracy(logits, data.y, data.val_mask);
-    if (val_acc > r.best_val) {
-      r.best_val = val_acc;
-      r.test_at_best_val = accuracy(logits, data.y, data.test_mask);
-    }
-    if (epoch == 1 || epoch % 20 == 0 || epoch == o.epochs) {
-      fmt::print("  {:>4} epoch {:>4}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%\n",
-                 use_graph ? "GCN" : "MLP", epoch, loss.value().item<float>(), train_acc, val_acc);
-    }
-  }
-  std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
-  r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
-  return r;
+  };
+  const models::NodeTrainOptions options{
+      .epochs = o.epochs, .lr = 0.01, .weight_decay = 5e-4, .seed = o.seed};
+  return models::train_node_classifier(Context::cpu(), model, data, options, progress);
 }
 
 }  // namespace
@@ -167,12 +84,12 @@ int run_demo(int argc, char** argv) {
       "edges, {} features, {} classes, homophily {:.1f}; device cpu\n",
       data.graph.num_nodes(), data.graph.num_edges(), data.x.cols(), data.num_classes,
       synth.homophily);
-  const Result gcn = train(data, true, o);
-  const Result mlp = train(data, false, o);
+  const models::NodeTrainResult gcn = train(data, models::Arch::kGcn, o);
+  const models::NodeTrainResult mlp = train(data, models::Arch::kMlp, o);
   fmt::print(
       "test accuracy at the best validation epoch: GCN {:.1f}%, MLP {:.1f}% "
       "(median epoch {:.2f} ms vs {:.2f} ms)\n",
-      gcn.test_at_best_val, mlp.test_at_best_val, gcn.median_epoch_ms, mlp.median_epoch_ms);
+      gcn.test_acc, mlp.test_acc, gcn.median_step_ms, mlp.median_step_ms);
   return 0;
 }
 

@@ -1,0 +1,217 @@
+// Models: parameter gradients of every architecture against central differences in double (dense
+// and sparse input, eval and training mode, aux heads), parameter counts against published
+// models, hidden-state shapes, determinism and config errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autograd/functions_dense.h"
+#include "engine/io/synthetic.h"
+#include "models/metrics.h"
+#include "models/model.h"
+#include "models/train_node.h"
+#include "tests/support/checks.h"
+
+using namespace gkd;
+using namespace gkd::models;
+using autograd::Tape;
+using autograd::Var;
+
+namespace {
+
+// L = <R, logits> + Σ_l <R_l, hidden_l> + Σ_l <R'_l, aux_l>: every output of the model matters.
+double objective(const Model& m, const Graph& g, const io::FeatureMatrix& x, bool training,
+                 bool backward) {
+  Tape tape(Context::cpu());
+  const ModelOutput out = m.forward(tape, g, x, {.training = training, .seed = 5, .step = 3});
+  std::vector<Var> outputs{out.logits};
+  outputs.insert(outputs.end(), out.hidden.begin(), out.hidden.end());
+  outputs.insert(outputs.end(), out.aux_logits.begin(), out.aux_logits.end());
+  Var total;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const Tensor r = test::random_tensor(outputs[k].rows(), outputs[k].cols(), DType::kF64, 100 + k);
+    Var term = autograd::sum(autograd::mul(outputs[k], tape.constant(r)));
+    total = total.defined() ? autograd::add(total, term) : term;
+  }
+  if (backward) tape.backward(total);
+  return total.value().item<double>();
+}
+
+// Every parameter's analytic gradient against central differences on up to 10 coordinates each.
+// Parameters are redrawn at random in double: zero biases (the initial values) would put exact
+// zeros (a row whose inputs were all dropped) onto the ReLU kink, where no derivative exists.
+void check_parameter_gradients(Model& m, const Graph& g, const io::FeatureMatrix& x,
+                               bool training) {
+  uint64_t seed = 300;
+  for (autograd::Parameter* p : m.parameters()) {
+    p->value = test::random_tensor(p->value.rows(), p->value.cols(), DType::kF64, seed++);
+    p->grad = Tensor();
+  }
+  objective(m, g, x, training, true);
+  for (autograd::Parameter* p : m.parameters()) {
+    CAPTURE(p->name);
+    REQUIRE(p->grad.defined());
+    const std::vector<double> grad = p->grad.to_vector<double>();
+    const int64_t n = p->value.numel();
+    for (int64_t k = 0; k < std::min<int64_t>(n, 10); ++k) {
+      const int64_t i = (k * 7919) % n;
+      double* w = p->value.data<double>() + i;  // parameters are contiguous
+      const double saved = *w, h = 1e-6 * std::max(1.0, std::abs(saved));
+      *w = saved + h;
+      const double up = objective(m, g, x, training, false);
+      *w = saved - h;
+      const double down = objective(m, g, x, training, false);
+      *w = saved;
+      const double numeric = (up - down) / (2 * h);
+      CAPTURE(i);
+      CHECK(std::abs(numeric - grad[i]) <= 1e-6 + 1e-5 * std::max(std::abs(numeric), std::abs(grad[i])));
+    }
+  }
+}
+
+io::FeatureMatrix dense_features(int64_t n, int64_t f) {
+  return {.dense = test::random_tensor(n, f, DType::kF64, 21)};
+}
+
+io::FeatureMatrix sparse_features(int64_t n, int64_t f) {
+  Eigen::MatrixXd d = test::to_eigen(test::random_tensor(n, f, DType::kF64, 22));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < f; ++j) {
+      if ((i * 31 + j * 17) % 3 != 0) d(i, j) = 0;
+    }
+  }
+  return {.sparse = SparseMatrix::from_dense(test::from_eigen(d, DType::kF64))};
+}
+
+}  // namespace
+
+TEST_CASE("models: parameter gradients of every architecture match central differences") {
+  // Directed, asymmetric, an isolated node and a self loop (GCN/GAT add the missing ones).
+  const Graph g = test::random_graph(24, 3.0, 9, true);
+  struct Case {
+    std::string name;
+    ModelConfig config;
+  };
+  const std::vector<Case> cases = {
+      {"mlp", {.arch = Arch::kMlp, .hidden = 5, .layers = 3, .aux_heads = true}},
+      {"gcn", {.arch = Arch::kGcn, .hidden = 5, .layers = 3, .aux_heads = true}},
+      {"gat-linear-residual",
+       {.arch = Arch::kGat, .hidden = 3, .layers = 3, .heads = 3, .out_heads = 2,
+        .activation = kernels::Activation::kElu, .attn_dropout = 0.3,
+        .residual = Residual::kLinear}},
+      {"gat-identity-residual",
+       {.arch = Arch::kGat, .hidden = 3, .layers = 3, .heads = 2, .out_heads = 1,
+        .residual = Residual::kIdentity, .aux_heads = true}},
+      {"sage-mean", {.arch = Arch::kSage, .hidden = 4, .layers = 2}},
+      {"sage-pool", {.arch = Arch::kSage, .hidden = 4, .layers = 2,
+                     .aggregator = SageAggregator::kPool}},
+      {"gin-eps", {.arch = Arch::kGin, .hidden = 4, .layers = 2, .learn_eps = true}},
+  };
+  for (const Case& c : cases) {
+    for (bool sparse : {false, true}) {
+      for (bool training : {false, true}) {
+        CAPTURE(c.name);
+        CAPTURE(sparse);
+        CAPTURE(training);
+        ModelConfig config = c.config;
+        config.in_dim = 6;
+        config.out_dim = 3;
+        config.dropout = 0.2;
+        Model m(config, 42);
+        check_parameter_gradients(m, g, sparse ? sparse_features(24, 6) : dense_features(24, 6),
+                                  training);
+      }
+    }
+  }
+}
+
+TEST_CASE("models: parameter counts match the published models") {
+  // PyG's GAT for Cora (8 heads x 8, one output head): 92,373 parameters.
+  CHECK(Model({.arch = Arch::kGat, .in_dim = 1433, .out_dim = 7, .hidden = 8, .heads = 8}, 1)
+            .num_parameters() == 92373);
+  // Kipf & Welling's GCN for Cora: 1433*16 + 16 + 16*7 + 7.
+  CHECK(Model({.arch = Arch::kGcn, .in_dim = 1433, .out_dim = 7}, 1).num_parameters() == 23063);
+  // methods.md §1.2, DGL 0.4 GAT on PPI (linear residuals, no bias): the LSP teacher (3.64M) and
+  // the LSP/MSKD student.
+  const ModelConfig teacher{.arch = Arch::kGat, .in_dim = 50, .out_dim = 121, .hidden = 256,
+                            .layers = 3, .heads = 4, .out_heads = 6,
+                            .residual = Residual::kLinear, .bias = false};
+  CHECK(Model(teacher, 1).num_parameters() == 3640748);
+  ModelConfig student = teacher;
+  student.hidden = 68;
+  student.layers = 5;
+  student.heads = 2;
+  student.out_heads = 2;
+  CHECK(Model(student, 1).num_parameters() == 185172);
+}
+
+TEST_CASE("models: hidden states, aux heads, determinism") {
+  const Graph g = test::random_graph(30, 4.0, 3);
+  const io::FeatureMatrix x{.dense = test::random_tensor(30, 8, DType::kF32, 4)};
+  Model a({.arch = Arch::kGat, .in_dim = 8, .out_dim = 4, .hidden = 5, .layers = 3, .heads = 2,
+           .out_heads = 3, .aux_heads = true},
+          7);
+  Model b(a.config(), 7);
+  Tape tape(Context::cpu());
+  const ModelOutput oa = a.forward(tape, g, x, {.training = true, .seed = 1, .step = 2});
+  const ModelOutput ob = b.forward(tape, g, x, {.training = true, .seed = 1, .step = 2});
+  const ModelOutput oc = b.forward(tape, g, x, {.training = true, .seed = 1, .step = 3});
+  REQUIRE(oa.hidden.size() == 2);
+  CHECK(oa.hidden[0].cols() == 10);
+  CHECK(oa.hidden[1].cols() == 10);
+  CHECK(oa.logits.cols() == 4);
+  REQUIRE(oa.aux_logits.size() == 2);
+  CHECK(oa.aux_logits[1].cols() == 4);
+  CHECK(oa.logits.value().to_vector<float>() == ob.logits.value().to_vector<float>());
+  CHECK(oa.logits.value().to_vector<float>() != oc.logits.value().to_vector<float>());
+  CHECK(test::error_of([] { Model({.arch = Arch::kGcn, .in_dim = 3, .out_dim = 2, .layers = 0}, 1); })
+            .find("layers is 0") != std::string::npos);
+  CHECK(test::error_of([&] {
+          Tape t(Context::cpu());
+          Model({.arch = Arch::kGcn, .in_dim = 9, .out_dim = 2}, 1).forward(t, g, x, {});
+        }).find("features have 8 columns (expected in_dim = 9)") != std::string::npos);
+  CHECK(test::error_of([] { arch_from_string("gcnn"); }).find("expected mlp, gcn") !=
+        std::string::npos);
+}
+
+TEST_CASE("metrics: accuracy, micro-F1 and ROC-AUC on hand-computed cases") {
+  const Tensor logits = Tensor::from_vector<float>(4, 3, {1, 2, 0, 5, 5, 1, 0, 0, 3, 2, 1, 0});
+  const Tensor labels = Tensor::from_vector<int64_t>(4, 1, {1, 0, 2, 1});
+  CHECK(accuracy(logits, labels) == doctest::Approx(75.0));  // row 1 ties: the first max wins
+  const Tensor mask = Tensor::from_vector<uint8_t>(4, 1, {0, 0, 1, 1});
+  CHECK(accuracy(logits, labels, mask) == doctest::Approx(50.0));
+  // Multi-label: predictions (logit >= 0) 1,0 / 1,1; targets 1,1 / 0,1 -> tp 2, fp 1, fn 1.
+  const Tensor z = Tensor::from_vector<float>(2, 2, {0.2f, -1, 3, 0.1f});
+  const Tensor t = Tensor::from_vector<float>(2, 2, {1, 1, 0, 1});
+  CHECK(micro_f1(z, t) == doctest::Approx(100.0 * 4 / 6));
+  // The raw-logit rule (>= 0.5) predicts only (1, 0): tp 0, fp 1, fn 3.
+  CHECK(micro_f1(z, t, {}, true) == doctest::Approx(0.0));
+  CHECK(roc_auc(Tensor::from_vector<float>(4, 1, {0.1f, 0.4f, 0.35f, 0.8f}),
+                Tensor::from_vector<float>(4, 1, {0, 0, 1, 1})) == doctest::Approx(75.0));
+  CHECK(roc_auc(Tensor::from_vector<float>(4, 1, {0.5f, 0.5f, 0.2f, 0.9f}),
+                Tensor::from_vector<float>(4, 1, {1, 0, 0, 1})) == doctest::Approx(87.5));
+  CHECK(test::error_of([] {
+          roc_auc(Tensor::from_vector<float>(2, 1, {0.1f, 0.2f}),
+                  Tensor::from_vector<float>(2, 1, {1, 1}));
+        }).find("expected both classes") != std::string::npos);
+}
+
+TEST_CASE("train: GCN learns the synthetic graph, selection and early stopping are consistent") {
+  const io::NodeDataset data = io::make_csbm({.num_nodes = 600, .seed = 4});
+  Model gcn({.arch = Arch::kGcn, .in_dim = data.x.cols(), .out_dim = data.num_classes}, 1);
+  const NodeTrainResult r =
+      train_node_classifier(Context::cpu(), gcn, data, {.epochs = 60, .patience = 15});
+  CHECK(r.test_acc > 80.0);
+  REQUIRE(r.epochs_run == static_cast<int64_t>(r.history.size()));
+  CHECK(r.epochs_run <= 60);
+  const EpochMetrics& best = r.history[r.best_epoch - 1];
+  CHECK(best.val_acc == r.best_val_acc);
+  CHECK(best.test_acc == r.test_acc);
+  for (const EpochMetrics& m : r.history) CHECK(m.val_acc <= r.best_val_acc);
+  if (r.epochs_run < 60) CHECK(r.epochs_run - r.best_epoch == 15);
+  // Same seeds, same run: bit-identical history.
+  Model again(gcn.config(), 1);
+  const NodeTrainResult r2 =
+      train_node_classifier(Context::cpu(), again, data, {.epochs = 60, .patience = 15});
+  CHECK(r2.history.back().train_loss == r.history.back().train_loss);
+}
