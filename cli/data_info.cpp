@@ -28,8 +28,7 @@ int run_data(int argc, char** argv) {
   const auto& indptr = g.host_in_indptr();
   const auto& src = g.host_in_indices();
   for (int64_t v = 0; v < g.num_nodes(); ++v) {
-    isolated += indptr[v] == indptr[v + 1] &&
-                g.host_out_indptr()[v] == g.host_out_indptr()[v + 1];
+    isolated += indptr[v] == indptr[v + 1] && g.host_out_indptr()[v] == g.host_out_indptr()[v + 1];
     for (int64_t p = indptr[v]; p < indptr[v + 1]; ++p) {
       const int32_t u = src[p];
       self_loops += u == v;

@@ -23,7 +23,8 @@ io::CsbmOptions parse_synthetic(const std::string& spec) {
     const std::string item = rest.substr(0, comma);
     rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
     const size_t eq = item.find('=');
-    if (eq == std::string::npos) throw UsageError("--data " + spec + ": '" + item + "' is not key=value");
+    if (eq == std::string::npos)
+      throw UsageError("--data " + spec + ": '" + item + "' is not key=value");
     const std::string key = item.substr(0, eq), text = item.substr(eq + 1);
     char* end = nullptr;
     const double v = std::strtod(text.c_str(), &end);

@@ -9,7 +9,7 @@
 namespace gkd::cli {
 
 struct DataOptions {
-  std::string spec = "synthetic";  // a path or synthetic[:key=value,...]
+  std::string spec = "synthetic";      // a path or synthetic[:key=value,...]
   std::string features = "as-stored";  // as-stored | row-normalize | binarize
   std::string split = "auto";          // auto | public | per-class
   int64_t train_per_class = 20;

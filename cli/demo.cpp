@@ -51,7 +51,8 @@ DemoOptions parse(int argc, char** argv) {
 
 // Trains a 2-layer model of the given architecture (GCN, or the MLP that ignores the edges) with
 // Kipf & Welling's settings, printing a few lines of its learning curve.
-models::NodeTrainResult train(const io::NodeDataset& data, models::Arch arch, const DemoOptions& o) {
+models::NodeTrainResult train(const io::NodeDataset& data, models::Arch arch,
+                              const DemoOptions& o) {
   const models::ModelConfig config{
       .arch = arch, .in_dim = data.x.cols(), .out_dim = data.num_classes, .hidden = 16};
   models::Model model(config, o.seed);

@@ -31,8 +31,8 @@ std::string join(const std::vector<std::string>& v) {
 }  // namespace
 
 void OptionTable::add(std::string key, int64_t* target, int64_t min, std::string help) {
-  options_.push_back({std::move(key), Option::kInt, target, static_cast<double>(min), 0, {},
-                      std::move(help)});
+  options_.push_back(
+      {std::move(key), Option::kInt, target, static_cast<double>(min), 0, {}, std::move(help)});
 }
 void OptionTable::add(std::string key, double* target, double min, double max, std::string help) {
   options_.push_back({std::move(key), Option::kDouble, target, min, max, {}, std::move(help)});
@@ -77,9 +77,9 @@ void OptionTable::set(const Option& o, const nlohmann::json& v, const std::strin
     case Option::kString: {
       GKD_CHECK(v.is_string(), at, "got ", v.dump(), " (expected a string)");
       const std::string x = v.get<std::string>();
-      GKD_CHECK(o.choices.empty() ||
-                    std::find(o.choices.begin(), o.choices.end(), x) != o.choices.end(),
-                at, "got \"", x, "\" (expected one of ", join(o.choices), ")");
+      GKD_CHECK(
+          o.choices.empty() || std::find(o.choices.begin(), o.choices.end(), x) != o.choices.end(),
+          at, "got \"", x, "\" (expected one of ", join(o.choices), ")");
       *static_cast<std::string*>(o.target) = x;
       break;
     }
@@ -90,16 +90,21 @@ void OptionTable::apply_json(const nlohmann::json& object, const std::string& wh
   GKD_CHECK(object.is_object(), where, ": expected a JSON object at the top level");
   for (const auto& [key, value] : object.items()) {
     const Option* o = find(key);
-    GKD_CHECK(o, where, ": ", key, ": unknown key (expected one of: ", [&] {
-      std::vector<std::string> keys;
-      for (const auto& x : options_) keys.push_back(x.key);
-      return join(keys);
-    }(), ")");
+    GKD_CHECK(
+        o, where, ": ", key, ": unknown key (expected one of: ",
+        [&] {
+          std::vector<std::string> keys;
+          for (const auto& x : options_) keys.push_back(x.key);
+          return join(keys);
+        }(),
+        ")");
     set(*o, value, where + ": key " + key + ": ");
   }
 }
 
-bool OptionTable::has_flag(const std::string& flag) const { return find(to_key(flag)) != nullptr; }
+bool OptionTable::has_flag(const std::string& flag) const {
+  return find(to_key(flag)) != nullptr;
+}
 
 void OptionTable::apply_flag(const std::string& flag, const std::string& text) {
   const Option* o = find(to_key(flag));

@@ -117,7 +117,8 @@ names with '_' for '-'.
 
 kernels::Activation activation_of(const TrainConfig& c) {
   const std::string& a = c.activation;
-  if (a == "default") return c.model == "gat" ? kernels::Activation::kElu : kernels::Activation::kRelu;
+  if (a == "default")
+    return c.model == "gat" ? kernels::Activation::kElu : kernels::Activation::kRelu;
   if (a == "elu") return kernels::Activation::kElu;
   if (a == "leaky_relu") return kernels::Activation::kLeakyRelu;
   if (a == "tanh") return kernels::Activation::kTanh;
@@ -151,8 +152,9 @@ Context select_device(const std::string& device) {
   bool all_twins = true;
   for (const auto& k : kernels::kKernels) all_twins = all_twins && k.has_cuda_twin;
   if (device == "cuda") {
-    GKD_CHECK(all_twins, "--device cuda: this build has no CUDA twin for some kernels yet "
-                         "(`gkd-bench list` names them); use --device cpu");
+    GKD_CHECK(all_twins,
+              "--device cuda: this build has no CUDA twin for some kernels yet "
+              "(`gkd-bench list` names them); use --device cpu");
     return Context::cuda();
   }
   return all_twins ? Context::auto_select() : Context::cpu();
@@ -252,13 +254,11 @@ int run_train(int argc, char** argv) {
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
   const json resolved = table.to_json();
   dir.write_json("config.json", resolved);
-  json manifest = {{"command", "train"},
-                   {"gkd_commit", kGitCommit},
-                   {"device", ctx.describe()},
-                   {"threads", omp_get_max_threads()},
-                   {"started", iso_time()},
-                   {"argv", std::vector<std::string>(argv, argv + argc)},
-                   {"seeds", json::array()}};
+  json manifest = {
+      {"command", "train"},       {"gkd_commit", kGitCommit},
+      {"device", ctx.describe()}, {"threads", omp_get_max_threads()},
+      {"started", iso_time()},    {"argv", std::vector<std::string>(argv, argv + argc)},
+      {"seeds", json::array()}};
   for (int64_t r = 0; r < c.runs; ++r) manifest["seeds"].push_back(c.seed + r);
   dir.write_json("manifest.json", manifest);
 
@@ -292,19 +292,23 @@ int run_train(int argc, char** argv) {
                           {"step_ms", m.step_ms}});
       const bool line = m.epoch == 1 || m.epoch % 50 == 0 || m.epoch == c.epochs;
       if (tty) {
-        fmt::print(stderr, "\r  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%",
-                   r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
+        fmt::print(stderr,
+                   "\r  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%", r + 1,
+                   c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
       } else if (!f.quiet && line) {
-        fmt::print(stderr, "  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%\n",
-                   r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
+        fmt::print(stderr,
+                   "  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%\n", r + 1,
+                   c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
       }
     };
-    const models::NodeTrainResult res = models::train_node_classifier(ctx, model, data, to, on_epoch);
+    const models::NodeTrainResult res =
+        models::train_node_classifier(ctx, model, data, to, on_epoch);
     if (tty) fmt::print(stderr, "\n");
     if (!f.quiet) {
-      fmt::print(stderr, "  run {}/{} seed {}: test {:.1f}% at best val {:.1f}% (epoch {}), {:.2f} ms/epoch\n",
-                 r + 1, c.runs, seed, res.test_acc, res.best_val_acc, res.best_epoch,
-                 res.median_step_ms);
+      fmt::print(
+          stderr,
+          "  run {}/{} seed {}: test {:.1f}% at best val {:.1f}% (epoch {}), {:.2f} ms/epoch\n",
+          r + 1, c.runs, seed, res.test_acc, res.best_val_acc, res.best_epoch, res.median_step_ms);
     }
     test.push_back(res.test_acc);
     val.push_back(res.best_val_acc);
@@ -335,8 +339,9 @@ int run_train(int argc, char** argv) {
   dir.write_json("summary.json", summary);
   dir.commit();
   if (!f.quiet) {
-    fmt::print(stderr, "{} {} on {}: test accuracy {:.2f} ± {:.2f}% over {} run(s) (val {:.2f}%), "
-                       "{:.2f} ms/epoch; run directory {}\n",
+    fmt::print(stderr,
+               "{} {} on {}: test accuracy {:.2f} ± {:.2f}% over {} run(s) (val {:.2f}%), "
+               "{:.2f} ms/epoch; run directory {}\n",
                data.name, c.model, ctx.describe(), mean(test), stddev(test), c.runs, mean(val),
                median(step_ms), dir.path());
   }

@@ -10,11 +10,11 @@ namespace detail {
 
 struct SparseHost {
   int64_t rows = 0, cols = 0;
-  std::vector<int64_t> indptr{0};     // [rows + 1]
-  std::vector<int32_t> indices;       // [nnz] column of each position
-  std::vector<int64_t> t_indptr{0};   // [cols + 1]
-  std::vector<int32_t> t_indices;     // [nnz] row of each transposed position
-  std::vector<int32_t> t_positions;   // [nnz] CSR position of each transposed position
+  std::vector<int64_t> indptr{0};    // [rows + 1]
+  std::vector<int32_t> indices;      // [nnz] column of each position
+  std::vector<int64_t> t_indptr{0};  // [cols + 1]
+  std::vector<int32_t> t_indices;    // [nnz] row of each transposed position
+  std::vector<int32_t> t_positions;  // [nnz] CSR position of each transposed position
 };
 
 struct SparseDevice {
@@ -64,8 +64,8 @@ SparseMatrix map_values(const SparseMatrix& a, F f) {
 }  // namespace
 
 SparseMatrix::SparseMatrix()
-    : SparseMatrix(std::make_shared<SparseHost>(), Tensor::zeros(0, 1, DType::kF32),
-                   Device::kCPU) {}
+    : SparseMatrix(std::make_shared<SparseHost>(), Tensor::zeros(0, 1, DType::kF32), Device::kCPU) {
+}
 
 SparseMatrix::SparseMatrix(std::shared_ptr<const SparseHost> host, Tensor values, Device device)
     : host_(std::move(host)), values_(values.to(device)) {
@@ -140,20 +140,35 @@ SparseMatrix SparseMatrix::from_dense(const Tensor& dense) {
     }
     indptr.push_back(static_cast<int64_t>(indices.size()));
   }
-  Tensor vals =
-      Tensor::from_vector<double>(static_cast<int64_t>(values.size()), 1, values).to_dtype(
-          dense.dtype());
+  Tensor vals = Tensor::from_vector<double>(static_cast<int64_t>(values.size()), 1, values)
+                    .to_dtype(dense.dtype());
   return from_csr(d.rows(), d.cols(), std::move(indptr), std::move(indices), vals);
 }
 
-int64_t SparseMatrix::rows() const { return host_->rows; }
-int64_t SparseMatrix::cols() const { return host_->cols; }
-int64_t SparseMatrix::nnz() const { return static_cast<int64_t>(host_->indices.size()); }
-Device SparseMatrix::device() const { return values_.device(); }
-DType SparseMatrix::dtype() const { return values_.dtype(); }
-const Tensor& SparseMatrix::values() const { return values_; }
-const std::vector<int64_t>& SparseMatrix::host_indptr() const { return host_->indptr; }
-const std::vector<int32_t>& SparseMatrix::host_indices() const { return host_->indices; }
+int64_t SparseMatrix::rows() const {
+  return host_->rows;
+}
+int64_t SparseMatrix::cols() const {
+  return host_->cols;
+}
+int64_t SparseMatrix::nnz() const {
+  return static_cast<int64_t>(host_->indices.size());
+}
+Device SparseMatrix::device() const {
+  return values_.device();
+}
+DType SparseMatrix::dtype() const {
+  return values_.dtype();
+}
+const Tensor& SparseMatrix::values() const {
+  return values_;
+}
+const std::vector<int64_t>& SparseMatrix::host_indptr() const {
+  return host_->indptr;
+}
+const std::vector<int32_t>& SparseMatrix::host_indices() const {
+  return host_->indices;
+}
 
 SparseMatrix SparseMatrix::to(Device device) const {
   if (device == this->device()) return *this;

@@ -81,8 +81,9 @@ struct GatOptions {
   Residual residual = Residual::kNone;
   bool bias = true;
 };
-// Veličković et al. / DGL GATConv over A + I: z = x W per head, e_uv = LeakyReLU(a_l·z_u + a_r·z_v),
-// α = softmax over v's in-edges (then attention dropout), out_v = Σ_u α_uv z_u (+ residual) (+ b).
+// Veličković et al. / DGL GATConv over A + I: z = x W per head, e_uv = LeakyReLU(a_l·z_u +
+// a_r·z_v), α = softmax over v's in-edges (then attention dropout), out_v = Σ_u α_uv z_u (+
+// residual) (+ b).
 std::unique_ptr<Layer> make_gat(int64_t in, int64_t out, const GatOptions& options,
                                 InitStream& init);
 

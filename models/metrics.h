@@ -6,7 +6,8 @@
 
 namespace gkd::models {
 
-// Rows whose argmax (first maximum on ties) equals the label. logits: [N, C]; labels: i64/i32 [N, 1].
+// Rows whose argmax (first maximum on ties) equals the label. logits: [N, C]; labels: i64/i32 [N,
+// 1].
 double accuracy(const Tensor& logits, const Tensor& labels, const Tensor& mask = {});
 
 // Micro-averaged F1 of multi-label predictions: label j is predicted when sigmoid(logit) >= 0.5

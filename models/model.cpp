@@ -147,8 +147,8 @@ int64_t Model::num_parameters() const {
 
 std::string Model::describe() const {
   const ModelConfig& c = config_;
-  std::string s = std::string(arch_name(c.arch)) + " " + std::to_string(c.layers) + " layers, hidden " +
-                  std::to_string(c.hidden);
+  std::string s = std::string(arch_name(c.arch)) + " " + std::to_string(c.layers) +
+                  " layers, hidden " + std::to_string(c.hidden);
   if (c.arch == Arch::kGat) {
     s += " x " + std::to_string(c.heads) + " heads, " + std::to_string(c.out_heads) +
          " output heads";

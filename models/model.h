@@ -26,12 +26,12 @@ enum class Arch { kMlp, kGcn, kGat, kSage, kGin };
 
 struct ModelConfig {
   Arch arch = Arch::kGcn;
-  int64_t in_dim = 0;   // F (from the data)
-  int64_t out_dim = 0;  // C (from the data)
-  int64_t hidden = 16;  // per-head width of every hidden layer
-  int64_t layers = 2;   // layers including the output layer, >= 1
-  int64_t heads = 1;    // GAT: heads of each hidden layer (concatenated)
-  int64_t out_heads = 1;                              // GAT: heads of the output layer (averaged)
+  int64_t in_dim = 0;     // F (from the data)
+  int64_t out_dim = 0;    // C (from the data)
+  int64_t hidden = 16;    // per-head width of every hidden layer
+  int64_t layers = 2;     // layers including the output layer, >= 1
+  int64_t heads = 1;      // GAT: heads of each hidden layer (concatenated)
+  int64_t out_heads = 1;  // GAT: heads of the output layer (averaged)
   kernels::Activation activation = kernels::Activation::kRelu;  // after each hidden layer
   double dropout = 0.5;         // on the input of every layer (nonzeros only for sparse features)
   double attn_dropout = 0.0;    // GAT: on the attention coefficients

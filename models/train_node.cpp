@@ -10,8 +10,8 @@
 
 namespace gkd::models {
 
-NodeTrainResult train_node_classifier(const Context& ctx, Model& model,
-                                      const io::NodeDataset& data, const NodeTrainOptions& o,
+NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io::NodeDataset& data,
+                                      const NodeTrainOptions& o,
                                       const std::function<void(const EpochMetrics&)>& on_epoch) {
   GKD_CHECK(o.epochs >= 1, "[train] epochs is ", o.epochs, " (expected >= 1)");
   GKD_CHECK(o.patience >= 0, "[train] patience is ", o.patience, " (expected >= 0)");

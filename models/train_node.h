@@ -41,8 +41,8 @@ struct NodeTrainResult {
 
 // Trains `model` on `data` (both already on ctx's device or moved there by the call).
 // `on_epoch` sees every epoch's metrics as they come (progress lines, metrics.jsonl).
-NodeTrainResult train_node_classifier(const Context& ctx, Model& model,
-                                      const io::NodeDataset& data, const NodeTrainOptions& options,
-                                      const std::function<void(const EpochMetrics&)>& on_epoch = {});
+NodeTrainResult train_node_classifier(
+    const Context& ctx, Model& model, const io::NodeDataset& data, const NodeTrainOptions& options,
+    const std::function<void(const EpochMetrics&)>& on_epoch = {});
 
 }  // namespace gkd::models

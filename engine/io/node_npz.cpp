@@ -145,11 +145,10 @@ NodeDataset load_node_npz(const std::string& path, const NodeNpzOptions& options
   }
 
   const int masks = !!find(a, "train_mask") + !!find(a, "val_mask") + !!find(a, "test_mask");
-  GKD_CHECK(masks == 0 || masks == 3, path,
-            ": fields train_mask/val_mask/test_mask: ", masks,
+  GKD_CHECK(masks == 0 || masks == 3, path, ": fields train_mask/val_mask/test_mask: ", masks,
             " of the three present (expected all or none)");
-  const bool use_file_masks = options.split == SplitKind::kPublic ||
-                              (options.split == SplitKind::kAuto && masks == 3);
+  const bool use_file_masks =
+      options.split == SplitKind::kPublic || (options.split == SplitKind::kAuto && masks == 3);
   if (use_file_masks) {
     GKD_CHECK(masks == 3, path,
               ": field train_mask: missing (the public split needs the file's masks; this "

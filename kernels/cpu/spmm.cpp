@@ -20,8 +20,7 @@ void row_block(const SpmmArgs<T>& a, int64_t begin, int64_t end, int64_t h, int6
                double scale, T* y) {
   double acc[N] = {};
   for (int64_t p = begin; p < end; ++p) {
-    const double w =
-        a.edge_w ? static_cast<double>(a.edge_w[edge_id(a.a, p) * a.heads + h]) : 1.0;
+    const double w = a.edge_w ? static_cast<double>(a.edge_w[edge_id(a.a, p) * a.heads + h]) : 1.0;
     const T* x = a.x.data + a.a.indices[p] * a.x.ld + j0;
     if constexpr (N == kBlock) {
       for (int64_t j = 0; j < N; ++j) acc[j] += w * static_cast<double>(x[j]);

@@ -29,7 +29,8 @@ double objective(const Model& m, const Graph& g, const io::FeatureMatrix& x, boo
   outputs.insert(outputs.end(), out.aux_logits.begin(), out.aux_logits.end());
   Var total;
   for (size_t k = 0; k < outputs.size(); ++k) {
-    const Tensor r = test::random_tensor(outputs[k].rows(), outputs[k].cols(), DType::kF64, 100 + k);
+    const Tensor r =
+        test::random_tensor(outputs[k].rows(), outputs[k].cols(), DType::kF64, 100 + k);
     Var term = autograd::sum(autograd::mul(outputs[k], tape.constant(r)));
     total = total.defined() ? autograd::add(total, term) : term;
   }
@@ -64,7 +65,8 @@ void check_parameter_gradients(Model& m, const Graph& g, const io::FeatureMatrix
       *w = saved;
       const double numeric = (up - down) / (2 * h);
       CAPTURE(i);
-      CHECK(std::abs(numeric - grad[i]) <= 1e-6 + 1e-5 * std::max(std::abs(numeric), std::abs(grad[i])));
+      CHECK(std::abs(numeric - grad[i]) <=
+            1e-6 + 1e-5 * std::max(std::abs(numeric), std::abs(grad[i])));
     }
   }
 }
@@ -96,15 +98,25 @@ TEST_CASE("models: parameter gradients of every architecture match central diffe
       {"mlp", {.arch = Arch::kMlp, .hidden = 5, .layers = 3, .aux_heads = true}},
       {"gcn", {.arch = Arch::kGcn, .hidden = 5, .layers = 3, .aux_heads = true}},
       {"gat-linear-residual",
-       {.arch = Arch::kGat, .hidden = 3, .layers = 3, .heads = 3, .out_heads = 2,
-        .activation = kernels::Activation::kElu, .attn_dropout = 0.3,
+       {.arch = Arch::kGat,
+        .hidden = 3,
+        .layers = 3,
+        .heads = 3,
+        .out_heads = 2,
+        .activation = kernels::Activation::kElu,
+        .attn_dropout = 0.3,
         .residual = Residual::kLinear}},
       {"gat-identity-residual",
-       {.arch = Arch::kGat, .hidden = 3, .layers = 3, .heads = 2, .out_heads = 1,
-        .residual = Residual::kIdentity, .aux_heads = true}},
+       {.arch = Arch::kGat,
+        .hidden = 3,
+        .layers = 3,
+        .heads = 2,
+        .out_heads = 1,
+        .residual = Residual::kIdentity,
+        .aux_heads = true}},
       {"sage-mean", {.arch = Arch::kSage, .hidden = 4, .layers = 2}},
-      {"sage-pool", {.arch = Arch::kSage, .hidden = 4, .layers = 2,
-                     .aggregator = SageAggregator::kPool}},
+      {"sage-pool",
+       {.arch = Arch::kSage, .hidden = 4, .layers = 2, .aggregator = SageAggregator::kPool}},
       {"gin-eps", {.arch = Arch::kGin, .hidden = 4, .layers = 2, .learn_eps = true}},
   };
   for (const Case& c : cases) {
@@ -133,9 +145,15 @@ TEST_CASE("models: parameter counts match the published models") {
   CHECK(Model({.arch = Arch::kGcn, .in_dim = 1433, .out_dim = 7}, 1).num_parameters() == 23063);
   // methods.md §1.2, DGL 0.4 GAT on PPI (linear residuals, no bias): the LSP teacher (3.64M) and
   // the LSP/MSKD student.
-  const ModelConfig teacher{.arch = Arch::kGat, .in_dim = 50, .out_dim = 121, .hidden = 256,
-                            .layers = 3, .heads = 4, .out_heads = 6,
-                            .residual = Residual::kLinear, .bias = false};
+  const ModelConfig teacher{.arch = Arch::kGat,
+                            .in_dim = 50,
+                            .out_dim = 121,
+                            .hidden = 256,
+                            .layers = 3,
+                            .heads = 4,
+                            .out_heads = 6,
+                            .residual = Residual::kLinear,
+                            .bias = false};
   CHECK(Model(teacher, 1).num_parameters() == 3640748);
   ModelConfig student = teacher;
   student.hidden = 68;
@@ -148,8 +166,14 @@ TEST_CASE("models: parameter counts match the published models") {
 TEST_CASE("models: hidden states, aux heads, determinism") {
   const Graph g = test::random_graph(30, 4.0, 3);
   const io::FeatureMatrix x{.dense = test::random_tensor(30, 8, DType::kF32, 4)};
-  Model a({.arch = Arch::kGat, .in_dim = 8, .out_dim = 4, .hidden = 5, .layers = 3, .heads = 2,
-           .out_heads = 3, .aux_heads = true},
+  Model a({.arch = Arch::kGat,
+           .in_dim = 8,
+           .out_dim = 4,
+           .hidden = 5,
+           .layers = 3,
+           .heads = 2,
+           .out_heads = 3,
+           .aux_heads = true},
           7);
   Model b(a.config(), 7);
   Tape tape(Context::cpu());
@@ -164,8 +188,9 @@ TEST_CASE("models: hidden states, aux heads, determinism") {
   CHECK(oa.aux_logits[1].cols() == 4);
   CHECK(oa.logits.value().to_vector<float>() == ob.logits.value().to_vector<float>());
   CHECK(oa.logits.value().to_vector<float>() != oc.logits.value().to_vector<float>());
-  CHECK(test::error_of([] { Model({.arch = Arch::kGcn, .in_dim = 3, .out_dim = 2, .layers = 0}, 1); })
-            .find("layers is 0") != std::string::npos);
+  CHECK(test::error_of([] {
+          Model({.arch = Arch::kGcn, .in_dim = 3, .out_dim = 2, .layers = 0}, 1);
+        }).find("layers is 0") != std::string::npos);
   CHECK(test::error_of([&] {
           Tape t(Context::cpu());
           Model({.arch = Arch::kGcn, .in_dim = 9, .out_dim = 2}, 1).forward(t, g, x, {});

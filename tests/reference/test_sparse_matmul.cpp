@@ -12,10 +12,10 @@ using namespace gkd;
 namespace {
 
 // A random sparse matrix with empty rows and columns: about `density` of the entries nonzero.
-SparseMatrix random_sparse(int64_t rows, int64_t cols, double density, uint64_t seed,
-                           DType dtype) {
+SparseMatrix random_sparse(int64_t rows, int64_t cols, double density, uint64_t seed, DType dtype) {
   Eigen::MatrixXd d = test::to_eigen(test::random_tensor(rows, cols, DType::kF64, seed));
-  const Eigen::MatrixXd keep = test::to_eigen(test::random_tensor(rows, cols, DType::kF64, seed + 1, 0, 1));
+  const Eigen::MatrixXd keep =
+      test::to_eigen(test::random_tensor(rows, cols, DType::kF64, seed + 1, 0, 1));
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) {
       if (keep(i, j) >= density || i == 2 || j == 1) d(i, j) = 0;  // row 2, column 1 empty
@@ -34,15 +34,17 @@ TEST_CASE("sparse_matrix: CSR, transpose and dense agree; transforms") {
   const std::vector<double> v = a.values().to_vector<double>();
   Eigen::MatrixXd from_t = Eigen::MatrixXd::Zero(9, 13);
   for (int64_t c = 0; c < t.rows; ++c) {
-    for (int64_t p = t.indptr[c]; p < t.indptr[c + 1]; ++p) from_t(t.indices[p], c) = v[t.edge_ids[p]];
+    for (int64_t p = t.indptr[c]; p < t.indptr[c + 1]; ++p)
+      from_t(t.indices[p], c) = v[t.edge_ids[p]];
   }
   CHECK(from_t == dense);
   const Eigen::MatrixXd norm = test::to_eigen(a.row_normalized().to_dense());
   for (int64_t i = 0; i < 9; ++i) {
     const double s = dense.row(i).sum();
-    CHECK(test::close_ratio(norm.row(i), s != 0 ? Eigen::MatrixXd(dense.row(i) / s)
-                                                : Eigen::MatrixXd(dense.row(i)),
-                            1e-12, 1e-12) <= 1.0);
+    CHECK(test::close_ratio(
+              norm.row(i),
+              s != 0 ? Eigen::MatrixXd(dense.row(i) / s) : Eigen::MatrixXd(dense.row(i)), 1e-12,
+              1e-12) <= 1.0);
   }
   const Eigen::MatrixXd bin = test::to_eigen(a.binarized().to_dense());
   CHECK(bin == (dense.array() != 0).cast<double>().matrix());
@@ -50,14 +52,18 @@ TEST_CASE("sparse_matrix: CSR, transpose and dense agree; transforms") {
 
 TEST_CASE("sparse_matrix: malformed CSR is rejected naming the field") {
   const Tensor v = Tensor::full(2, 1, 1.0, DType::kF32);
-  CHECK(test::error_of([&] { SparseMatrix::from_csr(2, 3, {0, 1}, {0, 1}, v); })
-            .find("indptr has 2 entries (expected rows + 1 = 3)") != std::string::npos);
-  CHECK(test::error_of([&] { SparseMatrix::from_csr(2, 3, {0, 2, 2}, {1, 1}, v); })
-            .find("not strictly increasing") != std::string::npos);
-  CHECK(test::error_of([&] { SparseMatrix::from_csr(2, 3, {0, 1, 2}, {0, 3}, v); })
-            .find("indices[1] is 3 (expected a column in [0, 3))") != std::string::npos);
-  CHECK(test::error_of([&] { SparseMatrix::from_csr(3, 3, {0, 2, 1, 2}, {0, 1}, v); })
-            .find("indptr decreases at row 1") != std::string::npos);
+  CHECK(test::error_of([&] {
+          SparseMatrix::from_csr(2, 3, {0, 1}, {0, 1}, v);
+        }).find("indptr has 2 entries (expected rows + 1 = 3)") != std::string::npos);
+  CHECK(test::error_of([&] {
+          SparseMatrix::from_csr(2, 3, {0, 2, 2}, {1, 1}, v);
+        }).find("not strictly increasing") != std::string::npos);
+  CHECK(test::error_of([&] {
+          SparseMatrix::from_csr(2, 3, {0, 1, 2}, {0, 3}, v);
+        }).find("indices[1] is 3 (expected a column in [0, 3))") != std::string::npos);
+  CHECK(test::error_of([&] {
+          SparseMatrix::from_csr(3, 3, {0, 2, 1, 2}, {0, 1}, v);
+        }).find("indptr decreases at row 1") != std::string::npos);
   CHECK(test::error_of([&] {
           SparseMatrix::from_csr(2, 3, {0, 1, 2}, {0, 1}, Tensor::full(2, 1, NAN, DType::kF32));
         }).find("expected finite values") != std::string::npos);
@@ -82,16 +88,19 @@ TEST_CASE("reference: sparse_matmul equals the dense product, both directions an
         ad.transpose() * test::to_eigen(g), dtype, seed + 5);
     // Replaced values (what input dropout passes): the same structure with other numbers.
     const Tensor vals = test::random_tensor(a.nnz(), 1, dtype, seed + 6);
-    const SparseMatrix b = SparseMatrix::from_csr(a.rows(), a.cols(), a.host_indptr(),
-                                                  a.host_indices(), vals);
+    const SparseMatrix b =
+        SparseMatrix::from_csr(a.rows(), a.cols(), a.host_indptr(), a.host_indices(), vals);
     test::check_write_modes(
-        [&](Tensor& out, bool acc) { ops::sparse_matmul(ctx, a, vals, x, out, {.accumulate = acc}); },
+        [&](Tensor& out, bool acc) {
+          ops::sparse_matmul(ctx, a, vals, x, out, {.accumulate = acc});
+        },
         test::to_eigen(b.to_dense()) * test::to_eigen(x), dtype, seed + 7);
   }
   const SparseMatrix a = random_sparse(4, 3, 0.5, 1, DType::kF32);
   const Tensor wrong = Tensor::zeros(4, 2, DType::kF32);
-  CHECK(test::error_of([&] { ops::sparse_matmul(ctx, a, wrong); })
-            .find("x has 4 rows (expected 3 for a [4, 3] matrix)") != std::string::npos);
+  CHECK(test::error_of([&] {
+          ops::sparse_matmul(ctx, a, wrong);
+        }).find("x has 4 rows (expected 3 for a [4, 3] matrix)") != std::string::npos);
 }
 
 TEST_CASE("gradcheck: sparse_matmul, with stored and replaced values") {

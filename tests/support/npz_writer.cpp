@@ -72,7 +72,6 @@ uint32_t crc_of(const Bytes& b) {
   return static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0), b.data(), static_cast<uInt>(b.size())));
 }
 
-
 // A zip archive as numpy.savez / savez_compressed write it: local headers with correct 32-bit
 // sizes (plus a zip64 extra field), a central directory and the end record.
 Bytes zip(const std::vector<Member>& members) {

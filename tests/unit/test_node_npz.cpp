@@ -55,9 +55,9 @@ TEST_CASE("node npz: a valid archive loads with sparse features, masks and trans
   const auto bin = io::load_node_npz(path, {.features = io::FeatureTransform::kBinarize}).x.sparse;
   CHECK(bin.to_dense().to_vector<float>()[19] == 1.0f);
   // A per-class split ignores the file's masks when asked to.
-  const io::NodeDataset s = io::load_node_npz(
-      path, {.split = io::SplitKind::kPerClass,
-             .per_class = {.train_per_class = 1, .val_per_class = 0, .seed = 3}});
+  const io::NodeDataset s =
+      io::load_node_npz(path, {.split = io::SplitKind::kPerClass,
+                               .per_class = {.train_per_class = 1, .val_per_class = 0, .seed = 3}});
   int64_t train = 0;
   for (uint8_t b : s.train_mask.to_vector<uint8_t>()) train += b;
   CHECK(train == 3);
@@ -113,10 +113,11 @@ TEST_CASE("node npz: every malformed field is reported with the file and the fie
   auto members = valid_members();
   for (const char* k : {"train_mask", "val_mask", "test_mask"}) members.erase(k);
   const std::string path = write("nomask.npz", members);
-  CHECK(error_of([&] { io::load_node_npz(path, {.split = io::SplitKind::kPublic}); })
-            .find("this dataset has no standard split") != std::string::npos);
-  CHECK(error_of([&] { io::load_node_npz(path); })
-            .find("per-class split: ") != std::string::npos);  // 5 nodes cannot give 20 per class
+  CHECK(error_of([&] {
+          io::load_node_npz(path, {.split = io::SplitKind::kPublic});
+        }).find("this dataset has no standard split") != std::string::npos);
+  CHECK(error_of([&] { io::load_node_npz(path); }).find("per-class split: ") !=
+        std::string::npos);  // 5 nodes cannot give 20 per class
 }
 
 TEST_CASE("node npz: truncated archives only ever raise gkd::Error") {
