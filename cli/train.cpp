@@ -249,7 +249,7 @@ int run_train(int argc, char** argv) {
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
   const models::ModelConfig mc = model_config(c, data);
-  const std::string description = models::Model(mc, 0).describe();
+  const models::Model shape_only(mc, 0);  // for its description and parameter count
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
   const json resolved = table.to_json();
@@ -266,7 +266,8 @@ int run_train(int argc, char** argv) {
   if (!f.quiet) {
     fmt::print(stderr, "gkd train: {} ({} nodes, {} edges, {} features{}, {} classes) | {} | {}\n",
                data.name, data.graph.num_nodes(), data.graph.num_edges(), data.x.cols(),
-               data.x.is_sparse() ? " sparse" : "", data.num_classes, description, ctx.describe());
+               data.x.is_sparse() ? " sparse" : "", data.num_classes, shape_only.describe(),
+               ctx.describe());
   }
   std::vector<double> test, val, step_ms;
   json runs = json::array();
@@ -291,14 +292,12 @@ int run_train(int argc, char** argv) {
                           {"test_acc", m.test_acc},
                           {"step_ms", m.step_ms}});
       const bool line = m.epoch == 1 || m.epoch % 50 == 0 || m.epoch == c.epochs;
-      if (tty) {
+      // A terminal gets one line rewritten in place; a log gets a plain line now and then.
+      if (tty || (!f.quiet && line)) {
         fmt::print(stderr,
-                   "\r  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%", r + 1,
-                   c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
-      } else if (!f.quiet && line) {
-        fmt::print(stderr,
-                   "  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%\n", r + 1,
-                   c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc);
+                   "{}  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%{}",
+                   tty ? "\r" : "", r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc,
+                   m.val_acc, tty ? "" : "\n");
       }
     };
     const models::NodeTrainResult res =
@@ -333,7 +332,7 @@ int run_train(int argc, char** argv) {
                         {"epoch_ms_median", median(step_ms)},
                         {"device", ctx.describe()},
                         {"threads", omp_get_max_threads()},
-                        {"parameters", models::Model(mc, 0).num_parameters()},
+                        {"parameters", shape_only.num_parameters()},
                         {"per_run", runs},
                         {"run_dir", dir.path()}};
   dir.write_json("summary.json", summary);

@@ -12,7 +12,7 @@ namespace gkd::models {
 using kernels::Activation;
 namespace ag = autograd;
 
-Var LayerInput::project(Tape& tape, Var w) const {
+Var LayerInput::project(Var w) const {
   if (dense.defined()) return ag::matmul(dense, w);
   return ag::sparse_matmul(*sparse, w, sparse_values);
 }
@@ -40,7 +40,7 @@ class Linear : public Layer {
       : w_(own(glorot_uniform("weight", in, out, init.seed, init.take()))),
         b_(bias ? &own(zeros("bias", 1, out)) : nullptr) {}
   Var forward(Tape& tape, const Graph&, const LayerInput& in, const LayerStep&) override {
-    return add_bias(tape, in.project(tape, tape.param(w_)), b_);
+    return add_bias(tape, in.project(tape.param(w_)), b_);
   }
   int64_t out_cols() const override { return w_.value.cols(); }
 
@@ -56,7 +56,7 @@ class Gcn : public Layer {
         b_(bias ? &own(zeros("bias", 1, out)) : nullptr) {}
   Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
     const Graph& gs = g.with_self_loops();
-    Var h = in.project(tape, tape.param(w_));  // [N, out]: project first, aggregate fewer columns
+    Var h = in.project(tape.param(w_));  // [N, out]: project first, aggregate fewer columns
     h = ag::spmm(gs, h, tape.constant(gs.norm(EdgeNorm::kGcnSymmetric, h.value().dtype())));
     return add_bias(tape, h, b_);
   }
@@ -94,7 +94,7 @@ class Gat : public Layer {
   Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
     const Graph& gs = g.with_self_loops();
     const int64_t h = o_.heads;
-    Var z = in.project(tape, tape.param(*w_));  // [N, H*F]
+    Var z = in.project(tape.param(*w_));  // [N, H*F]
     Var logits = ag::sddmm_u_add_v(gs, head_dot(z, tape.param(*a_src_), h),
                                    head_dot(z, tape.param(*a_dst_), h), true,
                                    o_.negative_slope);  // [E, H]
@@ -102,7 +102,7 @@ class Gat : public Layer {
     alpha = ag::dropout(alpha, static_cast<float>(o_.attn_dropout), step.seed, step.stream,
                         step.training);
     Var out = ag::spmm(gs, z, alpha);  // [N, H*F]
-    if (w_res_) out = ag::add(out, in.project(tape, tape.param(*w_res_)));
+    if (w_res_) out = ag::add(out, in.project(tape.param(*w_res_)));
     if (identity_residual_) {
       GKD_CHECK(in.dense.defined(), "[GAT] an identity residual needs a dense input");
       out = ag::add(out, in.dense);
@@ -142,14 +142,14 @@ class Sage : public Layer {
   }
 
   Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
-    Var self = in.project(tape, tape.param(*w_self_));
+    Var self = in.project(tape.param(*w_self_));
     Var neigh;
     if (agg_ == SageAggregator::kMean) {
-      neigh = ag::spmm(g, in.project(tape, tape.param(*w_neigh_)), {}, true);
+      neigh = ag::spmm(g, in.project(tape.param(*w_neigh_)), {}, true);
     } else {
       // max over in-edges of relu(x_u W_pool + b): canonical edges are grouped by destination,
       // so the in-CSR row pointer delimits each node's segment of gathered source rows.
-      Var pooled = ag::bias_act(in.project(tape, tape.param(*w_pool_)), tape.param(*b_pool_),
+      Var pooled = ag::bias_act(in.project(tape.param(*w_pool_)), tape.param(*b_pool_),
                                 Activation::kRelu);  // [N, in]
       const auto& indptr = g.host_in_indptr();
       const Tensor offsets =
@@ -178,7 +178,7 @@ class Gin : public Layer {
         eps_(learn_eps ? &own(zeros("eps", 1, 1)) : nullptr) {}
 
   Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
-    Var p = in.project(tape, tape.param(w1_));  // [N, out]: the MLP's first product, hoisted
+    Var p = in.project(tape.param(w1_));  // [N, out]: the MLP's first product, hoisted
     Var self = eps_ ? ag::add(p, ag::mul(p, tape.param(*eps_))) : p;
     Var h = ag::bias_act(ag::add(ag::spmm(g, p), self), tape.param(b1_), Activation::kRelu);
     return ag::linear(h, tape.param(w2_), tape.param(b2_));

@@ -24,9 +24,9 @@ using autograd::Var;
 struct LayerInput {
   Var dense;                             // [N, F_in], or undefined for sparse input
   const SparseMatrix* sparse = nullptr;  // [N, F_in] when dense is undefined
-  Tensor sparse_values;                  // [nnz, 1]: the values to use for *sparse
+  Tensor sparse_values{};                // [nnz, 1]: the values to use for *sparse
   int64_t cols() const { return dense.defined() ? dense.cols() : sparse->cols(); }
-  Var project(Tape& tape, Var w) const;  // input · w: [N, F_in] · [F_in, F_out]
+  Var project(Var w) const;  // input · w: [N, F_in] · [F_in, F_out]
 };
 
 // Settings a layer needs at forward time.
