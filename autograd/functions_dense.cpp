@@ -67,6 +67,29 @@ Var linear(Var x, Var w, Var bias, Activation act, float slope) {
   return bias_act(h, bias, act, slope);
 }
 
+Var batch_norm(Var x, Var gamma, Var beta, Tensor running_mean, Tensor running_var,
+               const ops::BatchNormOptions& options) {
+  Tape& tape = x.tape();
+  const Tensor g = gamma.defined() ? gamma.value() : Tensor();  // [1, F] or none
+  const Tensor b = beta.defined() ? beta.value() : Tensor();    // [1, F] or none
+  ops::BatchNormSaved saved;
+  Tensor y = ops::batch_norm(tape.context(), x.value(), g, b, running_mean, running_var, options,
+                             &saved);  // [N, F]
+  auto backward = [x, gamma, beta, g, saved, training = options.training](Tape& t,
+                                                                          const Tensor& gy) {
+    Tensor* dx = t.needs_grad(x) ? &t.grad_of(x) : nullptr;
+    Tensor* dg = gamma.defined() && t.needs_grad(gamma) ? &t.grad_of(gamma) : nullptr;
+    Tensor* db = beta.defined() && t.needs_grad(beta) ? &t.grad_of(beta) : nullptr;
+    ops::batch_norm_backward(t.context(), x.value(), gy, g, saved, training, dx, dg, db, true);
+  };
+  if (gamma.defined() && beta.defined()) {
+    return tape.record("batch_norm", std::move(y), {x, gamma, beta}, backward);
+  }
+  GKD_CHECK(!gamma.defined() && !beta.defined(),
+            "[batch_norm] gamma and beta must be given together");
+  return tape.record("batch_norm", std::move(y), {x}, backward);
+}
+
 Var dropout(Var x, float p, uint64_t seed, uint64_t stream, bool training) {
   GKD_CHECK(p >= 0.0f && p < 1.0f, "[dropout] p is ", p, " (expected 0 <= p < 1)");
   if (!training || p == 0.0f) return x;

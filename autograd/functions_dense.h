@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "autograd/tape.h"
+#include "engine/ops_norm.h"
 #include "kernels/dense.h"
 
 namespace gkd::autograd {
@@ -40,6 +41,13 @@ inline Var tanh(Var x) {
 // Inverted dropout with drop probability p in [0, 1): the mask is regenerated in backward from
 // (seed, stream) (kernels/dense.h). When !training or p = 0 it returns x itself (no node).
 Var dropout(Var x, float p, uint64_t seed, uint64_t stream, bool training);
+
+// Batch normalisation of x: [N, F] per column (torch.nn.BatchNorm1d). gamma, beta: [1, F] Vars or
+// undefined. running_mean / running_var: [1, F] tensors updated in place when training (the
+// caller owns them, e.g. a layer's buffers); evaluation normalises with them. Only x, gamma and
+// beta receive gradients.
+Var batch_norm(Var x, Var gamma, Var beta, Tensor running_mean, Tensor running_var,
+               const ops::BatchNormOptions& options);
 
 // Softmax / log-softmax of each row of x: [N, C].
 Var softmax_rows(Var x);

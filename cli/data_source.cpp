@@ -6,7 +6,9 @@
 
 #include "cli/commands.h"
 #include "engine/error.h"
+#include "engine/io/ogb.h"
 #include "engine/io/synthetic.h"
+#include "engine/io/tu.h"
 
 namespace gkd::cli {
 namespace {
@@ -64,6 +66,21 @@ std::string resolve_data_path(const std::string& spec) {
 
 bool is_synthetic(const std::string& spec) {
   return spec == "synthetic" || spec.rfind("synthetic:", 0) == 0;
+}
+
+bool is_graph_data(const std::string& spec) {
+  return !is_synthetic(spec) && fs::is_directory(resolve_data_path(spec));
+}
+
+io::GraphDataset load_graph_data(const DataOptions& o) {
+  const fs::path path = resolve_data_path(o.spec);
+  if (fs::exists(path / "raw" / "num-node-list.csv.gz")) return io::load_ogb_graph(path.string());
+  const std::string name =
+      path.filename().empty() ? path.parent_path().filename().string() : path.filename().string();
+  GKD_CHECK(fs::exists(path / (name + "_A.txt")), path.string(),
+            ": not a dataset folder (expected TU's ", name,
+            "_A.txt or OGB's raw/num-node-list.csv.gz)");
+  return io::load_tu(path.string(), {.node_attributes = o.node_attributes});
 }
 
 io::NodeDataset load_node_data(const DataOptions& o, uint64_t split_seed) {

@@ -18,6 +18,7 @@
 #include "cli/data_source.h"
 #include "cli/options.h"
 #include "cli/run_dir.h"
+#include "cli/train_common.h"
 #include "engine/context.h"
 #include "engine/error.h"
 #include "kernels/registry.h"
@@ -26,81 +27,9 @@
 
 namespace gkd::cli {
 
-extern const char* const kGitCommit;
-
 namespace {
 
 using nlohmann::json;
-
-// Everything a config file or a flag can set. Defaults: Kipf & Welling's GCN.
-struct TrainConfig {
-  DataOptions data;
-  std::string model = "gcn";
-  int64_t hidden = 16;
-  int64_t layers = 2;
-  int64_t heads = 8;
-  int64_t out_heads = 1;
-  std::string activation = "default";
-  double dropout = 0.5;
-  double attn_dropout = 0.0;
-  double negative_slope = 0.2;
-  std::string residual = "none";
-  std::string aggregator = "mean";
-  bool learn_eps = false;
-  bool aux_heads = false;
-  bool bias = true;
-  int64_t epochs = 200;
-  double lr = 0.01;
-  double weight_decay = 5e-4;
-  int64_t patience = 0;
-  int64_t runs = 1;
-  int64_t seed = 1;
-  std::string device = "auto";
-};
-
-OptionTable make_table(TrainConfig& c) {
-  OptionTable t;
-  t.add("data", &c.data.spec, {}, "dataset: a .npz path or synthetic[:key=value,...]");
-  t.add("features", &c.data.features, {"as-stored", "row-normalize", "binarize"},
-        "feature transform on load");
-  t.add("split", &c.data.split, {"auto", "public", "per-class"},
-        "the file's masks (public) or a seeded per-class split; auto: masks when present");
-  t.add("train_per_class", &c.data.train_per_class, 1, "per-class split: training nodes");
-  t.add("val_per_class", &c.data.val_per_class, 0, "per-class split: validation nodes");
-  t.add("model", &c.model, {"mlp", "gcn", "gat", "sage", "gin"}, "architecture");
-  t.add("hidden", &c.hidden, 1, "hidden width (per head for GAT)");
-  t.add("layers", &c.layers, 1, "layers including the output layer");
-  t.add("heads", &c.heads, 1, "GAT heads per hidden layer");
-  t.add("out_heads", &c.out_heads, 1, "GAT output heads (averaged)");
-  t.add("activation", &c.activation, {"default", "relu", "elu", "leaky_relu", "tanh"},
-        "hidden activation; default: elu for GAT, relu otherwise");
-  t.add("dropout", &c.dropout, 0.0, 0.99, "dropout on every layer's input");
-  t.add("attn_dropout", &c.attn_dropout, 0.0, 0.99, "GAT attention dropout");
-  t.add("negative_slope", &c.negative_slope, 0.0, 1.0, "GAT attention LeakyReLU slope");
-  t.add("residual", &c.residual, {"none", "linear", "identity"},
-        "GAT residual on layers after the first (linear: DGL 0.4; identity: modern DGL)");
-  t.add("aggregator", &c.aggregator, {"mean", "pool"}, "GraphSAGE aggregator");
-  t.add("learn_eps", &c.learn_eps, "GIN-eps instead of GIN-0");
-  t.add("aux_heads", &c.aux_heads, "a linear classifier on every hidden layer (trained too)");
-  t.add("bias", &c.bias, "layer biases");
-  t.add("epochs", &c.epochs, 1, "training epochs");
-  t.add("lr", &c.lr, 1e-12, 10.0, "Adam learning rate");
-  t.add("weight_decay", &c.weight_decay, 0.0, 1.0, "Adam L2 weight decay (all parameters)");
-  t.add("patience", &c.patience, 0, "stop after N epochs without a better val accuracy (0: never)");
-  t.add("runs", &c.runs, 1, "independent runs, seeds seed .. seed + runs - 1");
-  t.add("seed", &c.seed, 0, "first seed (weights, dropout, per-class split)");
-  t.add("device", &c.device, {"auto", "cpu", "cuda"},
-        "auto: CUDA when a GPU is usable and every kernel has a CUDA twin");
-  return t;
-}
-
-struct CliFlags {
-  std::string config;
-  std::string out;
-  bool json = false;
-  bool quiet = false;
-  int64_t threads = 0;
-};
 
 constexpr const char* kHeader = R"(usage: gkd train [--config FILE.json] [options]
 
@@ -147,52 +76,12 @@ models::ModelConfig model_config(const TrainConfig& c, const io::NodeDataset& d)
           .bias = c.bias};
 }
 
-Context select_device(const std::string& device) {
-  if (device == "cpu") return Context::cpu();
-  bool all_twins = true;
-  for (const auto& k : kernels::kKernels) all_twins = all_twins && k.has_cuda_twin;
-  if (device == "cuda") {
-    GKD_CHECK(all_twins,
-              "--device cuda: this build has no CUDA twin for some kernels yet "
-              "(`gkd-bench list` names them); use --device cpu");
-    return Context::cuda();
-  }
-  return all_twins ? Context::auto_select() : Context::cpu();
-}
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-
-// Sample standard deviation (n - 1), 0 for a single run.
-double stddev(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
-
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
-
-std::string iso_time() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
-
 }  // namespace
 
 int run_train(int argc, char** argv) {
   TrainConfig c;
-  OptionTable table = make_table(c);
-  CliFlags f;
+  OptionTable table = make_train_table(c);
+  TrainFlags f;
   std::vector<std::pair<std::string, std::string>> flags;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -246,21 +135,25 @@ int run_train(int argc, char** argv) {
   if (f.threads > 0) omp_set_num_threads(static_cast<int>(f.threads));
 
   const Context ctx = select_device(c.device);
+  const nlohmann::json resolved = table.to_json();
+  const TrainCall call{c, resolved, f, ctx, argc, argv};
+  return is_graph_data(c.data.spec) ? train_graphs(call) : train_nodes(call);
+}
+
+int train_nodes(const TrainCall& call) {
+  const TrainConfig& c = call.config;
+  const TrainFlags& f = call.flags;
+  const Context& ctx = call.ctx;
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
   const models::ModelConfig mc = model_config(c, data);
   const models::Model shape_only(mc, 0);  // for its description and parameter count
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
-  const json resolved = table.to_json();
-  dir.write_json("config.json", resolved);
-  json manifest = {
-      {"command", "train"},       {"gkd_commit", kGitCommit},
-      {"device", ctx.describe()}, {"threads", omp_get_max_threads()},
-      {"started", iso_time()},    {"argv", std::vector<std::string>(argv, argv + argc)},
-      {"seeds", json::array()}};
-  for (int64_t r = 0; r < c.runs; ++r) manifest["seeds"].push_back(c.seed + r);
-  dir.write_json("manifest.json", manifest);
+  dir.write_json("config.json", call.resolved);
+  std::vector<int64_t> seeds;
+  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
+  dir.write_json("manifest.json", make_manifest(ctx, call.argc, call.argv, seeds));
 
   const bool tty = !f.quiet && isatty(STDERR_FILENO);
   if (!f.quiet) {
@@ -309,15 +202,17 @@ int run_train(int argc, char** argv) {
           "  run {}/{} seed {}: test {:.1f}% at best val {:.1f}% (epoch {}), {:.2f} ms/epoch\n",
           r + 1, c.runs, seed, res.test_acc, res.best_val_acc, res.best_epoch, res.median_step_ms);
     }
-    test.push_back(res.test_acc);
+    test.push_back(c.selection == "paper" ? res.paper_test_acc : res.test_acc);
     val.push_back(res.best_val_acc);
     step_ms.push_back(res.median_step_ms);
     runs.push_back({{"seed", seed},
-                    {"test", res.test_acc},
+                    {"test", test.back()},
                     {"val", res.best_val_acc},
                     {"best_epoch", res.best_epoch},
                     {"epochs_run", res.epochs_run},
                     {"last_test", res.last_test_acc},
+                    {"best_val_test", res.test_acc},
+                    {"paper_rule_test", res.paper_test_acc},
                     {"epoch_ms_median", res.median_step_ms}});
   }
 
@@ -325,6 +220,7 @@ int run_train(int argc, char** argv) {
                         {"dataset", data.name},
                         {"model", c.model},
                         {"metric", "accuracy"},
+                        {"selection", c.selection},
                         {"runs", c.runs},
                         {"test_mean", mean(test)},
                         {"test_std", stddev(test)},

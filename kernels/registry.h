@@ -9,6 +9,7 @@
 #include "kernels/gemm.h"
 #include "kernels/loss.h"
 #include "kernels/memory.h"
+#include "kernels/norm.h"
 #include "kernels/optim.h"
 #include "kernels/sddmm.h"
 #include "kernels/segment.h"

@@ -19,6 +19,10 @@ autograd::Parameter glorot_uniform(std::string name, int64_t rows, int64_t cols,
   return {std::move(name), Tensor::from_vector<float>(rows, cols, w), {}};
 }
 
+autograd::Parameter ones(std::string name, int64_t rows, int64_t cols) {
+  return {std::move(name), Tensor::full(rows, cols, 1.0, DType::kF32), {}};
+}
+
 autograd::Parameter zeros(std::string name, int64_t rows, int64_t cols) {
   return {std::move(name), Tensor::zeros(rows, cols, DType::kF32), {}};
 }

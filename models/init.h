@@ -15,5 +15,6 @@ autograd::Parameter glorot_uniform(std::string name, int64_t rows, int64_t cols,
                                    uint64_t stream, double gain = 1.0, int64_t fan_in = 0,
                                    int64_t fan_out = 0);
 autograd::Parameter zeros(std::string name, int64_t rows, int64_t cols);
+autograd::Parameter ones(std::string name, int64_t rows, int64_t cols);
 
 }  // namespace gkd::models

@@ -1,5 +1,7 @@
 #include "models/layers.h"
 
+#include <numeric>
+#include <optional>
 #include <vector>
 
 #include "autograd/functions_dense.h"
@@ -23,9 +25,47 @@ std::vector<Parameter*> Layer::parameters() {
   return out;
 }
 
+std::vector<Buffer*> Layer::buffers() {
+  std::vector<Buffer*> out;
+  for (auto& b : buffers_) out.push_back(b.get());
+  return out;
+}
+
 Parameter& Layer::own(Parameter p) {
   params_.push_back(std::make_unique<Parameter>(std::move(p)));
   return *params_.back();
+}
+
+Buffer& Layer::own(Buffer b) {
+  buffers_.push_back(std::make_unique<Buffer>(std::move(b)));
+  return *buffers_.back();
+}
+
+Var embedding_sum(Var table, const std::vector<int64_t>& vocab, const Tensor& ids) {
+  const auto d_count = static_cast<int64_t>(vocab.size());
+  GKD_CHECK(ids.dtype() == DType::kI64 && ids.cols() == d_count, "[embedding] ids are ",
+            dtype_name(ids.dtype()), " [", ids.rows(), ", ", ids.cols(), "] (expected i64 [M, ",
+            d_count, "])");
+  const std::vector<int64_t> v = ids.to(Device::kCPU).to_vector<int64_t>();  // row-major
+  const int64_t m = ids.rows();
+  // Row i's D lookups are rows i*D .. i*D+D-1 of the gathered matrix, so a segment sum with
+  // offsets 0, D, 2D, ... adds them up.
+  std::vector<int64_t> flat(static_cast<size_t>(m * d_count)), offsets(m + 1);
+  for (int64_t i = 0; i < m; ++i) {
+    int64_t base = 0;
+    for (int64_t d = 0; d < d_count; ++d) {
+      const int64_t id = v[i * d_count + d];
+      GKD_CHECK(id >= 0 && id < vocab[d], "[embedding] ids[", i, ", ", d, "] = ", id,
+                " (expected [0, ", vocab[d], ") for column ", d, ")");
+      flat[i * d_count + d] = base + id;
+      base += vocab[d];
+    }
+    offsets[i + 1] = (i + 1) * d_count;
+  }
+  const Device dev = table.value().device();
+  const Tensor index = Tensor::from_vector<int64_t>(m * d_count, 1, flat).to(dev);
+  const Tensor seg = Tensor::from_vector<int64_t>(m + 1, 1, offsets).to(dev);
+  return ag::segment_sum(seg, ag::gather_rows(table, index));  // [M, dim]
 }
 
 namespace {
@@ -168,19 +208,94 @@ class Sage : public Layer {
   Parameter* b_ = nullptr;
 };
 
+// BatchNorm1d over `f` columns: affine parameters and running statistics, registered on the
+// owning layer in this order (the order parameters() lists them).
+class BatchNormState {
+ public:
+  BatchNormState(Parameter& gamma, Parameter& beta, Buffer& mean, Buffer& var)
+      : gamma_(gamma), beta_(beta), mean_(mean), var_(var) {}
+  Var apply(Tape& tape, Var x, bool training) const {
+    return ag::batch_norm(x, tape.param(gamma_), tape.param(beta_), mean_.value, var_.value,
+                          {.training = training});
+  }
+
+ private:
+  Parameter &gamma_, &beta_;
+  Buffer &mean_, &var_;
+};
+
+class BatchNorm : public Layer {
+ public:
+  explicit BatchNorm(int64_t f) : f_(f) { bn_.emplace(make_state(*this, "", f)); }
+  Var forward(Tape& tape, const Graph&, const LayerInput& in, const LayerStep& step) override {
+    GKD_CHECK(in.dense.defined(), "[batch_norm] needs a dense input");
+    return bn_->apply(tape, in.dense, step.training);
+  }
+  int64_t out_cols() const override { return f_; }
+
+  // Registers γ = 1, β = 0, running mean 0 and running variance 1 (PyTorch's initial state) on
+  // `owner`, names prefixed by `prefix`.
+  static BatchNormState make_state(Layer& owner, const std::string& prefix, int64_t f);
+
+ private:
+  int64_t f_;
+  std::optional<BatchNormState> bn_;
+};
+
+BatchNormState BatchNorm::make_state(Layer& owner, const std::string& prefix, int64_t f) {
+  Parameter& gamma = owner.own(ones(prefix + "weight", 1, f));
+  Parameter& beta = owner.own(zeros(prefix + "bias", 1, f));
+  Buffer& mean = owner.own(Buffer{prefix + "running_mean", Tensor::zeros(1, f, DType::kF32)});
+  Buffer& var = owner.own(Buffer{prefix + "running_var", Tensor::full(1, f, 1.0, DType::kF32)});
+  return {gamma, beta, mean, var};
+}
+
 class Gin : public Layer {
  public:
-  Gin(int64_t in, int64_t out, bool learn_eps, InitStream& init)
+  Gin(int64_t in, int64_t out, const GinOptions& o, InitStream& init)
       : w1_(own(glorot_uniform("mlp_weight1", in, out, init.seed, init.take()))),
         b1_(own(zeros("mlp_bias1", 1, out))),
         w2_(own(glorot_uniform("mlp_weight2", out, out, init.seed, init.take()))),
         b2_(own(zeros("mlp_bias2", 1, out))),
-        eps_(learn_eps ? &own(zeros("eps", 1, 1)) : nullptr) {}
+        eps_(o.learn_eps ? &own(zeros("eps", 1, 1)) : nullptr),
+        edge_vocab_(o.edge_vocab),
+        edge_table_(o.edge_vocab.empty()
+                        ? nullptr
+                        : &own(glorot_uniform(
+                              "edge_embedding",
+                              std::accumulate(o.edge_vocab.begin(), o.edge_vocab.end(), int64_t{0}),
+                              in, init.seed, init.take()))) {
+    if (o.batch_norm) bn_.emplace(BatchNorm::make_state(*this, "mlp_bn_", out));
+  }
 
-  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
-    Var p = in.project(tape.param(w1_));  // [N, out]: the MLP's first product, hoisted
-    Var self = eps_ ? ag::add(p, ag::mul(p, tape.param(*eps_))) : p;
-    Var h = ag::bias_act(ag::add(ag::spmm(g, p), self), tape.param(b1_), Activation::kRelu);
+  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
+    Var h;  // [N, out]: the MLP's first linear applied to (1 + ε) x_v + Σ_u m_u, before its bias
+    if (edge_table_) {
+      GKD_CHECK(in.dense.defined() && in.edge_attr.defined(),
+                "[gin] edge features need a dense node input and LayerInput::edge_attr");
+      // Messages ReLU(x_u + e_uv) per canonical edge; canonical edges are grouped by destination,
+      // so the in-CSR row pointer delimits each node's segment.
+      Var e = embedding_sum(tape.param(*edge_table_), edge_vocab_, in.edge_attr);  // [E, in]
+      Var m =
+          ag::bias_act(ag::add(ag::gather_rows(in.dense, g.edge_src()), e), {}, Activation::kRelu);
+      const auto& indptr = g.host_in_indptr();
+      const Tensor offsets =
+          Tensor::from_vector<int64_t>(static_cast<int64_t>(indptr.size()), 1, indptr)
+              .to(g.device());
+      Var self = eps_ ? ag::add(in.dense, ag::mul(in.dense, tape.param(*eps_))) : in.dense;
+      h = ag::matmul(ag::add(ag::segment_sum(offsets, m), self), tape.param(w1_));
+    } else {
+      Var p = in.project(tape.param(w1_));  // hoisted: aggregation is linear
+      Var self = eps_ ? ag::add(p, ag::mul(p, tape.param(*eps_))) : p;
+      h = ag::add(ag::spmm(g, p), self);
+    }
+    if (bn_) {
+      h = ag::bias_act(
+          bn_->apply(tape, ag::bias_act(h, tape.param(b1_), Activation::kNone), step.training), {},
+          Activation::kRelu);
+    } else {
+      h = ag::bias_act(h, tape.param(b1_), Activation::kRelu);
+    }
     return ag::linear(h, tape.param(w2_), tape.param(b2_));
   }
   int64_t out_cols() const override { return w2_.value.cols(); }
@@ -188,6 +303,9 @@ class Gin : public Layer {
  private:
   Parameter &w1_, &b1_, &w2_, &b2_;
   Parameter* eps_;
+  std::vector<int64_t> edge_vocab_;
+  Parameter* edge_table_;
+  std::optional<BatchNormState> bn_;
 };
 
 }  // namespace
@@ -206,8 +324,12 @@ std::unique_ptr<Layer> make_sage(int64_t in, int64_t out, SageAggregator aggrega
                                  InitStream& init) {
   return std::make_unique<Sage>(in, out, aggregator, bias, init);
 }
-std::unique_ptr<Layer> make_gin(int64_t in, int64_t out, bool learn_eps, InitStream& init) {
-  return std::make_unique<Gin>(in, out, learn_eps, init);
+std::unique_ptr<Layer> make_batch_norm(int64_t features) {
+  return std::make_unique<BatchNorm>(features);
+}
+std::unique_ptr<Layer> make_gin(int64_t in, int64_t out, const GinOptions& options,
+                                InitStream& init) {
+  return std::make_unique<Gin>(in, out, options, init);
 }
 
 }  // namespace gkd::models

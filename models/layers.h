@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "autograd/tape.h"
@@ -25,6 +26,7 @@ struct LayerInput {
   Var dense;                             // [N, F_in], or undefined for sparse input
   const SparseMatrix* sparse = nullptr;  // [N, F_in] when dense is undefined
   Tensor sparse_values{};                // [nnz, 1]: the values to use for *sparse
+  Tensor edge_attr{};  // i64 [E, D] integer edge features in canonical order (OGB bonds), or none
   int64_t cols() const { return dense.defined() ? dense.cols() : sparse->cols(); }
   Var project(Var w) const;  // input · w: [N, F_in] · [F_in, F_out]
 };
@@ -36,21 +38,30 @@ struct LayerStep {
   uint64_t stream = 0;  // Philox stream for this layer's own dropout (GAT attention)
 };
 
+// A tensor a layer keeps between steps without training it (batch-norm running statistics).
+// Checkpoints save buffers with the parameters.
+struct Buffer {
+  std::string name;
+  Tensor value;
+};
+
 class Layer {
  public:
   virtual ~Layer() = default;
-  // The pre-activation output [N, out_cols()].
+  // The pre-activation output [N, out_cols()]. A training step may update the layer's buffers.
   virtual Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) = 0;
   virtual int64_t out_cols() const = 0;
   std::vector<Parameter*> parameters();
+  std::vector<Buffer*> buffers();
 
- protected:
-  // Registers a parameter owned by the layer (stable address: layers are heap-allocated and never
-  // copied).
+  // Registers a parameter or buffer owned by the layer (stable addresses: layers are
+  // heap-allocated and never copied); public so that building blocks can register on a layer.
   Parameter& own(Parameter p);
+  Buffer& own(Buffer b);
 
  private:
   std::vector<std::unique_ptr<Parameter>> params_;
+  std::vector<std::unique_ptr<Buffer>> buffers_;
 };
 
 // Parameters draw Philox streams from a counter, so each weight of a model gets its own stream.
@@ -94,8 +105,25 @@ enum class SageAggregator {
 std::unique_ptr<Layer> make_sage(int64_t in, int64_t out, SageAggregator aggregator, bool bias,
                                  InitStream& init);
 
-// Xu et al. GIN: MLP((1 + ε) x_v + Σ_u x_u), MLP = Linear -> ReLU -> Linear; ε = 0 (GIN-0) or
-// learned (GIN-ε, starting at 0).
-std::unique_ptr<Layer> make_gin(int64_t in, int64_t out, bool learn_eps, InitStream& init);
+// torch.nn.BatchNorm1d over the rows of a dense input (momentum 0.1, ε 1e-5): batch statistics
+// when training (updating the running ones), running statistics otherwise.
+std::unique_ptr<Layer> make_batch_norm(int64_t features);
+
+struct GinOptions {
+  bool learn_eps = false;   // GIN-ε (ε learned from 0) instead of GIN-0
+  bool batch_norm = false;  // BatchNorm between the MLP's two linears (Xu et al.'s graph models)
+  // OGB's GIN with edge features: the message from u is ReLU(x_u + bond embedding) instead of
+  // x_u, the bond embedding summing one learned table per column of LayerInput::edge_attr, with
+  // these vocabulary sizes (empty: no edge features).
+  std::vector<int64_t> edge_vocab;
+};
+// Xu et al. GIN: MLP((1 + ε) x_v + Σ_u m_u), MLP = Linear -> [BatchNorm ->] ReLU -> Linear.
+std::unique_ptr<Layer> make_gin(int64_t in, int64_t out, const GinOptions& options,
+                                InitStream& init);
+
+// Embeds integer features (OGB's AtomEncoder / BondEncoder): row i becomes Σ_d T_d[ids[i, d]],
+// the tables T_d stacked in `table` ([Σ vocab, dim], T_d starting at row vocab[0] + ... +
+// vocab[d-1]). ids: i64 [M, D] with ids[:, d] in [0, vocab[d]), checked (error names the column).
+Var embedding_sum(Var table, const std::vector<int64_t>& vocab, const Tensor& ids);
 
 }  // namespace gkd::models

@@ -84,7 +84,8 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
         layers_.push_back(make_sage(in, out, c.aggregator, c.bias, init));
         break;
       case Arch::kGin:
-        layers_.push_back(make_gin(in, out, c.learn_eps, init));
+        layers_.push_back(make_gin(
+            in, out, {.learn_eps = c.learn_eps, .batch_norm = false, .edge_vocab = {}}, init));
         break;
     }
     in = layers_.back()->out_cols();

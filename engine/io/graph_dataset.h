@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,5 +28,18 @@ struct GraphDataset {
   // A standard split when the dataset ships one (OGB scaffold); empty otherwise.
   std::vector<int64_t> train, valid, test;
 };
+
+// Several samples as one block-diagonal graph (Graph::batch): node rows of sample k follow those
+// of sample k - 1, so graph.node_offsets() delimits each sample for readout.
+struct GraphBatch {
+  Graph graph;
+  Tensor x;          // [Σ n, F], the samples' x stacked (CPU)
+  Tensor edge_attr;  // [Σ E, D] in the batch graph's canonical order, or undefined
+  Tensor y;          // i64 [B, 1] sample labels
+};
+
+// Batches dataset.samples[ids[0]], dataset.samples[ids[1]], ... in that order (ids in range,
+// checked; repeats allowed).
+GraphBatch make_batch(const GraphDataset& dataset, std::span<const int64_t> ids);
 
 }  // namespace gkd::io

@@ -22,9 +22,8 @@ namespace gkd::io {
 
 namespace {
 
-// OGB's get_atom_feature_dims() and get_bond_feature_dims().
-constexpr std::array<int64_t, 9> kAtomDims = {119, 5, 12, 12, 10, 6, 6, 2, 2};
-constexpr std::array<int64_t, 3> kBondDims = {5, 6, 2};
+constexpr auto& kAtomDims = kOgbAtomVocab;
+constexpr auto& kBondDims = kOgbBondVocab;
 // Far above any OGB graph-property file unpacked; stops a gzip bomb before it eats memory.
 constexpr size_t kMaxUnpackedBytes = size_t{1} << 30;
 

@@ -22,11 +22,17 @@
 //   ".../raw/node-feat.csv.gz: line 7, field 3: 12 is outside OGB's vocabulary [0, 12)".
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 
 #include "engine/io/graph_dataset.h"
 
 namespace gkd::io {
+
+// OGB's get_atom_feature_dims() and get_bond_feature_dims(): the vocabulary of each id column.
+inline constexpr std::array<int64_t, 9> kOgbAtomVocab = {119, 5, 12, 12, 10, 6, 6, 2, 2};
+inline constexpr std::array<int64_t, 3> kOgbBondVocab = {5, 6, 2};
 
 // `folder` is the dataset root (e.g. shared/data/ogb/ogbg_molbace). The result's name is the
 // folder's last component with '_' written as '-' ("ogbg-molbace"); x is i64 [n, 9] per sample,

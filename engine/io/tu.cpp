@@ -121,7 +121,7 @@ int64_t rank_of(const std::vector<int64_t>& sorted, int64_t value) {
 
 }  // namespace
 
-GraphDataset load_tu(const std::string& folder) {
+GraphDataset load_tu(const std::string& folder, const TuOptions& options) {
   fs::path dir(folder);
   if (dir.filename().empty()) dir = dir.parent_path();  // "…/MUTAG/"
   const std::string name = dir.filename().string();
@@ -181,7 +181,7 @@ GraphDataset load_tu(const std::string& folder) {
   const std::string na_path = file("node_attributes.txt");
   const std::string nl_path = file("node_labels.txt");
   Table<float> attrs;
-  if (fs::exists(na_path)) {
+  if (options.node_attributes && fs::exists(na_path)) {
     attrs = read_table<float>(na_path, 0);
     check_rows(na_path, attrs.rows, n, "node in graph_indicator.txt");
   }

@@ -31,6 +31,11 @@
 
 namespace gkd::io {
 
-GraphDataset load_tu(const std::string& folder);
+struct TuOptions {
+  // false ignores NAME_node_attributes.txt: x is the one-hot node labels only, as PyG's default
+  // use_node_attr=False and Xu et al.'s GIN data (PROTEINS: 3 columns instead of 4).
+  bool node_attributes = true;
+};
+GraphDataset load_tu(const std::string& folder, const TuOptions& options = {});
 
 }  // namespace gkd::io

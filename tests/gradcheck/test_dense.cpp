@@ -193,6 +193,26 @@ TEST_CASE("gradcheck: a small MLP with dropout and a log-softmax loss end to end
       {x, w1, b1, w2}));
 }
 
+TEST_CASE("gradcheck: batch_norm in training and eval mode, with and without gamma and beta") {
+  const Tensor x = test::random_tensor(7, 4, f64, 21, -2.0, 3.0);
+  const Tensor gamma = test::random_tensor(1, 4, f64, 22, 0.5, 2.0);
+  const Tensor beta = test::random_tensor(1, 4, f64, 23);
+  for (bool training : {true, false}) {
+    CAPTURE(training);
+    // Fresh running statistics per evaluation: the training update must not leak between the
+    // finite-difference probes.
+    const auto bn = [training](const std::vector<Var>& in, Var g, Var b) {
+      Tensor rm = test::random_tensor(1, 4, f64, 24), rv = test::random_tensor(1, 4, f64, 25, 1, 2);
+      return batch_norm(in[0], g, b, rm, rv, {.training = training});
+    };
+    test::require_gradcheck(gradcheck(
+        [&](Tape&, const std::vector<Var>& in) { return bn(in, in[1], in[2]); }, {x, gamma, beta}));
+    // A nonlinear consumer, so the mean-subtraction terms of the training backward are exercised.
+    test::require_gradcheck(gradcheck(
+        [&](Tape&, const std::vector<Var>& in) { return tanh(bn(in, Var(), Var())); }, {x}));
+  }
+}
+
 TEST_CASE("gradcheck: dense functions reject mismatched inputs") {
   Tape tape(Context::cpu());
   Var a = tape.leaf(test::random_tensor(3, 4, f64, 1));

@@ -1,0 +1,127 @@
+#include "cli/train_common.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include "engine/error.h"
+#include "kernels/registry.h"
+
+namespace gkd::cli {
+
+extern const char* const kGitCommit;
+
+OptionTable make_train_table(TrainConfig& c) {
+  OptionTable t;
+  t.add("data", &c.data.spec, {},
+        "dataset: a .npz file, a TU or OGB folder, or synthetic[:key=value,...]");
+  t.add("features", &c.data.features, {"as-stored", "row-normalize", "binarize"},
+        "feature transform on load (node datasets)");
+  t.add("split", &c.data.split, {"auto", "public", "per-class"},
+        "the file's masks (public) or a seeded per-class split; auto: masks when present");
+  t.add("train_per_class", &c.data.train_per_class, 1, "per-class split: training nodes");
+  t.add("val_per_class", &c.data.val_per_class, 0, "per-class split: validation nodes");
+  t.add("node_attributes", &c.data.node_attributes,
+        "TU datasets: node attribute columns in x (false: one-hot node labels only)");
+  t.add("model", &c.model, {"mlp", "gcn", "gat", "sage", "gin"}, "architecture");
+  t.add("hidden", &c.hidden, 1, "hidden width (per head for GAT)");
+  t.add("layers", &c.layers, 1,
+        "node tasks: layers including the output layer; graph tasks: message-passing layers");
+  t.add("heads", &c.heads, 1, "GAT heads per hidden layer");
+  t.add("out_heads", &c.out_heads, 1, "GAT output heads (averaged)");
+  t.add("activation", &c.activation, {"default", "relu", "elu", "leaky_relu", "tanh"},
+        "hidden activation; default: elu for GAT, relu otherwise (node tasks)");
+  t.add("dropout", &c.dropout, 0.0, 0.99,
+        "node tasks: on every layer's input; graph tasks: on each readout prediction");
+  t.add("attn_dropout", &c.attn_dropout, 0.0, 0.99, "GAT attention dropout");
+  t.add("negative_slope", &c.negative_slope, 0.0, 1.0, "GAT attention LeakyReLU slope");
+  t.add("residual", &c.residual, {"none", "linear", "identity"},
+        "GAT residual on layers after the first (linear: DGL 0.4; identity: modern DGL)");
+  t.add("aggregator", &c.aggregator, {"mean", "pool"}, "GraphSAGE aggregator");
+  t.add("learn_eps", &c.learn_eps, "GIN-eps instead of GIN-0");
+  t.add("aux_heads", &c.aux_heads, "a linear classifier on every hidden layer (trained too)");
+  t.add("bias", &c.bias, "layer biases");
+  t.add("epochs", &c.epochs, 1, "training epochs");
+  t.add("lr", &c.lr, 1e-12, 10.0, "Adam learning rate");
+  t.add("weight_decay", &c.weight_decay, 0.0, 1.0, "Adam L2 weight decay (all parameters)");
+  t.add("patience", &c.patience, 0,
+        "node tasks: stop after N epochs without a better val accuracy (0: never)");
+  t.add("selection", &c.selection, {"best-val", "paper"},
+        "best-val: test at the best validation epoch; paper: the published protocol's rule "
+        "(graph CV: the epoch of the best test accuracy averaged over folds, as Xu et al.)");
+  t.add("runs", &c.runs, 1, "independent runs, seeds seed .. seed + runs - 1");
+  t.add("seed", &c.seed, 0, "first seed (weights, dropout, splits)");
+  t.add("device", &c.device, {"auto", "cpu", "cuda"},
+        "auto: CUDA when a GPU is usable and every kernel has a CUDA twin");
+  t.add("readout", &c.readout, {"sum", "mean", "max"}, "graph tasks: per-graph readout");
+  t.add("batch_norm", &c.batch_norm, "graph tasks: batch norm after every layer and in GIN's MLP");
+  t.add(
+      "jumping", &c.jumping,
+      "graph tasks: sum the predictions of every layer's readout (Xu et al.) instead of the last");
+  t.add("batch_size", &c.batch_size, 2, "graph tasks: graphs per training batch");
+  t.add("iters_per_epoch", &c.iters_per_epoch, 0,
+        "graph tasks: random batches per epoch (0: one pass over the training graphs)");
+  t.add("lr_step", &c.lr_step, 0,
+        "graph tasks: multiply the lr by lr_gamma every N epochs (0: never)");
+  t.add("lr_gamma", &c.lr_gamma, 1e-6, 1.0, "graph tasks: step decay factor");
+  t.add("folds", &c.folds, 2,
+        "graph tasks without a shipped split: stratified cross-validation folds");
+  t.add("val_fraction", &c.val_fraction, 0.0, 0.9,
+        "graph CV with --selection best-val: stratified share of each training fold held out");
+  return t;
+}
+
+Context select_device(const std::string& device) {
+  if (device == "cpu") return Context::cpu();
+  bool all_twins = true;
+  for (const auto& k : kernels::kKernels) all_twins = all_twins && k.has_cuda_twin;
+  if (device == "cuda") {
+    GKD_CHECK(all_twins,
+              "--device cuda: this build has no CUDA twin for some kernels yet "
+              "(`gkd-bench list` names them); use --device cpu");
+    return Context::cuda();
+  }
+  return all_twins ? Context::auto_select() : Context::cpu();
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+double stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+std::string iso_time() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,
+                             const std::vector<int64_t>& seeds) {
+  return {{"command", "train"},
+          {"gkd_commit", kGitCommit},
+          {"device", ctx.describe()},
+          {"threads", omp_get_max_threads()},
+          {"started", iso_time()},
+          {"argv", std::vector<std::string>(argv, argv + argc)},
+          {"seeds", seeds}};
+}
+
+}  // namespace gkd::cli

@@ -1,0 +1,90 @@
+// What `gkd train` shares between its node- and graph-classification paths: the option table that
+// JSON configs and flags both set, the flags that are not options, and small helpers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/data_source.h"
+#include "cli/options.h"
+#include "engine/context.h"
+
+namespace gkd::cli {
+
+// Everything a config file or a flag can set. Defaults: Kipf & Welling's GCN; the graph-task
+// options default to Xu et al.'s GIN protocol.
+struct TrainConfig {
+  DataOptions data;
+  std::string model = "gcn";
+  int64_t hidden = 16;
+  int64_t layers = 2;
+  int64_t heads = 8;
+  int64_t out_heads = 1;
+  std::string activation = "default";
+  double dropout = 0.5;
+  double attn_dropout = 0.0;
+  double negative_slope = 0.2;
+  std::string residual = "none";
+  std::string aggregator = "mean";
+  bool learn_eps = false;
+  bool aux_heads = false;
+  bool bias = true;
+  int64_t epochs = 200;
+  double lr = 0.01;
+  double weight_decay = 5e-4;
+  int64_t patience = 0;
+  std::string selection = "best-val";
+  int64_t runs = 1;
+  int64_t seed = 1;
+  std::string device = "auto";
+  // Graph classification.
+  std::string readout = "sum";
+  bool batch_norm = true;
+  bool jumping = true;
+  int64_t batch_size = 32;
+  int64_t iters_per_epoch = 50;
+  int64_t lr_step = 50;
+  double lr_gamma = 0.5;
+  int64_t folds = 10;
+  double val_fraction = 0.1;
+};
+
+OptionTable make_train_table(TrainConfig& config);
+
+// Flags that are not part of the resolved config.
+struct TrainFlags {
+  std::string config;
+  std::string out;
+  bool json = false;
+  bool quiet = false;
+  int64_t threads = 0;
+};
+
+Context select_device(const std::string& device);
+
+double mean(const std::vector<double>& v);
+double stddev(const std::vector<double>& v);  // sample std (n - 1), 0 for fewer than two values
+double median(std::vector<double> v);
+std::string iso_time();
+
+// The manifest every run directory holds.
+nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,
+                             const std::vector<int64_t>& seeds);
+
+// Node and graph classification, after the options are resolved. `resolved` is the option table
+// as JSON (the run directory's config.json).
+struct TrainCall {
+  const TrainConfig& config;
+  const nlohmann::json& resolved;
+  const TrainFlags& flags;
+  const Context& ctx;
+  int argc;
+  char** argv;
+};
+int train_nodes(const TrainCall& call);
+int train_graphs(const TrainCall& call);
+
+}  // namespace gkd::cli

@@ -1,0 +1,213 @@
+// gkd train on a graph-classification dataset: stratified k-fold cross-validation (TU datasets,
+// Xu et al.'s protocol) or the dataset's own split (OGB scaffold), over --runs seeds. Summary
+// numbers are mean ± sample std over every (run, fold) result.
+#include <fmt/core.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/run_dir.h"
+#include "cli/train_common.h"
+#include "engine/error.h"
+#include "engine/io/ogb.h"
+#include "engine/io/splits.h"
+#include "models/graph_model.h"
+#include "models/train_graph.h"
+
+namespace gkd::cli {
+
+namespace {
+
+using nlohmann::json;
+
+models::GraphModelConfig graph_model_config(const TrainConfig& c, const io::GraphDataset& d) {
+  models::GraphModelConfig m{.arch = models::arch_from_string(c.model),
+                             .in_dim = d.num_node_features,
+                             .out_dim = d.num_classes,
+                             .hidden = c.hidden,
+                             .layers = c.layers,
+                             .heads = c.heads,
+                             .node_vocab = {},
+                             .edge_vocab = {},
+                             .batch_norm = c.batch_norm,
+                             .readout = models::readout_from_string(c.readout),
+                             .jumping = c.jumping,
+                             .dropout = c.dropout,
+                             .learn_eps = c.learn_eps};
+  const io::GraphSample& first = d.samples.front();
+  if (first.x.dtype() == DType::kI64) {  // OGB molecules: atom and bond ids
+    m.node_vocab.assign(io::kOgbAtomVocab.begin(), io::kOgbAtomVocab.end());
+    if (m.arch == models::Arch::kGin && first.edge_attr.defined()) {
+      m.edge_vocab.assign(io::kOgbBondVocab.begin(), io::kOgbBondVocab.end());
+    }
+  }
+  return m;
+}
+
+// One training job: the split of a (run, fold).
+struct Job {
+  int64_t run = 0, fold = 0;
+  uint64_t seed = 0;
+  models::GraphSplit split;
+};
+
+std::vector<Job> make_jobs(const TrainConfig& c, const io::GraphDataset& d) {
+  std::vector<int64_t> labels;
+  for (const auto& s : d.samples) labels.push_back(s.label);
+  std::vector<Job> jobs;
+  for (int64_t r = 0; r < c.runs; ++r) {
+    const auto seed = static_cast<uint64_t>(c.seed + r);
+    if (!d.train.empty()) {  // the dataset's own split
+      jobs.push_back({r, 0, seed, {d.train, d.valid, d.test}});
+      continue;
+    }
+    GKD_CHECK(c.folds <= static_cast<int64_t>(d.samples.size()), "--folds ", c.folds, ": ", d.name,
+              " has only ", d.samples.size(), " graphs");
+    const auto folds = io::stratified_kfold(labels, d.num_classes, c.folds, seed);
+    for (size_t k = 0; k < folds.size(); ++k) {
+      Job job{r, static_cast<int64_t>(k), seed, {folds[k].train, {}, folds[k].test}};
+      if (c.selection == "best-val") {
+        io::TrainVal tv =
+            io::stratified_holdout(labels, d.num_classes, folds[k].train, c.val_fraction, seed);
+        job.split.train = std::move(tv.train);
+        job.split.val = std::move(tv.val);
+      }
+      jobs.push_back(std::move(job));
+    }
+  }
+  return jobs;
+}
+
+}  // namespace
+
+int train_graphs(const TrainCall& call) {
+  const TrainConfig& c = call.config;
+  const TrainFlags& f = call.flags;
+  const Context& ctx = call.ctx;
+  // Everything that can fail on bad input happens before the run directory exists.
+  const io::GraphDataset data = load_graph_data(c.data);
+  GKD_CHECK(!data.samples.empty(), c.data.spec, ": the dataset holds no graphs");
+  const bool own_split = !data.train.empty();
+  GKD_CHECK(own_split || c.selection == "paper" || c.val_fraction > 0,
+            "--selection best-val needs --val-fraction > 0 for cross-validation");
+  const models::GraphModelConfig mc = graph_model_config(c, data);
+  const models::GraphModel shape_only(mc, 0);
+  const models::GraphMetric metric =
+      own_split ? models::GraphMetric::kRocAuc : models::GraphMetric::kAccuracy;
+  const std::vector<Job> jobs = make_jobs(c, data);
+
+  RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
+  dir.write_json("config.json", call.resolved);
+  std::vector<int64_t> seeds;
+  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
+  dir.write_json("manifest.json", make_manifest(ctx, call.argc, call.argv, seeds));
+
+  const bool tty = !f.quiet && isatty(STDERR_FILENO);
+  const char* metric_name = metric == models::GraphMetric::kRocAuc ? "roc_auc" : "accuracy";
+  if (!f.quiet) {
+    fmt::print(stderr, "gkd train: {} ({} graphs, {} features, {} classes) | {} | {} | {}\n",
+               data.name, data.samples.size(), data.num_node_features, data.num_classes,
+               own_split ? "the dataset's split" : std::to_string(c.folds) + "-fold CV",
+               shape_only.describe(), ctx.describe());
+  }
+  const models::GraphTrainOptions to{.epochs = c.epochs,
+                                     .batch_size = c.batch_size,
+                                     .iters_per_epoch = c.iters_per_epoch,
+                                     .lr = c.lr,
+                                     .weight_decay = c.weight_decay,
+                                     .lr_step = c.lr_step,
+                                     .lr_gamma = c.lr_gamma,
+                                     .metric = metric};
+  std::vector<double> test, val, epoch_ms;
+  std::vector<std::vector<double>> curves;  // this run's per-fold test curves (paper rule)
+  json per_job = json::array();
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const Job& job = jobs[j];
+    models::GraphModel model(mc, job.seed * 1000 + static_cast<uint64_t>(job.fold));
+    models::GraphTrainOptions o = to;
+    o.seed = job.seed * 1000 + static_cast<uint64_t>(job.fold);
+    const auto on_epoch = [&](const models::GraphEpochMetrics& m) {
+      dir.append_metrics({{"run", job.run},
+                          {"seed", job.seed},
+                          {"fold", job.fold},
+                          {"epoch", m.epoch},
+                          {"train_loss", m.train_loss},
+                          {"val_loss", m.val_loss},
+                          {"val", m.val},
+                          {"test", m.test},
+                          {"epoch_ms", m.epoch_ms}});
+      const bool line = m.epoch == 1 || m.epoch % 50 == 0 || m.epoch == c.epochs;
+      if (tty || (!f.quiet && line)) {
+        fmt::print(stderr,
+                   "{}  run {}/{} fold {} epoch {:>4}/{}  loss {:.4f}  val {:5.1f}  test {:5.1f}{}",
+                   tty ? "\r" : "", job.run + 1, c.runs, job.fold + 1, m.epoch, c.epochs,
+                   m.train_loss, m.val, m.test, tty ? "" : "\n");
+      }
+    };
+    const models::GraphTrainResult res =
+        models::train_graph_classifier(ctx, model, data, job.split, o, on_epoch);
+    if (tty) fmt::print(stderr, "\n");
+    std::vector<double> curve;
+    for (const auto& m : res.history) curve.push_back(m.test);
+    curves.push_back(std::move(curve));
+    epoch_ms.push_back(res.median_epoch_ms);
+    per_job.push_back({{"run", job.run},
+                       {"fold", job.fold},
+                       {"seed", job.seed},
+                       {"best_epoch", res.best_epoch},
+                       {"val", res.best_val},
+                       {"best_val_test", res.test},
+                       {"last_test", res.last_test},
+                       {"epoch_ms_median", res.median_epoch_ms}});
+    if (c.selection == "best-val" || own_split) {
+      test.push_back(own_split && c.selection == "paper" ? res.last_test : res.test);
+      val.push_back(res.best_val);
+    }
+    const bool run_done = j + 1 == jobs.size() || jobs[j + 1].run != job.run;
+    if (run_done && c.selection == "paper" && !own_split) {
+      const models::CvSelection sel = models::select_epoch_by_fold_mean(curves);
+      for (const auto& cv : curves) test.push_back(cv[sel.epoch - 1]);
+      if (!f.quiet) {
+        fmt::print(stderr, "  run {}/{}: {:.1f} ± {:.1f} at epoch {} (best fold-mean test epoch)\n",
+                   job.run + 1, c.runs, sel.mean, sel.std, sel.epoch);
+      }
+      curves.clear();
+    } else if (run_done) {
+      curves.clear();
+    }
+  }
+
+  const json summary = {
+      {"command", "train"},
+      {"dataset", data.name},
+      {"model", c.model},
+      {"metric", metric_name},
+      {"selection", c.selection},
+      {"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},
+      {"runs", c.runs},
+      {"test_mean", mean(test)},
+      {"test_std", stddev(test)},
+      {"val_mean", mean(val)},
+      {"epoch_ms_median", median(epoch_ms)},
+      {"device", ctx.describe()},
+      {"threads", omp_get_max_threads()},
+      {"parameters", shape_only.num_parameters()},
+      {"per_fold", per_job},
+      {"run_dir", dir.path()}};
+  dir.write_json("summary.json", summary);
+  dir.commit();
+  if (!f.quiet) {
+    fmt::print(
+        stderr,
+        "{} {}: test {} {:.2f} ± {:.2f} over {} result(s), {:.0f} ms/epoch; run directory {}\n",
+        data.name, c.model, metric_name, mean(test), stddev(test), test.size(), median(epoch_ms),
+        dir.path());
+  }
+  if (f.json) fmt::print("{}\n", summary.dump());
+  return 0;
+}
+
+}  // namespace gkd::cli

@@ -1,0 +1,204 @@
+#include "models/graph_model.h"
+
+#include <numeric>
+
+#include "autograd/functions_dense.h"
+#include "autograd/functions_graph.h"
+#include "engine/error.h"
+#include "models/init.h"
+
+namespace gkd::models {
+
+namespace ag = autograd;
+
+namespace {
+
+constexpr struct {
+  Readout readout;
+  const char* name;
+} kReadoutNames[] = {{Readout::kSum, "sum"}, {Readout::kMean, "mean"}, {Readout::kMax, "max"}};
+
+// Dropout streams of one forward: site k of step s is stream s * kSites + k (as models::Model).
+constexpr uint64_t kSites = 1024;
+
+void check_config(const GraphModelConfig& c) {
+  GKD_CHECK(c.in_dim >= 1, "[GraphModel] in_dim is ", c.in_dim, " (expected >= 1)");
+  GKD_CHECK(c.out_dim >= 1, "[GraphModel] out_dim is ", c.out_dim, " (expected >= 1)");
+  GKD_CHECK(c.hidden >= 1, "[GraphModel] hidden is ", c.hidden, " (expected >= 1)");
+  GKD_CHECK(c.layers >= 1 && c.layers < static_cast<int64_t>(kSites) - 1, "[GraphModel] layers is ",
+            c.layers, " (expected 1 <= layers < 1023)");
+  GKD_CHECK(c.heads >= 1, "[GraphModel] heads is ", c.heads, " (expected >= 1)");
+  GKD_CHECK(c.dropout >= 0 && c.dropout < 1, "[GraphModel] dropout is ", c.dropout,
+            " (expected a probability in [0, 1))");
+  GKD_CHECK(c.node_vocab.empty() || static_cast<int64_t>(c.node_vocab.size()) == c.in_dim,
+            "[GraphModel] node_vocab has ", c.node_vocab.size(),
+            " tables (expected in_dim = ", c.in_dim, ")");
+  for (int64_t v : c.node_vocab) {
+    GKD_CHECK(v >= 1, "[GraphModel] node_vocab size ", v, " (expected >= 1)");
+  }
+  for (int64_t v : c.edge_vocab) {
+    GKD_CHECK(v >= 1, "[GraphModel] edge_vocab size ", v, " (expected >= 1)");
+  }
+  GKD_CHECK(c.edge_vocab.empty() || c.arch == Arch::kGin,
+            "[GraphModel] edge features are supported by gin only (got ", arch_name(c.arch), ")");
+}
+
+}  // namespace
+
+const char* readout_name(Readout readout) {
+  for (const auto& r : kReadoutNames) {
+    if (r.readout == readout) return r.name;
+  }
+  return "?";
+}
+
+Readout readout_from_string(const std::string& name) {
+  for (const auto& r : kReadoutNames) {
+    if (name == r.name) return r.readout;
+  }
+  GKD_FAIL("readout '", name, "' is unknown (expected sum, mean or max)");
+}
+
+GraphModel::GraphModel(const GraphModelConfig& config, uint64_t seed) : config_(config) {
+  check_config(config);
+  const GraphModelConfig& c = config_;
+  InitStream init{.seed = seed};
+  int64_t in = c.in_dim;
+  if (!c.node_vocab.empty()) {
+    const int64_t rows = std::accumulate(c.node_vocab.begin(), c.node_vocab.end(), int64_t{0});
+    node_table_ = std::make_unique<Parameter>(
+        glorot_uniform("node_embedding", rows, c.hidden, init.seed, init.take()));
+    in = c.hidden;
+  }
+  if (c.jumping) heads_.push_back({"head0", make_linear(in, c.out_dim, true, init)});
+  for (int64_t l = 1; l <= c.layers; ++l) {
+    std::unique_ptr<Layer> layer;
+    switch (c.arch) {
+      case Arch::kMlp:
+        layer = make_linear(in, c.hidden, true, init);
+        break;
+      case Arch::kGcn:
+        layer = make_gcn(in, c.hidden, true, init);
+        break;
+      case Arch::kGat:
+        layer = make_gat(in, c.hidden, {.heads = c.heads}, init);
+        break;
+      case Arch::kSage:
+        layer = make_sage(in, c.hidden, SageAggregator::kMean, true, init);
+        break;
+      case Arch::kGin:
+        layer = make_gin(
+            in, c.hidden,
+            {.learn_eps = c.learn_eps, .batch_norm = c.batch_norm, .edge_vocab = c.edge_vocab},
+            init);
+        break;
+    }
+    in = layer->out_cols();
+    const std::string at = std::to_string(l);
+    layers_.push_back({"layer" + at, std::move(layer)});
+    if (c.batch_norm) norms_.push_back({"norm" + at, make_batch_norm(in)});
+    if (c.jumping || l == c.layers) {
+      heads_.push_back({"head" + at, make_linear(in, c.out_dim, true, init)});
+    }
+  }
+}
+
+GraphModelOutput GraphModel::forward(Tape& tape, const io::GraphBatch& batch,
+                                     const ForwardOptions& o) const {
+  const GraphModelConfig& c = config_;
+  const Graph& g = batch.graph;
+  GKD_CHECK(batch.x.rows() == g.num_nodes() && batch.x.cols() == c.in_dim, "[GraphModel] x is [",
+            batch.x.rows(), ", ", batch.x.cols(), "] (expected [", g.num_nodes(), ", ", c.in_dim,
+            "])");
+  const Device dev = tape.context().device();
+  Var h;  // [N, width]
+  if (node_table_) {
+    h = embedding_sum(tape.param(*node_table_), c.node_vocab, batch.x);
+  } else {
+    GKD_CHECK(is_floating(batch.x.dtype()), "[GraphModel] x is ", dtype_name(batch.x.dtype()),
+              " (expected floating features, or node_vocab for integer ids)");
+    h = tape.constant(batch.x.to(dev));
+  }
+  const Tensor edge_attr =
+      batch.edge_attr.defined() && !c.edge_vocab.empty() ? batch.edge_attr.to(dev) : Tensor();
+  const Tensor& offsets = g.node_offsets_tensor();
+  const auto readout = [&](Var x) {
+    switch (c.readout) {
+      case Readout::kMean:
+        return ag::segment_mean(offsets, x);
+      case Readout::kMax:
+        return ag::segment_max(offsets, x);
+      case Readout::kSum:
+        break;
+    }
+    return ag::segment_sum(offsets, x);
+  };
+  uint64_t site = o.step * kSites;
+  size_t head = 0;
+  GraphModelOutput out;
+  const auto predict = [&](Var x) {
+    // Xu et al. drop out after the linear head; the single-head form drops its input instead.
+    Var z;
+    if (c.jumping) {
+      z = ag::dropout(heads_[head++].layer->forward(tape, g, {.dense = readout(x)}, {}),
+                      static_cast<float>(c.dropout), o.seed, site++, o.training);
+    } else {
+      Var r = ag::dropout(readout(x), static_cast<float>(c.dropout), o.seed, site++, o.training);
+      z = heads_[head++].layer->forward(tape, g, {.dense = r}, {});
+    }
+    out.logits = out.logits.defined() ? ag::add(out.logits, z) : z;
+  };
+  if (c.jumping) predict(h);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const LayerStep step{o.training, o.seed, site++};
+    Var z = layers_[l].layer->forward(tape, g, {.dense = h, .edge_attr = edge_attr}, step);
+    out.hidden.push_back(z);
+    if (c.batch_norm) z = norms_[l].layer->forward(tape, g, {.dense = z}, step);
+    h = ag::relu(z);
+    if (c.jumping || l + 1 == layers_.size()) predict(h);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Parameter*>> GraphModel::named_parameters() const {
+  std::vector<std::pair<std::string, Parameter*>> out;
+  if (node_table_) out.emplace_back(node_table_->name, node_table_.get());
+  for (const auto* parts : {&layers_, &norms_, &heads_}) {
+    for (const Part& p : *parts) {
+      for (Parameter* q : p.layer->parameters()) out.emplace_back(p.name + "." + q->name, q);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Buffer*>> GraphModel::named_buffers() const {
+  std::vector<std::pair<std::string, Buffer*>> out;
+  for (const auto* parts : {&layers_, &norms_}) {
+    for (const Part& p : *parts) {
+      for (Buffer* b : p.layer->buffers()) out.emplace_back(p.name + "." + b->name, b);
+    }
+  }
+  return out;
+}
+
+std::vector<Parameter*> GraphModel::parameters() const {
+  std::vector<Parameter*> out;
+  for (const auto& [name, p] : named_parameters()) out.push_back(p);
+  return out;
+}
+
+int64_t GraphModel::num_parameters() const {
+  int64_t n = 0;
+  for (const Parameter* p : parameters()) n += p->value.numel();
+  return n;
+}
+
+std::string GraphModel::describe() const {
+  const GraphModelConfig& c = config_;
+  return std::string(arch_name(c.arch)) + " " + std::to_string(c.layers) + " layers, hidden " +
+         std::to_string(c.hidden) + ", " + readout_name(c.readout) + " readout" +
+         (c.jumping ? " of every layer" : "") + (c.batch_norm ? ", batch norm" : "") + " (" +
+         std::to_string(num_parameters()) + " parameters)";
+}
+
+}  // namespace gkd::models

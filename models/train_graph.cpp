@@ -1,0 +1,198 @@
+#include "models/train_graph.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <span>
+
+#include "autograd/functions_loss.h"
+#include "autograd/optim.h"
+#include "engine/error.h"
+#include "engine/io/splits.h"
+#include "models/metrics.h"
+
+namespace gkd::models {
+
+namespace {
+
+struct Evaluation {
+  double loss = 0, metric = 0;
+};
+
+// Loss and metric over `ids` in eval mode, in batches of eval_batch_size graphs.
+Evaluation evaluate(const Context& ctx, const GraphModel& model, const io::GraphDataset& data,
+                    const std::vector<int64_t>& ids, const GraphTrainOptions& o) {
+  std::vector<float> logits;
+  std::vector<int64_t> labels;
+  double loss_sum = 0;
+  const int64_t classes = model.config().out_dim;
+  for (size_t at = 0; at < ids.size(); at += static_cast<size_t>(o.eval_batch_size)) {
+    const size_t end = std::min(ids.size(), at + static_cast<size_t>(o.eval_batch_size));
+    const io::GraphBatch b =
+        io::make_batch(data, std::span<const int64_t>(ids).subspan(at, end - at));
+    autograd::Tape tape(ctx);
+    autograd::NoGrad no_grad(tape);
+    const GraphModelOutput out = model.forward(tape, b, {.training = false});
+    const Tensor y = b.y.to(ctx.device());
+    loss_sum += autograd::cross_entropy(out.logits, y).value().to(Device::kCPU).item<float>() *
+                double(end - at);
+    const std::vector<float> l = out.logits.value().to(Device::kCPU).to_vector<float>();
+    logits.insert(logits.end(), l.begin(), l.end());
+    const std::vector<int64_t> lab = b.y.to_vector<int64_t>();
+    labels.insert(labels.end(), lab.begin(), lab.end());
+  }
+  const auto n = static_cast<int64_t>(labels.size());
+  const Tensor logit_t = Tensor::from_vector<float>(n, classes, logits);
+  const Tensor label_t = Tensor::from_vector<int64_t>(n, 1, labels);
+  Evaluation e{.loss = loss_sum / double(n)};
+  if (o.metric == GraphMetric::kAccuracy) {
+    e.metric = accuracy(logit_t, label_t);
+  } else {
+    GKD_CHECK(classes == 2, "[train_graph] roc_auc needs a binary task (got ", classes,
+              " classes)");
+    std::vector<float> margin(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) margin[i] = logits[i * 2 + 1] - logits[i * 2];
+    e.metric = 100.0 * roc_auc(Tensor::from_vector<float>(n, 1, margin), label_t);
+  }
+  return e;
+}
+
+// The training batches of one epoch, as sample ids. With iters_per_epoch > 0, each batch is the
+// first batch_size entries of a fresh permutation of the training graphs (a uniform subset);
+// otherwise the training graphs in a fresh order cut into batches, a last batch of one graph
+// joining the previous one (batch norm needs two rows).
+std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& train,
+                                                const GraphTrainOptions& o, uint64_t epoch) {
+  const auto n = static_cast<int64_t>(train.size());
+  const int64_t size = std::min(o.batch_size, n);
+  std::vector<std::vector<int64_t>> out;
+  const auto take = [&](const std::vector<int64_t>& order, int64_t begin, int64_t end) {
+    std::vector<int64_t> ids;
+    for (int64_t k = begin; k < end; ++k) ids.push_back(train[order[k]]);
+    return ids;
+  };
+  if (o.iters_per_epoch > 0) {
+    for (int64_t it = 0; it < o.iters_per_epoch; ++it) {
+      const uint64_t stream = (epoch << 20) + static_cast<uint64_t>(it);
+      out.push_back(take(io::seeded_permutation(n, o.seed, stream), 0, size));
+    }
+    return out;
+  }
+  const std::vector<int64_t> order = io::seeded_permutation(n, o.seed, epoch << 20);
+  for (int64_t begin = 0; begin < n; begin += size) {
+    const int64_t end = n - (begin + size) == 1 ? n : std::min(n, begin + size);
+    out.push_back(take(order, begin, end));
+    if (end == n) break;
+  }
+  return out;
+}
+
+void check_ids(const char* field, const std::vector<int64_t>& ids, int64_t count) {
+  for (int64_t id : ids) {
+    GKD_CHECK(id >= 0 && id < count, "[train_graph] split.", field, " holds ", id,
+              " (expected a sample id in [0, ", count, "))");
+  }
+}
+
+}  // namespace
+
+GraphTrainResult train_graph_classifier(
+    const Context& ctx, GraphModel& model, const io::GraphDataset& data, const GraphSplit& split,
+    const GraphTrainOptions& o, const std::function<void(const GraphEpochMetrics&)>& on_epoch) {
+  GKD_CHECK(o.epochs >= 1, "[train_graph] epochs is ", o.epochs, " (expected >= 1)");
+  GKD_CHECK(o.batch_size >= 2, "[train_graph] batch_size is ", o.batch_size,
+            " (expected >= 2: batch norm needs two graphs)");
+  GKD_CHECK(o.iters_per_epoch >= 0 && o.lr_step >= 0 && o.eval_batch_size >= 1,
+            "[train_graph] iters_per_epoch, lr_step (>= 0) or eval_batch_size (>= 1) out of range");
+  GKD_CHECK(split.train.size() >= 2 && !split.test.empty(), "[train_graph] the split has ",
+            split.train.size(), " training and ", split.test.size(),
+            " test graphs (expected >= 2 and >= 1)");
+  const auto count = static_cast<int64_t>(data.samples.size());
+  check_ids("train", split.train, count);
+  check_ids("val", split.val, count);
+  check_ids("test", split.test, count);
+  for (Parameter* p : model.parameters()) p->value = p->value.to(ctx.device());
+  for (auto& [name, b] : model.named_buffers()) b->value = b->value.to(ctx.device());
+  autograd::Adam adam(ctx, model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
+
+  GraphTrainResult r;
+  double best_val_loss = 0;
+  std::vector<double> epoch_ms;
+  uint64_t step = 0;
+  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    GraphEpochMetrics m;
+    m.epoch = epoch;
+    const std::vector<std::vector<int64_t>> batches =
+        epoch_batches(split.train, o, static_cast<uint64_t>(epoch));
+    double loss_sum = 0, ms_sum = 0;
+    for (const std::vector<int64_t>& chosen : batches) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const io::GraphBatch b = io::make_batch(data, chosen);
+      autograd::Tape tape(ctx);
+      const GraphModelOutput out =
+          model.forward(tape, b, {.training = true, .seed = o.seed, .step = step});
+      autograd::Var loss = autograd::cross_entropy(out.logits, b.y.to(ctx.device()));
+      adam.zero_grad();
+      tape.backward(loss);
+      adam.step();
+      ctx.synchronize();
+      ms_sum +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      loss_sum += loss.value().to(Device::kCPU).item<float>();
+      ++step;
+    }
+    m.train_loss = loss_sum / double(batches.size());
+    m.epoch_ms = ms_sum;
+    if (o.lr_step > 0 && epoch % o.lr_step == 0) adam.set_lr(adam.lr() * o.lr_gamma);
+    if (!split.val.empty()) {
+      const Evaluation v = evaluate(ctx, model, data, split.val, o);
+      m.val_loss = v.loss;
+      m.val = v.metric;
+    }
+    m.test = evaluate(ctx, model, data, split.test, o).metric;
+    epoch_ms.push_back(m.epoch_ms);
+    const bool better = split.val.empty() || r.best_epoch == 0 || m.val > r.best_val ||
+                        (m.val == r.best_val && m.val_loss < best_val_loss);
+    if (better) {
+      r.best_epoch = epoch;
+      r.best_val = m.val;
+      r.test = m.test;
+      best_val_loss = m.val_loss;
+    }
+    r.history.push_back(m);
+    if (on_epoch) on_epoch(m);
+  }
+  r.last_test = r.history.back().test;
+  std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
+  r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
+  return r;
+}
+
+CvSelection select_epoch_by_fold_mean(const std::vector<std::vector<double>>& curves) {
+  GKD_CHECK(!curves.empty() && !curves.front().empty(), "[cv] no fold curves given");
+  const size_t epochs = curves.front().size();
+  for (const auto& c : curves) {
+    GKD_CHECK(c.size() == epochs, "[cv] fold curves differ in length (", c.size(), " vs ", epochs,
+              ")");
+  }
+  const auto folds = static_cast<double>(curves.size());
+  CvSelection best;
+  for (size_t e = 0; e < epochs; ++e) {
+    double sum = 0;
+    for (const auto& c : curves) sum += c[e];
+    const double mean = sum / folds;
+    if (best.epoch == 0 || mean > best.mean) {
+      best.epoch = static_cast<int64_t>(e) + 1;
+      best.mean = mean;
+    }
+  }
+  double ss = 0;
+  for (const auto& c : curves) {
+    const double d = c[best.epoch - 1] - best.mean;
+    ss += d * d;
+  }
+  best.std = curves.size() > 1 ? std::sqrt(ss / (folds - 1)) : 0.0;
+  return best;
+}
+
+}  // namespace gkd::models

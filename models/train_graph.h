@@ -1,0 +1,74 @@
+// Mini-batch graph classification: Adam with a step learning-rate decay over batches of graphs,
+// evaluation of the validation and test graphs after every epoch, model selection on validation.
+// The defaults are Xu et al.'s GIN protocol: 350 epochs of 50 batches of 32 graphs, each batch a
+// fresh random subset of the training graphs, lr 0.01 halved every 50 epochs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/context.h"
+#include "engine/io/graph_dataset.h"
+#include "models/graph_model.h"
+
+namespace gkd::models {
+
+enum class GraphMetric {
+  kAccuracy,  // percent of graphs whose argmax is the label
+  kRocAuc,    // binary tasks: ROC-AUC ×100 of the class-1 logit margin (OGB's molecule metric)
+};
+
+struct GraphTrainOptions {
+  int64_t epochs = 350;
+  int64_t batch_size = 32;
+  // > 0: every epoch draws this many batches, each a uniformly random subset of batch_size
+  // training graphs (Xu et al.: 50). 0: one pass over the training graphs in a fresh random order.
+  int64_t iters_per_epoch = 50;
+  double lr = 0.01;
+  double weight_decay = 0;
+  int64_t lr_step = 50;  // StepLR: lr ← lr · lr_gamma every lr_step epochs (0: constant)
+  double lr_gamma = 0.5;
+  int64_t eval_batch_size = 512;  // graphs per evaluation forward
+  GraphMetric metric = GraphMetric::kAccuracy;
+  uint64_t seed = 1;  // batch draws and dropout (the weights come from the model's own seed)
+};
+
+// Sample ids into the dataset. val may be empty (then no selection: the last epoch counts).
+struct GraphSplit {
+  std::vector<int64_t> train, val, test;
+};
+
+struct GraphEpochMetrics {
+  int64_t epoch = 0;                       // 1-based
+  double train_loss = 0;                   // mean over the epoch's batches
+  double val_loss = 0, val = 0, test = 0;  // metric in percent; val fields 0 without val graphs
+  double epoch_ms = 0;  // training time of the epoch: batching, forward, backward, optimizer steps
+};
+
+struct GraphTrainResult {
+  // With val graphs: the epoch of the best val metric (ties to the lower val loss, then the earlier
+  // epoch) and its test metric. Without: the last epoch.
+  int64_t best_epoch = 0;
+  double best_val = 0, test = 0;
+  double last_test = 0;
+  double median_epoch_ms = 0;
+  std::vector<GraphEpochMetrics> history;
+};
+
+GraphTrainResult train_graph_classifier(
+    const Context& ctx, GraphModel& model, const io::GraphDataset& data, const GraphSplit& split,
+    const GraphTrainOptions& options,
+    const std::function<void(const GraphEpochMetrics&)>& on_epoch = {});
+
+// Xu et al.'s cross-validation rule: the epoch whose test metric, averaged over the folds, is
+// highest (ties to the earlier epoch); the mean and sample std over folds at that epoch. It selects
+// on the test folds, so it is optimistic; it is what the GIN paper reports. curves[f][e] is fold
+// f's test metric after epoch e + 1; all folds need the same length.
+struct CvSelection {
+  int64_t epoch = 0;  // 1-based
+  double mean = 0, std = 0;
+};
+CvSelection select_epoch_by_fold_mean(const std::vector<std::vector<double>>& curves);
+
+}  // namespace gkd::models
