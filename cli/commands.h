@@ -14,6 +14,7 @@ class UsageError : public std::runtime_error {
 int run_demo(int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_train(int argc, char** argv);
+int run_eval(int argc, char** argv);
 int run_data(int argc, char** argv);
 
 }  // namespace gkd::cli

@@ -1,4 +1,5 @@
-// gkd data info PATH: loads and validates a node-classification dataset, prints its statistics.
+// gkd data info PATH: loads and validates a dataset (node .npz, TU or OGB folder), prints its
+// statistics.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -10,10 +11,46 @@
 
 namespace gkd::cli {
 
+namespace {
+
+int print_graph_info(const io::GraphDataset& d) {
+  int64_t nodes = 0, edges = 0, max_nodes = 0;
+  std::vector<int64_t> counts(d.num_classes, 0);
+  for (const io::GraphSample& s : d.samples) {
+    nodes += s.graph.num_nodes();
+    edges += s.graph.num_edges();
+    max_nodes = std::max(max_nodes, s.graph.num_nodes());
+    counts[s.label]++;
+  }
+  const double n = static_cast<double>(std::max<size_t>(1, d.samples.size()));
+  fmt::print("dataset: {}\ngraphs: {}\n", d.name, d.samples.size());
+  fmt::print("nodes: {} ({:.1f} per graph, at most {})\n", nodes, double(nodes) / n, max_nodes);
+  fmt::print("edges: {} directed ({:.1f} per graph)\n", edges, double(edges) / n);
+  const io::GraphSample* first = d.samples.empty() ? nullptr : &d.samples.front();
+  const bool ids = first && first->x.dtype() == DType::kI64;
+  fmt::print("node features: {} {}\n", d.num_node_features,
+             ids ? "integer id columns (embedded)" : "dense");
+  if (first && first->edge_attr.defined()) {
+    fmt::print("edge features: {} integer id columns\n", first->edge_attr.cols());
+  }
+  std::string cc;
+  for (int64_t c : counts) cc += (cc.empty() ? "" : ", ") + std::to_string(c);
+  fmt::print("classes: {} (graphs per class: {})\n", d.num_classes, cc);
+  if (d.train.empty()) {
+    fmt::print("split: none shipped (gkd train uses stratified k-fold CV)\n");
+  } else {
+    fmt::print("split: train {}, val {}, test {}\n", d.train.size(), d.valid.size(), d.test.size());
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_data(int argc, char** argv) {
   constexpr const char* kUsage =
       "usage: gkd data info PATH|synthetic[:key=value,...]\n"
-      "  loads a node-classification .npz (validating every field) and prints its statistics\n";
+      "  loads a dataset (a node-classification .npz, a TU or OGB folder), validating every\n"
+      "  field, and prints its statistics\n";
   const std::string sub = argc > 1 ? argv[1] : "";
   if (sub == "--help" || sub == "-h") {
     fmt::print("{}", kUsage);
@@ -22,6 +59,7 @@ int run_data(int argc, char** argv) {
   if (sub != "info" || argc != 3) throw UsageError(std::string("expected `info PATH`\n") + kUsage);
   DataOptions o;
   o.spec = argv[2];
+  if (is_graph_data(o.spec)) return print_graph_info(load_graph_data(o));
   const io::NodeDataset d = load_node_data(o, 0);
   const Graph& g = d.graph;
   int64_t isolated = 0, self_loops = 0, reciprocal = 0;

@@ -23,6 +23,8 @@ class RunDir {
   void write_json(const std::string& name, const nlohmann::json& value);
   // One JSON object per line of metrics.jsonl, flushed per line.
   void append_metrics(const nlohmann::json& line);
+  // Where a file named `name` goes now (inside the partial directory until commit()).
+  std::string file(const std::string& name) const { return partial_ + "/" + name; }
   void commit();
   const std::string& path() const { return path_; }
 

@@ -22,6 +22,7 @@
 #include "engine/context.h"
 #include "engine/error.h"
 #include "kernels/registry.h"
+#include "models/checkpoint.h"
 #include "models/model.h"
 #include "models/train_node.h"
 
@@ -43,38 +44,6 @@ names with '_' for '-'.
   --quiet                no progress on stderr
   --threads N            OpenMP threads (default: OpenMP's own default)
 )";
-
-kernels::Activation activation_of(const TrainConfig& c) {
-  const std::string& a = c.activation;
-  if (a == "default")
-    return c.model == "gat" ? kernels::Activation::kElu : kernels::Activation::kRelu;
-  if (a == "elu") return kernels::Activation::kElu;
-  if (a == "leaky_relu") return kernels::Activation::kLeakyRelu;
-  if (a == "tanh") return kernels::Activation::kTanh;
-  return kernels::Activation::kRelu;
-}
-
-models::ModelConfig model_config(const TrainConfig& c, const io::NodeDataset& d) {
-  return {.arch = models::arch_from_string(c.model),
-          .in_dim = d.x.cols(),
-          .out_dim = d.num_classes,
-          .hidden = c.hidden,
-          .layers = c.layers,
-          .heads = c.heads,
-          .out_heads = c.out_heads,
-          .activation = activation_of(c),
-          .dropout = c.dropout,
-          .attn_dropout = c.attn_dropout,
-          .negative_slope = c.negative_slope,
-          .residual = c.residual == "linear"     ? models::Residual::kLinear
-                      : c.residual == "identity" ? models::Residual::kIdentity
-                                                 : models::Residual::kNone,
-          .aggregator = c.aggregator == "pool" ? models::SageAggregator::kPool
-                                               : models::SageAggregator::kMean,
-          .learn_eps = c.learn_eps,
-          .aux_heads = c.aux_heads,
-          .bias = c.bias};
-}
 
 }  // namespace
 
@@ -146,7 +115,7 @@ int train_nodes(const TrainCall& call) {
   const Context& ctx = call.ctx;
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
-  const models::ModelConfig mc = model_config(c, data);
+  const models::ModelConfig mc = node_model_config(c, data);
   const models::Model shape_only(mc, 0);  // for its description and parameter count
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
@@ -196,6 +165,11 @@ int train_nodes(const TrainCall& call) {
     const models::NodeTrainResult res =
         models::train_node_classifier(ctx, model, data, to, on_epoch);
     if (tty) fmt::print(stderr, "\n");
+    // The model is in its best-validation state (the trainer restored it).
+    models::save_model(dir.file(fmt::format("run{}.ckpt", r)), models::model_state(model),
+                       checkpoint_metadata(call.resolved, "node", data.name, r, 0,
+                                           static_cast<int64_t>(seed), res.best_epoch)
+                           .dump());
     if (!f.quiet) {
       fmt::print(
           stderr,

@@ -7,6 +7,8 @@
 #include <ctime>
 
 #include "engine/error.h"
+#include "engine/io/ogb.h"
+#include "engine/io/splits.h"
 #include "kernels/registry.h"
 
 namespace gkd::cli {
@@ -113,6 +115,20 @@ std::string iso_time() {
   return buf;
 }
 
+nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::string& task,
+                                   const std::string& dataset, int64_t run, int64_t fold,
+                                   int64_t seed, int64_t epoch) {
+  return {{"format", "gkd-model"},
+          {"task", task},
+          {"dataset", dataset},
+          {"run", run},
+          {"fold", fold},
+          {"seed", seed},
+          {"epoch", epoch},
+          {"config", resolved},
+          {"gkd_commit", kGitCommit}};
+}
+
 nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,
                              const std::vector<int64_t>& seeds) {
   return {{"command", "train"},
@@ -122,6 +138,93 @@ nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,
           {"started", iso_time()},
           {"argv", std::vector<std::string>(argv, argv + argc)},
           {"seeds", seeds}};
+}
+
+namespace {
+
+kernels::Activation activation_of(const TrainConfig& c) {
+  const std::string& a = c.activation;
+  if (a == "default")
+    return c.model == "gat" ? kernels::Activation::kElu : kernels::Activation::kRelu;
+  if (a == "elu") return kernels::Activation::kElu;
+  if (a == "leaky_relu") return kernels::Activation::kLeakyRelu;
+  if (a == "tanh") return kernels::Activation::kTanh;
+  return kernels::Activation::kRelu;
+}
+
+}  // namespace
+
+models::ModelConfig node_model_config(const TrainConfig& c, const io::NodeDataset& d) {
+  return {.arch = models::arch_from_string(c.model),
+          .in_dim = d.x.cols(),
+          .out_dim = d.num_classes,
+          .hidden = c.hidden,
+          .layers = c.layers,
+          .heads = c.heads,
+          .out_heads = c.out_heads,
+          .activation = activation_of(c),
+          .dropout = c.dropout,
+          .attn_dropout = c.attn_dropout,
+          .negative_slope = c.negative_slope,
+          .residual = c.residual == "linear"     ? models::Residual::kLinear
+                      : c.residual == "identity" ? models::Residual::kIdentity
+                                                 : models::Residual::kNone,
+          .aggregator = c.aggregator == "pool" ? models::SageAggregator::kPool
+                                               : models::SageAggregator::kMean,
+          .learn_eps = c.learn_eps,
+          .aux_heads = c.aux_heads,
+          .bias = c.bias};
+}
+
+models::GraphModelConfig graph_model_config(const TrainConfig& c, const io::GraphDataset& d) {
+  models::GraphModelConfig m{.arch = models::arch_from_string(c.model),
+                             .in_dim = d.num_node_features,
+                             .out_dim = d.num_classes,
+                             .hidden = c.hidden,
+                             .layers = c.layers,
+                             .heads = c.heads,
+                             .node_vocab = {},
+                             .edge_vocab = {},
+                             .batch_norm = c.batch_norm,
+                             .readout = models::readout_from_string(c.readout),
+                             .jumping = c.jumping,
+                             .dropout = c.dropout,
+                             .learn_eps = c.learn_eps};
+  const io::GraphSample& first = d.samples.front();
+  if (first.x.dtype() == DType::kI64) {  // OGB molecules: atom and bond ids
+    m.node_vocab.assign(io::kOgbAtomVocab.begin(), io::kOgbAtomVocab.end());
+    if (m.arch == models::Arch::kGin && first.edge_attr.defined()) {
+      m.edge_vocab.assign(io::kOgbBondVocab.begin(), io::kOgbBondVocab.end());
+    }
+  }
+  return m;
+}
+
+std::vector<GraphJob> graph_jobs(const TrainConfig& c, const io::GraphDataset& d) {
+  std::vector<int64_t> labels;
+  for (const auto& s : d.samples) labels.push_back(s.label);
+  std::vector<GraphJob> jobs;
+  for (int64_t r = 0; r < c.runs; ++r) {
+    const auto seed = static_cast<uint64_t>(c.seed + r);
+    if (!d.train.empty()) {  // the dataset's own split
+      jobs.push_back({r, 0, seed, {d.train, d.valid, d.test}});
+      continue;
+    }
+    GKD_CHECK(c.folds <= static_cast<int64_t>(d.samples.size()), "--folds ", c.folds, ": ", d.name,
+              " has only ", d.samples.size(), " graphs");
+    const auto folds = io::stratified_kfold(labels, d.num_classes, c.folds, seed);
+    for (size_t k = 0; k < folds.size(); ++k) {
+      GraphJob job{r, static_cast<int64_t>(k), seed, {folds[k].train, {}, folds[k].test}};
+      if (c.selection == "best-val") {
+        io::TrainVal tv =
+            io::stratified_holdout(labels, d.num_classes, folds[k].train, c.val_fraction, seed);
+        job.split.train = std::move(tv.train);
+        job.split.val = std::move(tv.val);
+      }
+      jobs.push_back(std::move(job));
+    }
+  }
+  return jobs;
 }
 
 }  // namespace gkd::cli

@@ -11,6 +11,9 @@
 #include "cli/data_source.h"
 #include "cli/options.h"
 #include "engine/context.h"
+#include "models/graph_model.h"
+#include "models/model.h"
+#include "models/train_graph.h"
 
 namespace gkd::cli {
 
@@ -69,6 +72,27 @@ double mean(const std::vector<double>& v);
 double stddev(const std::vector<double>& v);  // sample std (n - 1), 0 for fewer than two values
 double median(std::vector<double> v);
 std::string iso_time();
+
+models::ModelConfig node_model_config(const TrainConfig& config, const io::NodeDataset& data);
+// OGB datasets (integer x) get atom embeddings, and bond embeddings when the model is GIN.
+models::GraphModelConfig graph_model_config(const TrainConfig& config,
+                                            const io::GraphDataset& data);
+
+// One graph-classification training job: the split of a (run, fold). Runs use seeds seed, seed+1,
+// ...; each run redraws the stratified folds (and, with --selection best-val, a stratified
+// validation share of each training fold); a dataset with its own split gives one job per run.
+struct GraphJob {
+  int64_t run = 0, fold = 0;
+  uint64_t seed = 0;
+  models::GraphSplit split;
+};
+std::vector<GraphJob> graph_jobs(const TrainConfig& config, const io::GraphDataset& data);
+
+// The metadata a model checkpoint carries: enough for `gkd eval` to rebuild the model and its
+// split (the resolved config, the run's seed and fold).
+nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::string& task,
+                                   const std::string& dataset, int64_t run, int64_t fold,
+                                   int64_t seed, int64_t epoch);
 
 // The manifest every run directory holds.
 nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,

@@ -14,6 +14,7 @@
 #include "engine/error.h"
 #include "engine/io/ogb.h"
 #include "engine/io/splits.h"
+#include "models/checkpoint.h"
 #include "models/graph_model.h"
 #include "models/train_graph.h"
 
@@ -22,64 +23,6 @@ namespace gkd::cli {
 namespace {
 
 using nlohmann::json;
-
-models::GraphModelConfig graph_model_config(const TrainConfig& c, const io::GraphDataset& d) {
-  models::GraphModelConfig m{.arch = models::arch_from_string(c.model),
-                             .in_dim = d.num_node_features,
-                             .out_dim = d.num_classes,
-                             .hidden = c.hidden,
-                             .layers = c.layers,
-                             .heads = c.heads,
-                             .node_vocab = {},
-                             .edge_vocab = {},
-                             .batch_norm = c.batch_norm,
-                             .readout = models::readout_from_string(c.readout),
-                             .jumping = c.jumping,
-                             .dropout = c.dropout,
-                             .learn_eps = c.learn_eps};
-  const io::GraphSample& first = d.samples.front();
-  if (first.x.dtype() == DType::kI64) {  // OGB molecules: atom and bond ids
-    m.node_vocab.assign(io::kOgbAtomVocab.begin(), io::kOgbAtomVocab.end());
-    if (m.arch == models::Arch::kGin && first.edge_attr.defined()) {
-      m.edge_vocab.assign(io::kOgbBondVocab.begin(), io::kOgbBondVocab.end());
-    }
-  }
-  return m;
-}
-
-// One training job: the split of a (run, fold).
-struct Job {
-  int64_t run = 0, fold = 0;
-  uint64_t seed = 0;
-  models::GraphSplit split;
-};
-
-std::vector<Job> make_jobs(const TrainConfig& c, const io::GraphDataset& d) {
-  std::vector<int64_t> labels;
-  for (const auto& s : d.samples) labels.push_back(s.label);
-  std::vector<Job> jobs;
-  for (int64_t r = 0; r < c.runs; ++r) {
-    const auto seed = static_cast<uint64_t>(c.seed + r);
-    if (!d.train.empty()) {  // the dataset's own split
-      jobs.push_back({r, 0, seed, {d.train, d.valid, d.test}});
-      continue;
-    }
-    GKD_CHECK(c.folds <= static_cast<int64_t>(d.samples.size()), "--folds ", c.folds, ": ", d.name,
-              " has only ", d.samples.size(), " graphs");
-    const auto folds = io::stratified_kfold(labels, d.num_classes, c.folds, seed);
-    for (size_t k = 0; k < folds.size(); ++k) {
-      Job job{r, static_cast<int64_t>(k), seed, {folds[k].train, {}, folds[k].test}};
-      if (c.selection == "best-val") {
-        io::TrainVal tv =
-            io::stratified_holdout(labels, d.num_classes, folds[k].train, c.val_fraction, seed);
-        job.split.train = std::move(tv.train);
-        job.split.val = std::move(tv.val);
-      }
-      jobs.push_back(std::move(job));
-    }
-  }
-  return jobs;
-}
 
 }  // namespace
 
@@ -97,7 +40,7 @@ int train_graphs(const TrainCall& call) {
   const models::GraphModel shape_only(mc, 0);
   const models::GraphMetric metric =
       own_split ? models::GraphMetric::kRocAuc : models::GraphMetric::kAccuracy;
-  const std::vector<Job> jobs = make_jobs(c, data);
+  const std::vector<GraphJob> jobs = graph_jobs(c, data);
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
   dir.write_json("config.json", call.resolved);
@@ -125,7 +68,7 @@ int train_graphs(const TrainCall& call) {
   std::vector<std::vector<double>> curves;  // this run's per-fold test curves (paper rule)
   json per_job = json::array();
   for (size_t j = 0; j < jobs.size(); ++j) {
-    const Job& job = jobs[j];
+    const GraphJob& job = jobs[j];
     models::GraphModel model(mc, job.seed * 1000 + static_cast<uint64_t>(job.fold));
     models::GraphTrainOptions o = to;
     o.seed = job.seed * 1000 + static_cast<uint64_t>(job.fold);
@@ -150,6 +93,13 @@ int train_graphs(const TrainCall& call) {
     const models::GraphTrainResult res =
         models::train_graph_classifier(ctx, model, data, job.split, o, on_epoch);
     if (tty) fmt::print(stderr, "\n");
+    // Best-validation state with val graphs, else the last epoch's.
+    models::save_model(dir.file(fmt::format("run{}_fold{}.ckpt", job.run, job.fold)),
+                       models::model_state(model),
+                       checkpoint_metadata(call.resolved, "graph", data.name, job.run, job.fold,
+                                           static_cast<int64_t>(job.seed),
+                                           job.split.val.empty() ? c.epochs : res.best_epoch)
+                           .dump());
     std::vector<double> curve;
     for (const auto& m : res.history) curve.push_back(m.test);
     curves.push_back(std::move(curve));

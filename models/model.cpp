@@ -130,13 +130,31 @@ ModelOutput Model::forward(Tape& tape, const Graph& g, const io::FeatureMatrix& 
   return out;
 }
 
+std::vector<std::pair<std::string, Parameter*>> Model::named_parameters() const {
+  std::vector<std::pair<std::string, Parameter*>> out;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    for (Parameter* p : layers_[l]->parameters())
+      out.emplace_back("layer" + std::to_string(l) + "." + p->name, p);
+  }
+  for (size_t l = 0; l < aux_.size(); ++l) {
+    for (Parameter* p : aux_[l]->parameters())
+      out.emplace_back("aux" + std::to_string(l) + "." + p->name, p);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Buffer*>> Model::named_buffers() const {
+  std::vector<std::pair<std::string, Buffer*>> out;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    for (Buffer* b : layers_[l]->buffers())
+      out.emplace_back("layer" + std::to_string(l) + "." + b->name, b);
+  }
+  return out;
+}
+
 std::vector<Parameter*> Model::parameters() const {
   std::vector<Parameter*> out;
-  for (const auto* list : {&layers_, &aux_}) {
-    for (const auto& layer : *list) {
-      for (Parameter* p : layer->parameters()) out.push_back(p);
-    }
-  }
+  for (const auto& [name, p] : named_parameters()) out.push_back(p);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/tape.h"
@@ -69,7 +70,11 @@ class Model {
 
   const ModelConfig& config() const { return config_; }
   std::vector<Parameter*> parameters() const;  // every trainable tensor, layer by layer
-  int64_t num_parameters() const;              // total element count
+  // Every trainable tensor with a model-wide unique name ("layer0.weight", "aux0.bias"), the keys
+  // of a checkpoint, and the non-trained buffers (none for the current layer types).
+  std::vector<std::pair<std::string, Parameter*>> named_parameters() const;
+  std::vector<std::pair<std::string, Buffer*>> named_buffers() const;
+  int64_t num_parameters() const;  // total element count
   // One line: "gat 2x8x8 heads/1 (92,373 params)".
   std::string describe() const;
 

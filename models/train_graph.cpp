@@ -9,53 +9,12 @@
 #include "autograd/optim.h"
 #include "engine/error.h"
 #include "engine/io/splits.h"
+#include "models/checkpoint.h"
 #include "models/metrics.h"
 
 namespace gkd::models {
 
 namespace {
-
-struct Evaluation {
-  double loss = 0, metric = 0;
-};
-
-// Loss and metric over `ids` in eval mode, in batches of eval_batch_size graphs.
-Evaluation evaluate(const Context& ctx, const GraphModel& model, const io::GraphDataset& data,
-                    const std::vector<int64_t>& ids, const GraphTrainOptions& o) {
-  std::vector<float> logits;
-  std::vector<int64_t> labels;
-  double loss_sum = 0;
-  const int64_t classes = model.config().out_dim;
-  for (size_t at = 0; at < ids.size(); at += static_cast<size_t>(o.eval_batch_size)) {
-    const size_t end = std::min(ids.size(), at + static_cast<size_t>(o.eval_batch_size));
-    const io::GraphBatch b =
-        io::make_batch(data, std::span<const int64_t>(ids).subspan(at, end - at));
-    autograd::Tape tape(ctx);
-    autograd::NoGrad no_grad(tape);
-    const GraphModelOutput out = model.forward(tape, b, {.training = false});
-    const Tensor y = b.y.to(ctx.device());
-    loss_sum += autograd::cross_entropy(out.logits, y).value().to(Device::kCPU).item<float>() *
-                double(end - at);
-    const std::vector<float> l = out.logits.value().to(Device::kCPU).to_vector<float>();
-    logits.insert(logits.end(), l.begin(), l.end());
-    const std::vector<int64_t> lab = b.y.to_vector<int64_t>();
-    labels.insert(labels.end(), lab.begin(), lab.end());
-  }
-  const auto n = static_cast<int64_t>(labels.size());
-  const Tensor logit_t = Tensor::from_vector<float>(n, classes, logits);
-  const Tensor label_t = Tensor::from_vector<int64_t>(n, 1, labels);
-  Evaluation e{.loss = loss_sum / double(n)};
-  if (o.metric == GraphMetric::kAccuracy) {
-    e.metric = accuracy(logit_t, label_t);
-  } else {
-    GKD_CHECK(classes == 2, "[train_graph] roc_auc needs a binary task (got ", classes,
-              " classes)");
-    std::vector<float> margin(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) margin[i] = logits[i * 2 + 1] - logits[i * 2];
-    e.metric = 100.0 * roc_auc(Tensor::from_vector<float>(n, 1, margin), label_t);
-  }
-  return e;
-}
 
 // The training batches of one epoch, as sample ids. With iters_per_epoch > 0, each batch is the
 // first batch_size entries of a fresh permutation of the training graphs (a uniform subset);
@@ -115,6 +74,8 @@ GraphTrainResult train_graph_classifier(
   for (auto& [name, b] : model.named_buffers()) b->value = b->value.to(ctx.device());
   autograd::Adam adam(ctx, model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
 
+  const ModelState state = model_state(model);
+  std::vector<Tensor> best_state;
   GraphTrainResult r;
   double best_val_loss = 0;
   std::vector<double> epoch_ms;
@@ -145,11 +106,13 @@ GraphTrainResult train_graph_classifier(
     m.epoch_ms = ms_sum;
     if (o.lr_step > 0 && epoch % o.lr_step == 0) adam.set_lr(adam.lr() * o.lr_gamma);
     if (!split.val.empty()) {
-      const Evaluation v = evaluate(ctx, model, data, split.val, o);
+      const GraphEvaluation v =
+          evaluate_graph_classifier(ctx, model, data, split.val, o.metric, o.eval_batch_size);
       m.val_loss = v.loss;
       m.val = v.metric;
     }
-    m.test = evaluate(ctx, model, data, split.test, o).metric;
+    m.test =
+        evaluate_graph_classifier(ctx, model, data, split.test, o.metric, o.eval_batch_size).metric;
     epoch_ms.push_back(m.epoch_ms);
     const bool better = split.val.empty() || r.best_epoch == 0 || m.val > r.best_val ||
                         (m.val == r.best_val && m.val_loss < best_val_loss);
@@ -158,14 +121,57 @@ GraphTrainResult train_graph_classifier(
       r.best_val = m.val;
       r.test = m.test;
       best_val_loss = m.val_loss;
+      if (o.restore_best && !split.val.empty()) best_state = snapshot(state);
     }
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
   }
+  if (!best_state.empty()) restore(state, best_state);
   r.last_test = r.history.back().test;
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   return r;
+}
+
+GraphEvaluation evaluate_graph_classifier(const Context& ctx, const GraphModel& model,
+                                          const io::GraphDataset& data,
+                                          const std::vector<int64_t>& ids, GraphMetric metric,
+                                          int64_t eval_batch_size) {
+  GKD_CHECK(!ids.empty() && eval_batch_size >= 1, "[evaluate_graph] ", ids.size(),
+            " graphs, eval_batch_size ", eval_batch_size, " (expected >= 1 each)");
+  std::vector<float> logits;
+  std::vector<int64_t> labels;
+  double loss_sum = 0;
+  const int64_t classes = model.config().out_dim;
+  for (size_t at = 0; at < ids.size(); at += static_cast<size_t>(eval_batch_size)) {
+    const size_t end = std::min(ids.size(), at + static_cast<size_t>(eval_batch_size));
+    const io::GraphBatch b =
+        io::make_batch(data, std::span<const int64_t>(ids).subspan(at, end - at));
+    autograd::Tape tape(ctx);
+    autograd::NoGrad no_grad(tape);
+    const GraphModelOutput out = model.forward(tape, b, {.training = false});
+    const Tensor y = b.y.to(ctx.device());
+    loss_sum += autograd::cross_entropy(out.logits, y).value().to(Device::kCPU).item<float>() *
+                double(end - at);
+    const std::vector<float> l = out.logits.value().to(Device::kCPU).to_vector<float>();
+    logits.insert(logits.end(), l.begin(), l.end());
+    const std::vector<int64_t> lab = b.y.to_vector<int64_t>();
+    labels.insert(labels.end(), lab.begin(), lab.end());
+  }
+  const auto n = static_cast<int64_t>(labels.size());
+  const Tensor logit_t = Tensor::from_vector<float>(n, classes, logits);
+  const Tensor label_t = Tensor::from_vector<int64_t>(n, 1, labels);
+  GraphEvaluation e{.loss = loss_sum / double(n)};
+  if (metric == GraphMetric::kAccuracy) {
+    e.metric = accuracy(logit_t, label_t);
+  } else {
+    GKD_CHECK(classes == 2, "[train_graph] roc_auc needs a binary task (got ", classes,
+              " classes)");
+    std::vector<float> margin(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) margin[i] = logits[i * 2 + 1] - logits[i * 2];
+    e.metric = roc_auc(Tensor::from_vector<float>(n, 1, margin), label_t);
+  }
+  return e;
 }
 
 CvSelection select_epoch_by_fold_mean(const std::vector<std::vector<double>>& curves) {

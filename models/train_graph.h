@@ -31,7 +31,8 @@ struct GraphTrainOptions {
   double lr_gamma = 0.5;
   int64_t eval_batch_size = 512;  // graphs per evaluation forward
   GraphMetric metric = GraphMetric::kAccuracy;
-  uint64_t seed = 1;  // batch draws and dropout (the weights come from the model's own seed)
+  uint64_t seed = 1;         // batch draws and dropout (the weights come from the model's own seed)
+  bool restore_best = true;  // with val graphs: leave the model in its best state (else the last)
 };
 
 // Sample ids into the dataset. val may be empty (then no selection: the last epoch counts).
@@ -60,6 +61,15 @@ GraphTrainResult train_graph_classifier(
     const Context& ctx, GraphModel& model, const io::GraphDataset& data, const GraphSplit& split,
     const GraphTrainOptions& options,
     const std::function<void(const GraphEpochMetrics&)>& on_epoch = {});
+
+// Mean cross-entropy and metric (percent) over the graphs `ids`, in eval mode, in batches.
+struct GraphEvaluation {
+  double loss = 0, metric = 0;
+};
+GraphEvaluation evaluate_graph_classifier(const Context& ctx, const GraphModel& model,
+                                          const io::GraphDataset& data,
+                                          const std::vector<int64_t>& ids, GraphMetric metric,
+                                          int64_t eval_batch_size = 512);
 
 // Xu et al.'s cross-validation rule: the epoch whose test metric, averaged over the folds, is
 // highest (ties to the earlier epoch); the mean and sample std over folds at that epoch. It selects

@@ -6,6 +6,7 @@
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
 #include "engine/error.h"
+#include "models/checkpoint.h"
 #include "models/metrics.h"
 
 namespace gkd::models {
@@ -25,6 +26,8 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
 
   GKD_CHECK(o.paper_eval_every >= 1, "[train] paper_eval_every is ", o.paper_eval_every,
             " (expected >= 1)");
+  const ModelState state = model_state(model);
+  std::vector<Tensor> best_state;
   NodeTrainResult r;
   double best_val_loss = 0;
   double paper_best_val = -1, paper_best_loss = 0;
@@ -65,6 +68,7 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
       r.best_val_acc = m.val_acc;
       r.test_acc = m.test_acc;
       best_val_loss = m.val_loss;
+      if (o.restore_best) best_state = snapshot(state);
     }
     const bool first_look = paper_best_val < 0;
     if (epoch % o.paper_eval_every == 0 &&
@@ -77,6 +81,7 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
     if (on_epoch) on_epoch(m);
     if (o.patience > 0 && epoch - r.best_epoch >= o.patience) break;
   }
+  if (o.restore_best) restore(state, best_state);
   r.epochs_run = static_cast<int64_t>(r.history.size());
   r.last_test_acc = r.history.back().test_acc;
   if (paper_best_val < 0) r.paper_test_acc = r.last_test_acc;  // stopped before the first look

@@ -21,6 +21,7 @@ struct NodeTrainOptions {
   uint64_t seed = 1;  // dropout masks (the weights come from the model's own seed)
   // The seed code's rule (methods.md §1.4) looks every paper_eval_every epochs.
   int64_t paper_eval_every = 10;
+  bool restore_best = true;  // leave the model in its best-validation state (else the last)
 };
 
 struct EpochMetrics {

@@ -2,6 +2,8 @@
 # CLI tests of `gkd train`: usage check_train.sh GKD WORKDIR MODE
 #   smoke: a tiny synthetic run; its --json summary and run directory must hold what the README says
 #   bad:   malformed configs and flags exit non-zero with a one-line message and leave no run directory
+#   graph: graph classification on a TU-layout fixture (cycles vs stars): CV summary, checkpoints,
+#          and gkd eval reproducing a fold's test accuracy from its checkpoint
 #   real:  CONFIG given as $4 on real data; the mean test accuracy must reach $5 (data label)
 set -eu
 gkd=$1
@@ -47,6 +49,11 @@ bad)
     [ "$(wc -l < "$work/err")" -eq 1 ] || fail "more than one line: $(cat "$work/err")"
     [ ! -e "$work/run" ] && [ ! -e "$work/run.partial" ] || fail "a run directory was left behind"
   }
+  # gkd eval: a missing flag, a missing file, a corrupt checkpoint.
+  expect 2 "needs --checkpoint" -- "$gkd" eval
+  expect 1 "missing.ckpt" -- "$gkd" eval --checkpoint "$work/missing.ckpt"
+  printf 'GKDCKPT\000garbage' > "$work/torn.ckpt"
+  expect 1 "torn.ckpt" -- "$gkd" eval --checkpoint "$work/torn.ckpt"
   echo '{"model": "gcn", "hiden": 16}' > "$work/typo.json"
   expect 1 "typo.json: hiden: unknown key" -- "$gkd" train --config "$work/typo.json" --out "$work/run"
   echo '{"lr": "fast"}' > "$work/type.json"
@@ -57,6 +64,50 @@ bad)
   expect 2 "unknown option --hidden-size" -- "$gkd" train --hidden-size 3 --out "$work/run"
   expect 2 "expected one of mlp, gcn, gat, sage, gin" -- "$gkd" train --model gnn --out "$work/run"
   expect 1 "no such file" -- "$gkd" train --data "$work/missing.npz" --out "$work/run"
+  ;;
+graph)
+  # TU raw layout: 24 graphs, even ones cycles (label 1), odd ones stars (label 2), node labels 1/2.
+  mkdir -p "$work/SHAPES"
+  /usr/bin/python3 - "$work/SHAPES" <<'PY'
+import os, sys
+d = sys.argv[1]
+a, ind, gl, nl, base = [], [], [], [], 0
+for g in range(24):
+    n, star = 4 + g % 5, g % 2 == 1
+    edges = [(0, v) for v in range(1, n)] if star else [(v, (v + 1) % n) for v in range(n)]
+    for u, v in edges:
+        a += [(base + u + 1, base + v + 1), (base + v + 1, base + u + 1)]
+    ind += [g + 1] * n
+    nl += [1 + (v == 0 and star) for v in range(n)]
+    gl.append(2 if star else 1)
+    base += n
+w = lambda name, rows: open(os.path.join(d, "SHAPES_" + name), "w").write("".join(r + "\n" for r in rows))
+w("A.txt", [f"{u}, {v}" for u, v in a])
+w("graph_indicator.txt", map(str, ind))
+w("graph_labels.txt", map(str, gl))
+w("node_labels.txt", map(str, nl))
+PY
+  "$gkd" data info "$work/SHAPES" | grep -q "graphs: 24" || fail "data info on the TU fixture"
+  "$gkd" train --data "$work/SHAPES" --model gin --hidden 8 --layers 2 --epochs 4 --folds 3 \
+    --batch-size 4 --iters-per-epoch 0 --selection paper --out "$work/cv" --json --quiet \
+    > "$work/cv.json" || fail "graph train: exit $?"
+  "$gkd" eval --checkpoint "$work/cv/run0_fold2.ckpt" --json > "$work/eval.json" || fail "eval: exit $?"
+  /usr/bin/python3 - "$work/cv.json" "$work/cv" "$work/eval.json" <<'PY' || fail "graph outputs"
+import json, os, sys
+s, run, e = json.load(open(sys.argv[1])), sys.argv[2], json.load(open(sys.argv[3]))
+for k in ["command", "dataset", "model", "metric", "runs", "test_mean", "test_std", "val_mean",
+          "epoch_ms_median", "device"]:
+    assert k in s, k
+assert s["dataset"] == "SHAPES" and s["metric"] == "accuracy" and s["protocol"] == "3-fold CV"
+assert len(s["per_fold"]) == 3
+for k in range(3):
+    assert os.path.isfile(os.path.join(run, f"run0_fold{k}.ckpt")), k
+lines = [json.loads(l) for l in open(os.path.join(run, "metrics.jsonl"))]
+assert len(lines) == 12 and {l["fold"] for l in lines} == {0, 1, 2}
+# The checkpoint holds the last epoch (no val graphs): eval must reproduce that epoch's test.
+assert abs(e["test"] - s["per_fold"][2]["last_test"]) < 1e-9, (e, s["per_fold"][2])
+assert e["command"] == "eval" and e["dataset"] == "SHAPES"
+PY
   ;;
 real)
   config=$4
