@@ -68,8 +68,16 @@ bool is_synthetic(const std::string& spec) {
   return spec == "synthetic" || spec.rfind("synthetic:", 0) == 0;
 }
 
+bool is_ppi_data(const std::string& spec) {
+  return !is_synthetic(spec) && fs::exists(fs::path(resolve_data_path(spec)) / "train_graph.json");
+}
+
 bool is_graph_data(const std::string& spec) {
-  return !is_synthetic(spec) && fs::is_directory(resolve_data_path(spec));
+  return !is_synthetic(spec) && fs::is_directory(resolve_data_path(spec)) && !is_ppi_data(spec);
+}
+
+io::PpiDataset load_ppi_data(const DataOptions& o) {
+  return io::load_ppi(resolve_data_path(o.spec));
 }
 
 io::GraphDataset load_graph_data(const DataOptions& o) {

@@ -7,6 +7,7 @@
 
 #include "engine/io/graph_dataset.h"
 #include "engine/io/node_dataset.h"
+#include "engine/io/ppi.h"
 
 namespace gkd::cli {
 
@@ -24,12 +25,16 @@ struct DataOptions {
 std::string resolve_data_path(const std::string& spec);
 
 bool is_synthetic(const std::string& spec);
-// A folder (after resolve_data_path): graph classification.
+// A folder with PPI's train_graph.json (inductive multi-label node classification).
+bool is_ppi_data(const std::string& spec);
+// Any other folder (after resolve_data_path): graph classification.
 bool is_graph_data(const std::string& spec);
 
 // Loads the dataset. `split_seed` draws a per-class split; the synthetic graph takes its own seed
 // from the spec (key seed, default 1), so every run of a command sees the same graph.
 io::NodeDataset load_node_data(const DataOptions& options, uint64_t split_seed);
+
+io::PpiDataset load_ppi_data(const DataOptions& options);
 
 // A TU folder (NAME/NAME_A.txt) or an OGB folder (raw/num-node-list.csv.gz).
 io::GraphDataset load_graph_data(const DataOptions& options);

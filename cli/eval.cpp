@@ -14,6 +14,7 @@
 #include "engine/io/checkpoint.h"
 #include "models/checkpoint.h"
 #include "models/metrics.h"
+#include "models/train_inductive.h"
 
 namespace gkd::cli {
 
@@ -40,7 +41,7 @@ Scores eval_nodes(const Context& ctx, const TrainConfig& c, const std::string& p
                   std::string* dataset) {
   const io::NodeDataset data = load_node_data(c.data, seed);
   *dataset = data.name;
-  const models::Model model(node_model_config(c, data), 0);
+  const models::Model model(node_model_config(c, data.x.cols(), data.num_classes), 0);
   const models::ModelState state = models::model_state(model);
   models::load_model(path, state);
   for (auto& [name, t] : state) *t = t->to(ctx.device());
@@ -78,6 +79,18 @@ Scores eval_graphs(const Context& ctx, const TrainConfig& c, const std::string& 
                        : models::evaluate_graph_classifier(ctx, model, data, ids, metric).metric;
   };
   return {score(job->split.train), score(job->split.val), score(job->split.test)};
+}
+
+Scores eval_ppi(const Context& ctx, const TrainConfig& c, const std::string& path) {
+  const io::PpiDataset data = load_ppi_data(c.data);
+  const models::Model model(node_model_config(c, data.num_features, data.num_labels), 0);
+  const models::ModelState state = models::model_state(model);
+  models::load_model(path, state);
+  for (auto& [name, t] : state) *t = t->to(ctx.device());
+  const auto f1 = [&](const io::PpiSplit& s) {
+    return models::evaluate_inductive(ctx, model, s, c.raw_logit_rule).f1;
+  };
+  return {f1(data.train), f1(data.valid), f1(data.test)};
 }
 
 }  // namespace
@@ -132,9 +145,13 @@ int run_eval(int argc, char** argv) {
   Scores s;
   if (task == "node") {
     s = eval_nodes(ctx, c, path, meta["seed"].get<uint64_t>(), &dataset);
+  } else if (task == "ppi") {
+    s = eval_ppi(ctx, c, path);
+    dataset = "ppi";
+    metric = "micro_f1";
   } else {
     GKD_CHECK(task == "graph", path, ": field metadata.task: '", task,
-              "' (expected node or graph)");
+              "' (expected node, graph or ppi)");
     s = eval_graphs(ctx, c, path, meta["run"].get<int64_t>(), meta["fold"].get<int64_t>(), &dataset,
                     &metric);
   }

@@ -106,6 +106,7 @@ int run_train(int argc, char** argv) {
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();
   const TrainCall call{c, resolved, f, ctx, argc, argv};
+  if (is_ppi_data(c.data.spec)) return train_ppi(call);
   return is_graph_data(c.data.spec) ? train_graphs(call) : train_nodes(call);
 }
 
@@ -115,7 +116,7 @@ int train_nodes(const TrainCall& call) {
   const Context& ctx = call.ctx;
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
-  const models::ModelConfig mc = node_model_config(c, data);
+  const models::ModelConfig mc = node_model_config(c, data.x.cols(), data.num_classes);
   const models::Model shape_only(mc, 0);  // for its description and parameter count
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);

@@ -72,6 +72,9 @@ OptionTable make_train_table(TrainConfig& c) {
         "graph tasks without a shipped split: stratified cross-validation folds");
   t.add("val_fraction", &c.val_fraction, 0.0, 0.9,
         "graph CV with --selection best-val: stratified share of each training fold held out");
+  t.add("graphs_per_step", &c.graphs_per_step, 1, "PPI: training graphs per step");
+  t.add("raw_logit_rule", &c.raw_logit_rule,
+        "PPI: micro-F1 predicts a label when the raw logit >= 0.5 (the seed code's rule)");
   return t;
 }
 
@@ -154,10 +157,10 @@ kernels::Activation activation_of(const TrainConfig& c) {
 
 }  // namespace
 
-models::ModelConfig node_model_config(const TrainConfig& c, const io::NodeDataset& d) {
+models::ModelConfig node_model_config(const TrainConfig& c, int64_t in_dim, int64_t out_dim) {
   return {.arch = models::arch_from_string(c.model),
-          .in_dim = d.x.cols(),
-          .out_dim = d.num_classes,
+          .in_dim = in_dim,
+          .out_dim = out_dim,
           .hidden = c.hidden,
           .layers = c.layers,
           .heads = c.heads,

@@ -53,6 +53,9 @@ struct TrainConfig {
   double lr_gamma = 0.5;
   int64_t folds = 10;
   double val_fraction = 0.1;
+  // Inductive multi-label (PPI).
+  int64_t graphs_per_step = 2;
+  bool raw_logit_rule = false;
 };
 
 OptionTable make_train_table(TrainConfig& config);
@@ -73,7 +76,7 @@ double stddev(const std::vector<double>& v);  // sample std (n - 1), 0 for fewer
 double median(std::vector<double> v);
 std::string iso_time();
 
-models::ModelConfig node_model_config(const TrainConfig& config, const io::NodeDataset& data);
+models::ModelConfig node_model_config(const TrainConfig& config, int64_t in_dim, int64_t out_dim);
 // OGB datasets (integer x) get atom embeddings, and bond embeddings when the model is GIN.
 models::GraphModelConfig graph_model_config(const TrainConfig& config,
                                             const io::GraphDataset& data);
@@ -110,5 +113,6 @@ struct TrainCall {
 };
 int train_nodes(const TrainCall& call);
 int train_graphs(const TrainCall& call);
+int train_ppi(const TrainCall& call);
 
 }  // namespace gkd::cli

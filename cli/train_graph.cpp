@@ -67,6 +67,7 @@ int train_graphs(const TrainCall& call) {
   std::vector<double> test, val, epoch_ms;
   std::vector<std::vector<double>> curves;  // this run's per-fold test curves (paper rule)
   json per_job = json::array();
+  json selected_epochs = json::array();  // paper rule: the epoch chosen for each run
   for (size_t j = 0; j < jobs.size(); ++j) {
     const GraphJob& job = jobs[j];
     models::GraphModel model(mc, job.seed * 1000 + static_cast<uint64_t>(job.fold));
@@ -120,6 +121,7 @@ int train_graphs(const TrainCall& call) {
     if (run_done && c.selection == "paper" && !own_split) {
       const models::CvSelection sel = models::select_epoch_by_fold_mean(curves);
       for (const auto& cv : curves) test.push_back(cv[sel.epoch - 1]);
+      selected_epochs.push_back(sel.epoch);
       if (!f.quiet) {
         fmt::print(stderr, "  run {}/{}: {:.1f} ± {:.1f} at epoch {} (best fold-mean test epoch)\n",
                    job.run + 1, c.runs, sel.mean, sel.std, sel.epoch);

@@ -1,0 +1,140 @@
+#include "models/train_inductive.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "autograd/functions_loss.h"
+#include "autograd/optim.h"
+#include "engine/error.h"
+#include "engine/io/splits.h"
+#include "models/checkpoint.h"
+#include "models/metrics.h"
+
+namespace gkd::models {
+
+namespace {
+
+struct Batch {
+  Graph graph;
+  Tensor x, y;  // [Σ n, F], [Σ n, L] on the context's device
+};
+
+Tensor stack_rows(const std::vector<const Tensor*>& parts, Device device) {
+  int64_t rows = 0;
+  for (const Tensor* t : parts) rows += t->rows();
+  Tensor out = Tensor::empty(rows, parts.front()->cols(), parts.front()->dtype());
+  int64_t at = 0;
+  for (const Tensor* t : parts) {
+    if (t->rows() > 0) out.slice_rows(at, at + t->rows()).copy_from(*t);
+    at += t->rows();
+  }
+  return out.to(device);
+}
+
+Batch make_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids, Device device) {
+  std::vector<Graph> graphs;
+  std::vector<const Tensor*> xs, ys;
+  for (int64_t g : ids) {
+    graphs.push_back(split.graphs[g]);
+    xs.push_back(&split.x[g]);
+    ys.push_back(&split.y[g]);
+  }
+  return {Graph::batch(graphs).to(device), stack_rows(xs, device), stack_rows(ys, device)};
+}
+
+std::vector<int64_t> every_graph(const io::PpiSplit& split) {
+  std::vector<int64_t> ids(split.graphs.size());
+  for (size_t g = 0; g < ids.size(); ++g) ids[g] = static_cast<int64_t>(g);
+  return ids;
+}
+
+}  // namespace
+
+InductiveScore evaluate_inductive(const Context& ctx, const Model& model, const io::PpiSplit& split,
+                                  bool raw_logit_rule) {
+  GKD_CHECK(!split.graphs.empty(), "[evaluate_inductive] the split has no graphs");
+  const Batch b = make_batch(split, every_graph(split), ctx.device());
+  autograd::Tape tape(ctx);
+  autograd::NoGrad no_grad(tape);
+  const ModelOutput out = model.forward(tape, b.graph, {.dense = b.x}, {.training = false});
+  const double loss =
+      autograd::bce_with_logits(out.logits, b.y).value().to(Device::kCPU).item<float>();
+  return {loss,
+          micro_f1(out.logits.value().to(Device::kCPU), b.y.to(Device::kCPU), {}, raw_logit_rule)};
+}
+
+InductiveTrainResult train_inductive(
+    const Context& ctx, Model& model, const io::PpiDataset& data, const InductiveTrainOptions& o,
+    const std::function<void(const InductiveEpochMetrics&)>& on_epoch) {
+  GKD_CHECK(o.epochs >= 1 && o.graphs_per_step >= 1 && o.paper_eval_every >= 1,
+            "[train_inductive] epochs ", o.epochs, ", graphs_per_step ", o.graphs_per_step,
+            ", paper_eval_every ", o.paper_eval_every, " (expected >= 1 each)");
+  GKD_CHECK(!data.train.graphs.empty() && !data.valid.graphs.empty() && !data.test.graphs.empty(),
+            "[train_inductive] every split needs at least one graph");
+  for (Parameter* p : model.parameters()) p->value = p->value.to(ctx.device());
+  autograd::Adam adam(ctx, model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
+  const ModelState state = model_state(model);
+  std::vector<Tensor> best_state;
+
+  const auto n_train = static_cast<int64_t>(data.train.graphs.size());
+  InductiveTrainResult r;
+  double best_val_loss = 0, paper_best_val = -1, paper_best_loss = 0;
+  std::vector<double> epoch_ms;
+  uint64_t step = 0;
+  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    InductiveEpochMetrics m;
+    m.epoch = epoch;
+    const std::vector<int64_t> order =
+        io::seeded_permutation(n_train, o.seed, static_cast<uint64_t>(epoch));
+    double loss_sum = 0;
+    int64_t steps = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t begin = 0; begin < n_train; begin += o.graphs_per_step, ++steps, ++step) {
+      const std::vector<int64_t> ids(order.begin() + begin,
+                                     order.begin() + std::min(n_train, begin + o.graphs_per_step));
+      const Batch b = make_batch(data.train, ids, ctx.device());
+      autograd::Tape tape(ctx);
+      const ModelOutput out = model.forward(tape, b.graph, {.dense = b.x},
+                                            {.training = true, .seed = o.seed, .step = step});
+      autograd::Var loss = autograd::bce_with_logits(out.logits, b.y);
+      adam.zero_grad();
+      tape.backward(loss);
+      adam.step();
+      loss_sum += loss.value().to(Device::kCPU).item<float>();
+    }
+    ctx.synchronize();
+    m.epoch_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    m.train_loss = loss_sum / double(steps);
+    const InductiveScore val = evaluate_inductive(ctx, model, data.valid, o.raw_logit_rule);
+    m.val_loss = val.loss;
+    m.val_f1 = val.f1;
+    m.test_f1 = evaluate_inductive(ctx, model, data.test, o.raw_logit_rule).f1;
+    epoch_ms.push_back(m.epoch_ms);
+    if (r.best_epoch == 0 || m.val_f1 > r.best_val_f1 ||
+        (m.val_f1 == r.best_val_f1 && m.val_loss < best_val_loss)) {
+      r.best_epoch = epoch;
+      r.best_val_f1 = m.val_f1;
+      r.test_f1 = m.test_f1;
+      best_val_loss = m.val_loss;
+      if (o.restore_best) best_state = snapshot(state);
+    }
+    const bool first_look = paper_best_val < 0;
+    if (epoch % o.paper_eval_every == 0 &&
+        (first_look || m.val_f1 > paper_best_val || m.train_loss < paper_best_loss)) {
+      paper_best_val = first_look ? m.val_f1 : std::max(paper_best_val, m.val_f1);
+      paper_best_loss = first_look ? m.train_loss : std::min(paper_best_loss, m.train_loss);
+      r.paper_test_f1 = m.test_f1;
+    }
+    r.history.push_back(m);
+    if (on_epoch) on_epoch(m);
+  }
+  if (o.restore_best) restore(state, best_state);
+  r.last_test_f1 = r.history.back().test_f1;
+  if (paper_best_val < 0) r.paper_test_f1 = r.last_test_f1;
+  std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
+  r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
+  return r;
+}
+
+}  // namespace gkd::models

@@ -1,0 +1,59 @@
+// Inductive multi-label node classification over many graphs (PPI): every step trains on a
+// block-diagonal batch of `graphs_per_step` training graphs, in a fresh order each epoch, with
+// BCE-with-logits; after each epoch the validation and test graphs are scored by micro-F1. The
+// defaults are the seed code's (LSP / MSKD / Alignahead, methods.md §1.4): Adam lr 0.005, no
+// weight decay, 2 graphs per step.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/context.h"
+#include "engine/io/ppi.h"
+#include "models/model.h"
+
+namespace gkd::models {
+
+struct InductiveTrainOptions {
+  int64_t epochs = 500;
+  int64_t graphs_per_step = 2;
+  double lr = 0.005;
+  double weight_decay = 0;
+  bool raw_logit_rule = false;    // micro-F1 thresholds the raw logit at 0.5 (the seed code)
+  int64_t paper_eval_every = 10;  // the seed code's rule looks every this many epochs
+  uint64_t seed = 1;              // graph order and dropout (weights: the model's own seed)
+  bool restore_best = true;       // leave the model in its best-validation state
+};
+
+struct InductiveEpochMetrics {
+  int64_t epoch = 0;                             // 1-based
+  double train_loss = 0;                         // mean over the epoch's steps
+  double val_loss = 0, val_f1 = 0, test_f1 = 0;  // micro-F1 in percent
+  double epoch_ms = 0;                           // training steps only
+};
+
+struct InductiveTrainResult {
+  int64_t best_epoch = 0;  // best val F1, ties to the lower val loss, then the earlier epoch
+  double best_val_f1 = 0, test_f1 = 0;
+  double last_test_f1 = 0;
+  // The seed code's rule: every paper_eval_every epochs, a val F1 above the best or a mean train
+  // loss below the lowest records the test F1; the last record is reported (optimistic).
+  double paper_test_f1 = 0;
+  double median_epoch_ms = 0;
+  std::vector<InductiveEpochMetrics> history;
+};
+
+InductiveTrainResult train_inductive(
+    const Context& ctx, Model& model, const io::PpiDataset& data,
+    const InductiveTrainOptions& options,
+    const std::function<void(const InductiveEpochMetrics&)>& on_epoch = {});
+
+// Loss and micro-F1 of a whole split in eval mode (all its graphs as one batch).
+struct InductiveScore {
+  double loss = 0, f1 = 0;
+};
+InductiveScore evaluate_inductive(const Context& ctx, const Model& model, const io::PpiSplit& split,
+                                  bool raw_logit_rule);
+
+}  // namespace gkd::models
