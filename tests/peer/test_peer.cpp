@@ -10,6 +10,9 @@
 
 #include "autograd/functions_dense.h"
 #include "autograd/functions_graph.h"
+#include "engine/io/graph_dataset.h"
+#include "models/graph_model.h"
+#include "models/model.h"
 #include "tests/support/fixtures.h"
 
 using namespace gkd;
@@ -134,4 +137,85 @@ TEST_CASE("peer: LSP structure-KL loss matches PyTorch, both feature gradients")
   Tape tape(Context::cpu());
   Var hs = tape.leaf(c.tensor("h_student")), ht = tape.leaf(c.tensor("h_teacher"));
   compare(c, tape, structure_kl(g, hs, ht), {{"h_student", hs}, {"h_teacher", ht}});
+}
+
+namespace {
+
+// Loads every parameter (and buffer) of a model from the case's "param:<name>" arrays, in double.
+template <class M>
+void load_params(const PeerCase& c, const M& model) {
+  for (auto& [name, p] : model.named_parameters()) {
+    CAPTURE(name);
+    p->value = c.tensor("param:" + name);
+    p->grad = Tensor();
+  }
+  for (auto& [name, b] : model.named_buffers()) b->value = b->value.to_dtype(DType::kF64);
+}
+
+// After backward: each parameter's gradient against PyTorch's.
+template <class M>
+void compare_param_grads(const PeerCase& c, const M& model) {
+  for (auto& [name, p] : model.named_parameters()) {
+    CAPTURE(name);
+    REQUIRE(p->grad.defined());
+    CHECK(test::close_ratio(test::to_eigen(p->grad), c.at("grad_param:" + name), 1e-9, 1e-12) <=
+          1.0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("peer: a 3-layer GAT model (models::Model, linear residual, mean output heads)") {
+  const PeerCase c = load("gat_model");
+  const Graph g = c.graph();
+  const models::Model model({.arch = models::Arch::kGat,
+                             .in_dim = 5,
+                             .out_dim = 3,
+                             .hidden = 4,
+                             .layers = 3,
+                             .heads = 2,
+                             .out_heads = 2,
+                             .activation = kernels::Activation::kElu,
+                             .dropout = 0,
+                             .residual = models::Residual::kLinear},
+                            1);
+  load_params(c, model);
+  Tape tape(Context::cpu());
+  const Var out =
+      model.forward(tape, g, {.dense = c.tensor("x")}, {.training = true, .seed = 1}).logits;
+  CHECK(test::close_ratio(test::to_eigen(out.value()), c.at("out"), 1e-10, 1e-12) <= 1.0);
+  tape.backward(out, c.tensor("R"));
+  compare_param_grads(c, model);
+}
+
+TEST_CASE("peer: Xu et al.'s GIN graph model in training mode (batch norm statistics included)") {
+  const PeerCase c = load("gin_graph_model");
+  io::GraphDataset data{.name = "peer", .samples = {}, .num_classes = 2, .num_node_features = 3};
+  int64_t at = 0;
+  const Tensor x = c.tensor("x");
+  for (int k = 0; k < 3; ++k) {
+    const std::string s = std::to_string(k);
+    const auto n = static_cast<int64_t>(c.at("n" + s)(0, 0));
+    std::vector<int32_t> src, dst;
+    for (int64_t e = 0; e < c.at("src" + s).rows(); ++e) {
+      src.push_back(static_cast<int32_t>(c.at("src" + s)(e, 0)));
+      dst.push_back(static_cast<int32_t>(c.at("dst" + s)(e, 0)));
+    }
+    data.samples.push_back(
+        {.graph = Graph::from_edges(n, src, dst), .x = x.slice_rows(at, at + n), .edge_attr = {}});
+    at += n;
+  }
+  const models::GraphModel model(
+      {.in_dim = 3, .out_dim = 2, .hidden = 4, .layers = 2, .dropout = 0}, 1);
+  load_params(c, model);
+  const std::vector<int64_t> ids{0, 1, 2};
+  Tape tape(Context::cpu());
+  const Var out = model.forward(tape, io::make_batch(data, ids), {.training = true}).logits;
+  CHECK(test::close_ratio(test::to_eigen(out.value()), c.at("out"), 1e-10, 1e-12) <= 1.0);
+  for (auto& [name, b] : model.named_buffers()) {
+    CAPTURE(name);
+    CHECK(test::close_ratio(test::to_eigen(b->value), c.at("buffer:" + name), 1e-10, 1e-12) <= 1.0);
+  }
+  tape.backward(out, c.tensor("R"));
+  compare_param_grads(c, model);
 }

@@ -172,12 +172,123 @@ def structure_kl(out_dir):
     c.write(out_dir)
 
 
+def named_params(case, shapes):
+    """Random leaf tensors named as gkd's named_parameters(), written as param:<name>."""
+    params = {}
+    for name, shape in shapes:
+        params[name] = rand(*shape).requires_grad_()
+        case.put("param:" + name, params[name])
+    return params
+
+
+def gat_model(out_dir):
+    """models::Model, GAT, 3 layers (DGL 0.4 semantics): every layer over A + I; hidden layers
+    concatenate 2 heads, then ELU; the output layer averages 2 heads; layers after the first add a
+    learned linear residual (per head, before the mean); every layer has a bias."""
+    n, fin, f, heads, classes = 11, 5, 4, 2, 3
+    a = directed_graph(n, 3.0, isolated=3, self_loops=False)
+    c = Case("gat_model")
+    c.put_graph(a)
+    a_hat = a + torch.eye(n)
+    x = rand(n, fin)
+    c.put("x", x)
+    shapes = [("layer0.weight", (fin, heads * f)), ("layer0.attn_src", (1, heads * f)),
+              ("layer0.attn_dst", (1, heads * f)), ("layer0.bias", (1, heads * f)),
+              ("layer1.weight", (heads * f, heads * f)), ("layer1.attn_src", (1, heads * f)),
+              ("layer1.attn_dst", (1, heads * f)), ("layer1.res_weight", (heads * f, heads * f)),
+              ("layer1.bias", (1, heads * f)),
+              ("layer2.weight", (heads * f, heads * classes)),
+              ("layer2.attn_src", (1, heads * classes)), ("layer2.attn_dst", (1, heads * classes)),
+              ("layer2.res_weight", (heads * f, heads * classes)), ("layer2.bias", (1, classes))]
+    p = named_params(c, shapes)
+
+    def layer(h, k, width, residual, mean):
+        z = (h @ p[f"layer{k}.weight"]).reshape(n, heads, width)
+        el = (z * p[f"layer{k}.attn_src"].reshape(heads, width)).sum(-1)
+        er = (z * p[f"layer{k}.attn_dst"].reshape(heads, width)).sum(-1)
+        outs = []
+        for hd in range(heads):
+            e = torch.nn.functional.leaky_relu(er[:, hd].reshape(-1, 1) + el[:, hd].reshape(1, -1), 0.2)
+            outs.append(masked_softmax_in_edges(e, a_hat) @ z[:, hd, :])
+        out = torch.stack(outs, dim=1)  # [N, H, F]
+        if residual:
+            out = out + (h @ p[f"layer{k}.res_weight"]).reshape(n, heads, width)
+        out = out.mean(1) if mean else out.reshape(n, heads * width)
+        return out + p[f"layer{k}.bias"]
+
+    h = torch.nn.functional.elu(layer(x, 0, f, False, False))
+    h = torch.nn.functional.elu(layer(h, 1, f, True, False))
+    out = layer(h, 2, classes, True, True)
+    c.put("out", out)
+    c.backward_with_projection(out, [("param:" + k, v) for k, v in p.items()])
+    c.write(out_dir)
+
+
+def gin_graph_model(out_dir):
+    """models::GraphModel with Xu et al.'s GIN in training mode: per layer
+    z = W2 relu(BN(W1 ((A + I) h) + b1)) + b2, h = relu(BN(z)); logits = sum over the input and
+    every layer of Linear(sum readout per graph). BatchNorm1d with batch statistics; the running
+    statistics after the step are compared too."""
+    sizes, fin, hid, classes = [4, 6, 5], 3, 4, 2
+    c = Case("gin_graph_model")
+    blocks = []
+    for k, nk in enumerate(sizes):
+        ak = directed_graph(nk, 2.0, isolated=nk - 1, self_loops=False)
+        src, dst = edges_of(ak)
+        c.put(f"n{k}", torch.tensor([float(nk)]))
+        c.put(f"src{k}", src.double())
+        c.put(f"dst{k}", dst.double())
+        blocks.append(ak)
+    a = torch.block_diag(*blocks)
+    n = a.shape[0]
+    member = torch.zeros(len(sizes), n)  # member[b, v] = 1: node v is in graph b
+    at = 0
+    for k, nk in enumerate(sizes):
+        member[k, at:at + nk] = 1
+        at += nk
+    x = rand(n, fin)
+    c.put("x", x)
+    shapes = []
+    for l, width_in in ((1, fin), (2, hid)):
+        shapes += [(f"layer{l}.mlp_weight1", (width_in, hid)), (f"layer{l}.mlp_bias1", (1, hid)),
+                   (f"layer{l}.mlp_weight2", (hid, hid)), (f"layer{l}.mlp_bias2", (1, hid)),
+                   (f"layer{l}.mlp_bn_weight", (1, hid)), (f"layer{l}.mlp_bn_bias", (1, hid))]
+    shapes += [(f"norm{l}.{w}", (1, hid)) for l in (1, 2) for w in ("weight", "bias")]
+    shapes += [("head0.weight", (fin, classes)), ("head0.bias", (1, classes))]
+    shapes += [(f"head{l}.{w}", (hid, classes) if w == "weight" else (1, classes))
+               for l in (1, 2) for w in ("weight", "bias")]
+    p = named_params(c, shapes)
+    running = {}
+
+    def bn(t, prefix):
+        rm, rv = torch.zeros(hid), torch.ones(hid)
+        y = torch.nn.functional.batch_norm(t, rm, rv, p[prefix + "weight"].reshape(-1),
+                                           p[prefix + "bias"].reshape(-1), training=True,
+                                           momentum=0.1, eps=1e-5)
+        running[prefix + "running_mean"], running[prefix + "running_var"] = rm, rv
+        return y
+
+    logits = member @ x @ p["head0.weight"] + p["head0.bias"]
+    h = x
+    for l in (1, 2):
+        agg = (a + torch.eye(n)) @ h @ p[f"layer{l}.mlp_weight1"] + p[f"layer{l}.mlp_bias1"]
+        z = torch.relu(bn(agg, f"layer{l}.mlp_bn_")) @ p[f"layer{l}.mlp_weight2"] + p[f"layer{l}.mlp_bias2"]
+        h = torch.relu(bn(z, f"norm{l}."))
+        logits = logits + member @ h @ p[f"head{l}.weight"] + p[f"head{l}.bias"]
+    for k, v in running.items():
+        c.put("buffer:" + k, v.reshape(1, -1))
+    c.put("out", logits)
+    c.backward_with_projection(logits, [("param:" + k, v) for k, v in p.items()])
+    c.write(out_dir)
+
+
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
-    for make in (gcn_layer, gat_layer, edge_softmax, structure_kl):
+    cases = (gcn_layer, gat_layer, edge_softmax, structure_kl, gat_model, gin_graph_model)
+    for make in cases:
         make(out_dir)
-    print(f"torch {torch.__version__}: wrote 4 peer cases to {out_dir}")
+    print(f"torch {torch.__version__}: wrote {len(cases)} peer cases to {out_dir}")
 
 
 if __name__ == "__main__":
