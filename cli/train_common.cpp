@@ -38,6 +38,8 @@ OptionTable make_train_table(TrainConfig& c) {
   t.add("dropout", &c.dropout, 0.0, 0.99,
         "node tasks: on every layer's input; graph tasks: on each readout prediction");
   t.add("attn_dropout", &c.attn_dropout, 0.0, 0.99, "GAT attention dropout");
+  t.add("feat_dropout", &c.feat_dropout, 0.0, 0.99,
+        "GAT: dropout on projected features before aggregation (the original TF code)");
   t.add("negative_slope", &c.negative_slope, 0.0, 1.0, "GAT attention LeakyReLU slope");
   t.add("residual", &c.residual, {"none", "linear", "identity"},
         "GAT residual on layers after the first (linear: DGL 0.4; identity: modern DGL)");
@@ -168,6 +170,7 @@ models::ModelConfig node_model_config(const TrainConfig& c, int64_t in_dim, int6
           .activation = activation_of(c),
           .dropout = c.dropout,
           .attn_dropout = c.attn_dropout,
+          .feat_dropout = c.feat_dropout,
           .negative_slope = c.negative_slope,
           .residual = c.residual == "linear"     ? models::Residual::kLinear
                       : c.residual == "identity" ? models::Residual::kIdentity

@@ -29,6 +29,7 @@ struct TrainConfig {
   std::string activation = "default";
   double dropout = 0.5;
   double attn_dropout = 0.0;
+  double feat_dropout = 0.0;
   double negative_slope = 0.2;
   std::string residual = "none";
   std::string aggregator = "mean";

@@ -141,7 +141,11 @@ class Gat : public Layer {
     Var alpha = ag::edge_softmax(gs, logits);
     alpha = ag::dropout(alpha, static_cast<float>(o_.attn_dropout), step.seed, step.stream,
                         step.training);
-    Var out = ag::spmm(gs, z, alpha);  // [N, H*F]
+    // The original GAT code also drops the projected features that are aggregated (the scores
+    // above use them undropped); its own stream: the top bit is never set in a model's streams.
+    Var values = ag::dropout(z, static_cast<float>(o_.feat_dropout), step.seed,
+                             step.stream | (uint64_t{1} << 63), step.training);
+    Var out = ag::spmm(gs, values, alpha);  // [N, H*F]
     if (w_res_) out = ag::add(out, in.project(tape.param(*w_res_)));
     if (identity_residual_) {
       GKD_CHECK(in.dense.defined(), "[GAT] an identity residual needs a dense input");

@@ -89,6 +89,9 @@ struct GatOptions {
   bool mean_heads = false;  // output layer: average the heads ([N, out]) instead of concatenating
   double negative_slope = 0.2;
   double attn_dropout = 0.0;
+  // Dropout on the projected features before aggregation, as the original TensorFlow GAT (its
+  // in_drop applied a second time); PyG and DGL do not.
+  double feat_dropout = 0.0;
   Residual residual = Residual::kNone;
   bool bias = true;
 };

@@ -35,6 +35,8 @@ void check_config(const ModelConfig& c) {
             " (expected a probability in [0, 1))");
   GKD_CHECK(c.attn_dropout >= 0 && c.attn_dropout < 1, "[Model] attn_dropout is ", c.attn_dropout,
             " (expected a probability in [0, 1))");
+  GKD_CHECK(c.feat_dropout >= 0 && c.feat_dropout < 1, "[Model] feat_dropout is ", c.feat_dropout,
+            " (expected a probability in [0, 1))");
   GKD_CHECK(c.negative_slope >= 0, "[Model] negative_slope is ", c.negative_slope,
             " (expected >= 0)");
 }
@@ -76,6 +78,7 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
                                     .mean_heads = last,
                                     .negative_slope = c.negative_slope,
                                     .attn_dropout = c.attn_dropout,
+                                    .feat_dropout = c.feat_dropout,
                                     .residual = l == 0 ? Residual::kNone : c.residual,
                                     .bias = c.bias},
                                    init));

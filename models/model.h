@@ -36,6 +36,7 @@ struct ModelConfig {
   kernels::Activation activation = kernels::Activation::kRelu;  // after each hidden layer
   double dropout = 0.5;         // on the input of every layer (nonzeros only for sparse features)
   double attn_dropout = 0.0;    // GAT: on the attention coefficients
+  double feat_dropout = 0.0;    // GAT: on the projected features before aggregation (original GAT)
   double negative_slope = 0.2;  // GAT: attention LeakyReLU
   Residual residual = Residual::kNone;  // GAT: on every layer but the first (as the seed code)
   SageAggregator aggregator = SageAggregator::kMean;

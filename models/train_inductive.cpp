@@ -16,7 +16,8 @@ namespace {
 
 struct Batch {
   Graph graph;
-  Tensor x, y;  // [Σ n, F], [Σ n, L] on the context's device
+  io::FeatureMatrix x;  // dense [Σ n, F] on the context's device
+  Tensor y;             // [Σ n, L]
 };
 
 Tensor stack_rows(const std::vector<const Tensor*>& parts, Device device) {
@@ -39,7 +40,9 @@ Batch make_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids, Dev
     xs.push_back(&split.x[g]);
     ys.push_back(&split.y[g]);
   }
-  return {Graph::batch(graphs).to(device), stack_rows(xs, device), stack_rows(ys, device)};
+  Batch b{.graph = Graph::batch(graphs).to(device), .x = {}, .y = stack_rows(ys, device)};
+  b.x.dense = stack_rows(xs, device);
+  return b;
 }
 
 std::vector<int64_t> every_graph(const io::PpiSplit& split) {
@@ -56,7 +59,7 @@ InductiveScore evaluate_inductive(const Context& ctx, const Model& model, const 
   const Batch b = make_batch(split, every_graph(split), ctx.device());
   autograd::Tape tape(ctx);
   autograd::NoGrad no_grad(tape);
-  const ModelOutput out = model.forward(tape, b.graph, {.dense = b.x}, {.training = false});
+  const ModelOutput out = model.forward(tape, b.graph, b.x, {.training = false});
   const double loss =
       autograd::bce_with_logits(out.logits, b.y).value().to(Device::kCPU).item<float>();
   return {loss,
@@ -94,8 +97,8 @@ InductiveTrainResult train_inductive(
                                      order.begin() + std::min(n_train, begin + o.graphs_per_step));
       const Batch b = make_batch(data.train, ids, ctx.device());
       autograd::Tape tape(ctx);
-      const ModelOutput out = model.forward(tape, b.graph, {.dense = b.x},
-                                            {.training = true, .seed = o.seed, .step = step});
+      const ModelOutput out =
+          model.forward(tape, b.graph, b.x, {.training = true, .seed = o.seed, .step = step});
       autograd::Var loss = autograd::bce_with_logits(out.logits, b.y);
       adam.zero_grad();
       tape.backward(loss);

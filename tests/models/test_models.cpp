@@ -105,6 +105,7 @@ TEST_CASE("models: parameter gradients of every architecture match central diffe
         .out_heads = 2,
         .activation = kernels::Activation::kElu,
         .attn_dropout = 0.3,
+        .feat_dropout = 0.4,
         .residual = Residual::kLinear}},
       {"gat-identity-residual",
        {.arch = Arch::kGat,
