@@ -12,7 +12,9 @@ out=$(mktemp -d)
 for t in $threads; do
   for model in gcn gat; do
     for ds in cora citeseer; do
-      GKD_DATA_DIR=$data "$gkd" train --config configs/${model}_$ds.json --runs 1 --threads "$t" \
+      # --feat-dropout 0: the PyTorch peer implements PyG-style GAT, without the original code's
+      # dropout of projected features, so both run the same model.
+      GKD_DATA_DIR=$data "$gkd" train --config configs/${model}_$ds.json --feat-dropout 0 --runs 1 --threads "$t" \
         --quiet --json --out "$out/$model-$ds-$t" |
         /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(json.dumps({'impl':'gkd','model':'$model','dataset':'$ds','threads':$t,'epoch_ms_median':d['epoch_ms_median'],'test':d['test_mean']}))"
       /usr/bin/python3 bench/reference/node_torch.py --data "$data/planetoid/$ds.npz" --model $model \

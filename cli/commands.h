@@ -15,6 +15,7 @@ int run_demo(int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
+int run_distill(int argc, char** argv);
 int run_data(int argc, char** argv);
 
 }  // namespace gkd::cli

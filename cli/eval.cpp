@@ -126,21 +126,12 @@ int run_eval(int argc, char** argv) {
   }
   if (path.empty()) throw UsageError("gkd eval needs --checkpoint FILE");
 
-  const io::Checkpoint ckpt = io::load_checkpoint(path);
-  const json meta = json::parse(ckpt.metadata, nullptr, /*allow_exceptions=*/false);
-  GKD_CHECK(!meta.is_discarded() && meta.is_object() && meta.value("format", "") == "gkd-model",
-            path,
-            ": field metadata.format: not a gkd model checkpoint (expected the metadata "
-            "gkd train writes)");
-  for (const char* key : {"task", "config", "run", "fold", "seed"}) {
-    GKD_CHECK(meta.contains(key), path, ": field metadata.", key, " is missing");
-  }
-  TrainConfig c;
-  OptionTable table = make_train_table(c);
-  table.apply_json(meta["config"], path + " (metadata.config)");
+  const CheckpointInfo info = read_checkpoint_info(path);
+  const json& meta = info.meta;
+  TrainConfig c = info.config;
   if (!data_spec.empty()) c.data.spec = data_spec;
   const Context ctx = select_device(c.device);
-  const std::string task = meta["task"].get<std::string>();
+  const std::string& task = info.task;
   std::string dataset, metric = "accuracy";
   Scores s;
   if (task == "node") {

@@ -15,6 +15,7 @@ commands:
   demo   train a 2-layer GCN on the built-in synthetic graph and report accuracy
   train  train a node or graph classifier (GCN, GAT, GraphSAGE, GIN, MLP) from a config and flags
   eval   evaluate a checkpoint that train wrote
+  distill  distil a frozen teacher into a student (kd, fitnet, lsp), with the student-alone baseline
   data   `data info PATH`: validate a dataset and print its statistics
   info   build configuration, CUDA devices and the kernel list
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return gkd::cli::run_demo(argc - 1, argv + 1);
     if (cmd == "info") return gkd::cli::run_info(argc - 1, argv + 1);
     if (cmd == "train") return gkd::cli::run_train(argc - 1, argv + 1);
+    if (cmd == "distill") return gkd::cli::run_distill(argc - 1, argv + 1);
     if (cmd == "eval") return gkd::cli::run_eval(argc - 1, argv + 1);
     if (cmd == "data") return gkd::cli::run_data(argc - 1, argv + 1);
     if (cmd == "--help" || cmd == "-h" || cmd == "help") {

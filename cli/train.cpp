@@ -34,9 +34,10 @@ using nlohmann::json;
 
 constexpr const char* kHeader = R"(usage: gkd train [--config FILE.json] [options]
 
-Trains a node classifier over --runs seeds and reports the test accuracy at the best validation
-epoch (mean and std over runs). Options override the config file; config keys are the option
-names with '_' for '-'.
+Trains a node classifier (a .npz or synthetic --data), a graph classifier (a TU or OGB folder) or
+an inductive multi-label model (a PPI folder) over --runs seeds, and reports the test metric at
+the best validation epoch (or --selection paper), mean and std over runs (and folds). Options
+override the config file; config keys are the option names with '_' for '-'.
 
   --config FILE          a JSON object of options (configs/ ships one per reproduced result)
   --out DIR              the run directory (default runs/<dataset>-<model>-<time>)
@@ -51,57 +52,7 @@ int run_train(int argc, char** argv) {
   TrainConfig c;
   OptionTable table = make_train_table(c);
   TrainFlags f;
-  std::vector<std::pair<std::string, std::string>> flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      fmt::print("{}{}", kHeader, table.help());
-      return 0;
-    }
-    if (arg == "--json") {
-      f.json = true;
-      continue;
-    }
-    if (arg == "--quiet") {
-      f.quiet = true;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + arg + "'");
-    std::string value;
-    const size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else {
-      if (i + 1 >= argc) throw UsageError("option " + arg + " needs a value");
-      value = argv[++i];
-    }
-    const std::string name = arg.substr(2);
-    if (name == "config") {
-      f.config = value;
-    } else if (name == "out") {
-      f.out = value;
-    } else if (name == "threads") {
-      char* end = nullptr;
-      f.threads = std::strtoll(value.c_str(), &end, 10);
-      if (*end != '\0' || f.threads < 1) {
-        throw UsageError("option --threads expects a positive integer (got '" + value + "')");
-      }
-    } else if (table.has_flag(name)) {
-      flags.emplace_back(name, value);
-    } else {
-      throw UsageError("unknown option " + arg + " (see gkd train --help)");
-    }
-  }
-  if (!f.config.empty()) {
-    std::ifstream in(f.config);
-    GKD_CHECK(in.good(), f.config, ": cannot be read");
-    const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    GKD_CHECK(!j.is_discarded(), f.config, ": not valid JSON");
-    table.apply_json(j, f.config);
-  }
-  for (const auto& [name, value] : flags) table.apply_flag(name, value);
-  if (f.threads > 0) omp_set_num_threads(static_cast<int>(f.threads));
+  if (!parse_run_arguments(argc, argv, kHeader, "train", table, &f)) return 0;
 
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();

@@ -1,12 +1,17 @@
 #include "cli/train_common.h"
 
+#include <fmt/core.h>
 #include <omp.h>
+
+#include <fstream>
 
 #include <algorithm>
 #include <cmath>
 #include <ctime>
 
+#include "cli/commands.h"
 #include "engine/error.h"
+#include "engine/io/checkpoint.h"
 #include "engine/io/ogb.h"
 #include "engine/io/splits.h"
 #include "kernels/registry.h"
@@ -78,6 +83,86 @@ OptionTable make_train_table(TrainConfig& c) {
   t.add("raw_logit_rule", &c.raw_logit_rule,
         "PPI: micro-F1 predicts a label when the raw logit >= 0.5 (the seed code's rule)");
   return t;
+}
+
+nlohmann::json train_config_json(TrainConfig config) {
+  return make_train_table(config).to_json();
+}
+
+bool parse_run_arguments(int argc, char** argv, const char* header, const std::string& command,
+                         OptionTable& table, TrainFlags* f) {
+  using nlohmann::json;
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      fmt::print("{}{}", header, table.help());
+      return false;
+    }
+    if (arg == "--json") {
+      f->json = true;
+      continue;
+    }
+    if (arg == "--quiet") {
+      f->quiet = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + arg + "'");
+    std::string value;
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else {
+      if (i + 1 >= argc) throw UsageError("option " + arg + " needs a value");
+      value = argv[++i];
+    }
+    const std::string name = arg.substr(2);
+    if (name == "config") {
+      f->config = value;
+    } else if (name == "out") {
+      f->out = value;
+    } else if (name == "threads") {
+      char* end = nullptr;
+      f->threads = std::strtoll(value.c_str(), &end, 10);
+      if (*end != '\0' || f->threads < 1) {
+        throw UsageError("option --threads expects a positive integer (got '" + value + "')");
+      }
+    } else if (table.has_flag(name)) {
+      flags.emplace_back(name, value);
+    } else {
+      throw UsageError("unknown option " + arg + " (see gkd " + command + " --help)");
+    }
+  }
+  if (!f->config.empty()) {
+    std::ifstream in(f->config);
+    GKD_CHECK(in.good(), f->config, ": cannot be read");
+    const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+    GKD_CHECK(!j.is_discarded(), f->config, ": not valid JSON");
+    table.apply_json(j, f->config);
+  }
+  for (const auto& [name, value] : flags) table.apply_flag(name, value);
+  if (f->threads > 0) omp_set_num_threads(static_cast<int>(f->threads));
+  return true;
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  const io::Checkpoint ckpt = io::load_checkpoint(path);
+  CheckpointInfo info;
+  info.meta = nlohmann::json::parse(ckpt.metadata, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json& meta = info.meta;
+  GKD_CHECK(!meta.is_discarded() && meta.is_object() && meta.value("format", "") == "gkd-model",
+            path,
+            ": field metadata.format: not a gkd model checkpoint (expected the metadata gkd "
+            "train writes)");
+  for (const char* key : {"task", "config", "run", "fold", "seed"}) {
+    GKD_CHECK(meta.contains(key), path, ": field metadata.", key, " is missing");
+  }
+  OptionTable table = make_train_table(info.config);
+  table.apply_json(meta["config"], path + " (metadata.config)");
+  GKD_CHECK(meta["task"].is_string(), path, ": field metadata.task is not a string");
+  info.task = meta["task"].get<std::string>();
+  return info;
 }
 
 Context select_device(const std::string& device) {

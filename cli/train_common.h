@@ -60,6 +60,8 @@ struct TrainConfig {
 };
 
 OptionTable make_train_table(TrainConfig& config);
+// The resolved options of `config` as gkd train's config.json holds them.
+nlohmann::json train_config_json(TrainConfig config);
 
 // Flags that are not part of the resolved config.
 struct TrainFlags {
@@ -69,6 +71,22 @@ struct TrainFlags {
   bool quiet = false;
   int64_t threads = 0;
 };
+
+// Parses `gkd train`-style arguments: --config FILE, --out DIR, --json, --quiet, --threads N and
+// the table's options as flags. Applies the config file, then the flags (flags win), and the
+// thread count. Returns false when --help was printed (with `header`). Bad usage throws
+// UsageError; a bad config file throws gkd::Error naming it.
+bool parse_run_arguments(int argc, char** argv, const char* header, const std::string& command,
+                         OptionTable& table, TrainFlags* flags);
+
+// A model checkpoint written by gkd train: its metadata (validated: errors name the file and the
+// field), the task ("node", "graph", "ppi") and the resolved config it was trained with.
+struct CheckpointInfo {
+  nlohmann::json meta;
+  std::string task;
+  TrainConfig config;
+};
+CheckpointInfo read_checkpoint_info(const std::string& path);
 
 Context select_device(const std::string& device);
 

@@ -43,6 +43,10 @@ void check_config(const ModelConfig& c) {
 
 }  // namespace
 
+int64_t hidden_width(const ModelConfig& c) {
+  return c.arch == Arch::kGat ? c.heads * c.hidden : c.hidden;
+}
+
 const char* arch_name(Arch arch) {
   for (const auto& a : kArchNames) {
     if (a.arch == arch) return a.name;

@@ -45,6 +45,9 @@ struct ModelConfig {
   bool bias = true;
 };
 
+// The width of every hidden state ModelOutput::hidden holds: heads * hidden for GAT, else hidden.
+int64_t hidden_width(const ModelConfig& config);
+
 // "gcn" <-> Arch::kGcn, ...; from_string throws gkd::Error listing the accepted names.
 const char* arch_name(Arch arch);
 Arch arch_from_string(const std::string& name);

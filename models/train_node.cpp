@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
 #include "engine/error.h"
@@ -13,7 +14,8 @@ namespace gkd::models {
 
 NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io::NodeDataset& data,
                                       const NodeTrainOptions& o,
-                                      const std::function<void(const EpochMetrics&)>& on_epoch) {
+                                      const std::function<void(const EpochMetrics&)>& on_epoch,
+                                      const ExtraLoss& extra) {
   GKD_CHECK(o.epochs >= 1, "[train] epochs is ", o.epochs, " (expected >= 1)");
   GKD_CHECK(o.patience >= 0, "[train] patience is ", o.patience, " (expected >= 0)");
   const Graph g = data.graph.to(ctx.device());
@@ -22,7 +24,12 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   const Tensor train_mask = data.train_mask.to(ctx.device());
   const Tensor val_mask = data.val_mask.to(ctx.device());
   for (Parameter* p : model.parameters()) p->value = p->value.to(ctx.device());
-  autograd::Adam adam(ctx, model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
+  std::vector<Parameter*> params = model.parameters();
+  for (Parameter* p : extra.parameters) {
+    p->value = p->value.to(ctx.device());
+    params.push_back(p);
+  }
+  autograd::Adam adam(ctx, params, {.lr = o.lr, .weight_decay = o.weight_decay});
 
   GKD_CHECK(o.paper_eval_every >= 1, "[train] paper_eval_every is ", o.paper_eval_every,
             " (expected >= 1)");
@@ -41,6 +48,10 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
       const ModelOutput out = model.forward(
           tape, g, x, {.training = true, .seed = o.seed, .step = static_cast<uint64_t>(epoch)});
       autograd::Var loss = autograd::cross_entropy(out.logits, y, train_mask);
+      if (extra.term) {
+        const autograd::Var term = extra.term(tape, out, epoch);
+        if (term.defined()) loss = autograd::add(loss, term);
+      }
       adam.zero_grad();
       tape.backward(loss);
       adam.step();

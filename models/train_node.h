@@ -47,10 +47,19 @@ struct NodeTrainResult {
   std::vector<EpochMetrics> history;
 };
 
+// What a caller adds to the supervised objective (distillation): a term computed from the step's
+// model output, and the parameters it trains besides the model's (e.g. a FitNet projection).
+struct ExtraLoss {
+  // Returns a [1, 1] loss added to the cross-entropy, or an undefined Var for none this epoch.
+  std::function<autograd::Var(autograd::Tape& tape, const ModelOutput& out, int64_t epoch)> term;
+  std::vector<Parameter*> parameters;
+};
+
 // Trains `model` on `data` (both already on ctx's device or moved there by the call).
 // `on_epoch` sees every epoch's metrics as they come (progress lines, metrics.jsonl).
-NodeTrainResult train_node_classifier(
-    const Context& ctx, Model& model, const io::NodeDataset& data, const NodeTrainOptions& options,
-    const std::function<void(const EpochMetrics&)>& on_epoch = {});
+NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io::NodeDataset& data,
+                                      const NodeTrainOptions& options,
+                                      const std::function<void(const EpochMetrics&)>& on_epoch = {},
+                                      const ExtraLoss& extra = {});
 
 }  // namespace gkd::models

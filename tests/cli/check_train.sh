@@ -2,6 +2,8 @@
 # CLI tests of `gkd train`: usage check_train.sh GKD WORKDIR MODE
 #   smoke: a tiny synthetic run; its --json summary and run directory must hold what the README says
 #   bad:   malformed configs and flags exit non-zero with a one-line message and leave no run directory
+#   distill: gkd distill (kd, fitnet, lsp) on a small synthetic graph: the summary keys, the
+#          teacher / student / baseline results, checkpoints that gkd eval reads back
 #   graph: graph classification on a TU-layout fixture (cycles vs stars): CV summary, checkpoints,
 #          and gkd eval reproducing a fold's test accuracy from its checkpoint
 #   ppi:   inductive multi-label training on a fixture in PPI's public layout (train/valid/test
@@ -56,6 +58,11 @@ bad)
   expect 1 "missing.ckpt" -- "$gkd" eval --checkpoint "$work/missing.ckpt"
   printf 'GKDCKPT\000garbage' > "$work/torn.ckpt"
   expect 1 "torn.ckpt" -- "$gkd" eval --checkpoint "$work/torn.ckpt"
+  # gkd distill: no teacher, a layer the student lacks.
+  expect 1 "exactly one of --teacher" -- "$gkd" distill --method kd --out "$work/run"
+  echo '{"model": "gcn", "layers": 3}' > "$work/teacher.json"
+  expect 1 "student_layer is 5" -- "$gkd" distill --method lsp --teacher-config "$work/teacher.json" \
+    --student-layer 5 --out "$work/run"
   echo '{"model": "gcn", "hiden": 16}' > "$work/typo.json"
   expect 1 "typo.json: hiden: unknown key" -- "$gkd" train --config "$work/typo.json" --out "$work/run"
   echo '{"lr": "fast"}' > "$work/type.json"
@@ -66,6 +73,29 @@ bad)
   expect 2 "unknown option --hidden-size" -- "$gkd" train --hidden-size 3 --out "$work/run"
   expect 2 "expected one of mlp, gcn, gat, sage, gin" -- "$gkd" train --model gnn --out "$work/run"
   expect 1 "no such file" -- "$gkd" train --data "$work/missing.npz" --out "$work/run"
+  ;;
+distill)
+  echo '{"model": "gcn", "hidden": 16, "layers": 3, "epochs": 10}' > "$work/teacher.json"
+  for method in kd fitnet lsp; do
+    "$gkd" distill --method $method --teacher-config "$work/teacher.json" \
+      --data synthetic:nodes=300,features=8 --model mlp --epochs 5 --runs 2 \
+      --out "$work/$method" --json --quiet > "$work/$method.json" || fail "$method: exit $?"
+    "$gkd" eval --checkpoint "$work/$method/run1_student.ckpt" --json > "$work/eval.json" ||
+      fail "$method: eval exit $?"
+    /usr/bin/python3 - "$work/$method.json" "$work/eval.json" "$method" <<'PY' || fail "$method outputs"
+import json, sys
+s, e, method = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+for k in ["command", "method", "dataset", "metric", "runs", "baseline", "students", "teacher",
+          "epoch_ms_median", "device"]:
+    assert k in s, k
+assert s["command"] == "distill" and s["method"] == method and s["runs"] == 2
+for part in [s["baseline"], s["students"][0], s["teacher"]]:
+    assert 0 <= part["test_mean"] <= 100 and "test_std" in part
+run = s["per_run"][1]
+assert abs(e["test"] - run["student"]["test"]) < 1e-9, (e, run)  # the checkpoint is that student
+assert e["model"] == "mlp"
+PY
+  done
   ;;
 graph)
   # TU raw layout: 24 graphs, even ones cycles (label 1), odd ones stars (label 2), node labels 1/2.
