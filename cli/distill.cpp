@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -64,9 +65,12 @@ struct DistillConfig {
 
 void add_distill_options(OptionTable& t, DistillConfig& d) {
   t.add("method", &d.method, {"kd", "fitnet", "lsp"}, "distillation method");
-  t.add("teacher", &d.teacher, {}, "a teacher checkpoint from gkd train (loaded once)");
+  t.add("teacher", &d.teacher, {},
+        "a teacher checkpoint from gkd train (loaded once; a relative path is looked up from the "
+        "working directory, then beside --config)");
   t.add("teacher_config", &d.teacher_config, {},
-        "a gkd train config: the teacher is trained per run with that run's seed");
+        "a gkd train config: the teacher is trained per run with that run's seed (path lookup "
+        "as --teacher)");
   t.add("weight", &d.weight, 0.0, 1e6, "weight of the distillation term");
   t.add("temperature", &d.temperature, 1e-3, 1e3, "kd: softmax temperature");
   t.add("student_layer", &d.student_layer, -1000,
@@ -126,6 +130,14 @@ int run_distill(int argc, char** argv) {
   if (!parse_run_arguments(argc, argv, kHeader, "distill", table, &f)) return 0;
   GKD_CHECK(d.teacher.empty() != d.teacher_config.empty(),
             "gkd distill needs exactly one of --teacher CHECKPOINT and --teacher-config FILE");
+  // A relative teacher path in a config file may be relative to that file (configs/ ships pairs).
+  for (std::string* path : {&d.teacher, &d.teacher_config}) {
+    const std::filesystem::path beside = std::filesystem::path(f.config).parent_path() / *path;
+    if (!path->empty() && !f.config.empty() && std::filesystem::path(*path).is_relative() &&
+        !std::filesystem::exists(*path) && std::filesystem::exists(beside)) {
+      *path = beside.string();
+    }
+  }
   const Context ctx = select_device(c.device);
   GKD_CHECK(!is_graph_data(c.data.spec) && !is_ppi_data(c.data.spec), "gkd distill: --data ",
             c.data.spec,
