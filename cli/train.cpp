@@ -142,32 +142,14 @@ int train_nodes(const TrainCall& call) {
                     {"epoch_ms_median", res.median_step_ms}});
   }
 
-  const json summary = {{"command", "train"},
-                        {"dataset", data.name},
-                        {"model", c.model},
-                        {"metric", "accuracy"},
-                        {"selection", c.selection},
-                        {"runs", c.runs},
-                        {"test_mean", mean(test)},
-                        {"test_std", stddev(test)},
-                        {"val_mean", mean(val)},
-                        {"epoch_ms_median", median(step_ms)},
-                        {"device", ctx.describe()},
-                        {"threads", omp_get_max_threads()},
-                        {"parameters", shape_only.num_parameters()},
-                        {"per_run", runs},
-                        {"run_dir", dir.path()}};
-  dir.write_json("summary.json", summary);
-  dir.commit();
-  if (!f.quiet) {
-    fmt::print(stderr,
-               "{} {} on {}: test accuracy {:.2f} ± {:.2f}% over {} run(s) (val {:.2f}%), "
-               "{:.2f} ms/epoch; run directory {}\n",
-               data.name, c.model, ctx.describe(), mean(test), stddev(test), c.runs, mean(val),
-               median(step_ms), dir.path());
-  }
-  if (f.json) fmt::print("{}\n", summary.dump());
-  return 0;
+  return finish_train(call, dir,
+                      {.dataset = data.name,
+                       .metric = "accuracy",
+                       .test = test,
+                       .val = val,
+                       .epoch_ms = step_ms,
+                       .parameters = shape_only.num_parameters(),
+                       .details = {{"per_run", runs}}});
 }
 
 }  // namespace gkd::cli

@@ -165,6 +165,36 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return info;
 }
 
+int finish_train(const TrainCall& call, RunDir& dir, const RunSummary& s) {
+  const TrainConfig& c = call.config;
+  nlohmann::json summary = {{"command", "train"},
+                            {"dataset", s.dataset},
+                            {"model", c.model},
+                            {"metric", s.metric},
+                            {"selection", c.selection},
+                            {"runs", c.runs},
+                            {"test_mean", mean(s.test)},
+                            {"test_std", stddev(s.test)},
+                            {"val_mean", mean(s.val)},
+                            {"epoch_ms_median", median(s.epoch_ms)},
+                            {"device", call.ctx.describe()},
+                            {"threads", omp_get_max_threads()},
+                            {"parameters", s.parameters},
+                            {"run_dir", dir.path()}};
+  summary.update(s.details);
+  dir.write_json("summary.json", summary);
+  dir.commit();
+  if (!call.flags.quiet) {
+    fmt::print(stderr,
+               "{} {}: test {} {:.2f} ± {:.2f} over {} result(s) (val {:.2f}), {:.2f} ms/epoch; "
+               "run directory {}\n",
+               s.dataset, c.model, s.metric, mean(s.test), stddev(s.test), s.test.size(),
+               mean(s.val), median(s.epoch_ms), dir.path());
+  }
+  if (call.flags.json) fmt::print("{}\n", summary.dump());
+  return 0;
+}
+
 Context select_device(const std::string& device) {
   if (device == "cpu") return Context::cpu();
   bool all_twins = true;

@@ -10,6 +10,7 @@
 
 #include "cli/data_source.h"
 #include "cli/options.h"
+#include "cli/run_dir.h"
 #include "engine/context.h"
 #include "models/graph_model.h"
 #include "models/model.h"
@@ -130,6 +131,18 @@ struct TrainCall {
   int argc;
   char** argv;
 };
+// What every training command reports: the common summary keys come from these fields,
+// `details` adds the command's own (per_run or per_fold, protocol, selected epochs).
+struct RunSummary {
+  std::string dataset, metric;
+  std::vector<double> test, val, epoch_ms;  // one entry per result (run, or run and fold)
+  int64_t parameters = 0;
+  nlohmann::json details = nlohmann::json::object();
+};
+// Writes summary.json, commits the run directory, prints the closing line on stderr (unless
+// --quiet) and the summary on stdout (with --json). Returns the exit code, 0.
+int finish_train(const TrainCall& call, RunDir& dir, const RunSummary& summary);
+
 int train_nodes(const TrainCall& call);
 int train_graphs(const TrainCall& call);
 int train_ppi(const TrainCall& call);

@@ -132,34 +132,17 @@ int train_graphs(const TrainCall& call) {
     }
   }
 
-  const json summary = {
-      {"command", "train"},
-      {"dataset", data.name},
-      {"model", c.model},
-      {"metric", metric_name},
-      {"selection", c.selection},
-      {"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},
-      {"runs", c.runs},
-      {"test_mean", mean(test)},
-      {"test_std", stddev(test)},
-      {"val_mean", mean(val)},
-      {"epoch_ms_median", median(epoch_ms)},
-      {"device", ctx.describe()},
-      {"threads", omp_get_max_threads()},
-      {"parameters", shape_only.num_parameters()},
-      {"per_fold", per_job},
-      {"run_dir", dir.path()}};
-  dir.write_json("summary.json", summary);
-  dir.commit();
-  if (!f.quiet) {
-    fmt::print(
-        stderr,
-        "{} {}: test {} {:.2f} ± {:.2f} over {} result(s), {:.0f} ms/epoch; run directory {}\n",
-        data.name, c.model, metric_name, mean(test), stddev(test), test.size(), median(epoch_ms),
-        dir.path());
-  }
-  if (f.json) fmt::print("{}\n", summary.dump());
-  return 0;
+  json details = {{"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},
+                  {"per_fold", per_job}};
+  if (!selected_epochs.empty()) details["selected_epochs"] = selected_epochs;
+  return finish_train(call, dir,
+                      {.dataset = data.name,
+                       .metric = metric_name,
+                       .test = test,
+                       .val = val,
+                       .epoch_ms = epoch_ms,
+                       .parameters = shape_only.num_parameters(),
+                       .details = details});
 }
 
 }  // namespace gkd::cli

@@ -85,31 +85,14 @@ int train_ppi(const TrainCall& call) {
                     {"last_test", res.last_test_f1},
                     {"epoch_ms_median", res.median_epoch_ms}});
   }
-  const json summary = {{"command", "train"},
-                        {"dataset", name},
-                        {"model", c.model},
-                        {"metric", "micro_f1"},
-                        {"selection", c.selection},
-                        {"runs", c.runs},
-                        {"test_mean", mean(test)},
-                        {"test_std", stddev(test)},
-                        {"val_mean", mean(val)},
-                        {"epoch_ms_median", median(epoch_ms)},
-                        {"device", ctx.describe()},
-                        {"threads", omp_get_max_threads()},
-                        {"parameters", shape_only.num_parameters()},
-                        {"per_run", runs},
-                        {"run_dir", dir.path()}};
-  dir.write_json("summary.json", summary);
-  dir.commit();
-  if (!f.quiet) {
-    fmt::print(stderr,
-               "{} {}: test micro-F1 {:.2f} ± {:.2f} over {} run(s), {:.0f} ms/epoch; run "
-               "directory {}\n",
-               name, c.model, mean(test), stddev(test), c.runs, median(epoch_ms), dir.path());
-  }
-  if (f.json) fmt::print("{}\n", summary.dump());
-  return 0;
+  return finish_train(call, dir,
+                      {.dataset = name,
+                       .metric = "micro_f1",
+                       .test = test,
+                       .val = val,
+                       .epoch_ms = epoch_ms,
+                       .parameters = shape_only.num_parameters(),
+                       .details = {{"per_run", runs}}});
 }
 
 }  // namespace gkd::cli

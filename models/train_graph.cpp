@@ -11,6 +11,7 @@
 #include "engine/io/splits.h"
 #include "models/checkpoint.h"
 #include "models/metrics.h"
+#include "models/selection.h"
 
 namespace gkd::models {
 
@@ -77,7 +78,7 @@ GraphTrainResult train_graph_classifier(
   const ModelState state = model_state(model);
   std::vector<Tensor> best_state;
   GraphTrainResult r;
-  double best_val_loss = 0;
+  EpochSelector selector;
   std::vector<double> epoch_ms;
   uint64_t step = 0;
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
@@ -114,20 +115,25 @@ GraphTrainResult train_graph_classifier(
     m.test =
         evaluate_graph_classifier(ctx, model, data, split.test, o.metric, o.eval_batch_size).metric;
     epoch_ms.push_back(m.epoch_ms);
-    const bool better = split.val.empty() || r.best_epoch == 0 || m.val > r.best_val ||
-                        (m.val == r.best_val && m.val_loss < best_val_loss);
-    if (better) {
-      r.best_epoch = epoch;
-      r.best_val = m.val;
-      r.test = m.test;
-      best_val_loss = m.val_loss;
-      if (o.restore_best && !split.val.empty()) best_state = snapshot(state);
-    }
+    const bool better = selector.observe({.epoch = epoch,
+                                          .train_loss = m.train_loss,
+                                          .val = m.val,
+                                          .val_loss = m.val_loss,
+                                          .test = m.test});
+    if (better && o.restore_best && !split.val.empty()) best_state = snapshot(state);
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
   }
   if (!best_state.empty()) restore(state, best_state);
   r.last_test = r.history.back().test;
+  if (split.val.empty()) {  // no selection: the last epoch counts
+    r.best_epoch = r.history.back().epoch;
+    r.test = r.last_test;
+  } else {
+    r.best_epoch = selector.best_epoch();
+    r.best_val = selector.best_val();
+    r.test = selector.test_at_best();
+  }
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   return r;

@@ -9,6 +9,7 @@
 #include "engine/io/splits.h"
 #include "models/checkpoint.h"
 #include "models/metrics.h"
+#include "models/selection.h"
 
 namespace gkd::models {
 
@@ -81,7 +82,7 @@ InductiveTrainResult train_inductive(
 
   const auto n_train = static_cast<int64_t>(data.train.graphs.size());
   InductiveTrainResult r;
-  double best_val_loss = 0, paper_best_val = -1, paper_best_loss = 0;
+  EpochSelector selector(o.paper_eval_every);
   std::vector<double> epoch_ms;
   uint64_t step = 0;
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
@@ -114,27 +115,23 @@ InductiveTrainResult train_inductive(
     m.val_f1 = val.f1;
     m.test_f1 = evaluate_inductive(ctx, model, data.test, o.raw_logit_rule).f1;
     epoch_ms.push_back(m.epoch_ms);
-    if (r.best_epoch == 0 || m.val_f1 > r.best_val_f1 ||
-        (m.val_f1 == r.best_val_f1 && m.val_loss < best_val_loss)) {
-      r.best_epoch = epoch;
-      r.best_val_f1 = m.val_f1;
-      r.test_f1 = m.test_f1;
-      best_val_loss = m.val_loss;
-      if (o.restore_best) best_state = snapshot(state);
-    }
-    const bool first_look = paper_best_val < 0;
-    if (epoch % o.paper_eval_every == 0 &&
-        (first_look || m.val_f1 > paper_best_val || m.train_loss < paper_best_loss)) {
-      paper_best_val = first_look ? m.val_f1 : std::max(paper_best_val, m.val_f1);
-      paper_best_loss = first_look ? m.train_loss : std::min(paper_best_loss, m.train_loss);
-      r.paper_test_f1 = m.test_f1;
+    if (selector.observe({.epoch = epoch,
+                          .train_loss = m.train_loss,
+                          .val = m.val_f1,
+                          .val_loss = m.val_loss,
+                          .test = m.test_f1}) &&
+        o.restore_best) {
+      best_state = snapshot(state);
     }
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
   }
   if (o.restore_best) restore(state, best_state);
   r.last_test_f1 = r.history.back().test_f1;
-  if (paper_best_val < 0) r.paper_test_f1 = r.last_test_f1;
+  r.best_epoch = selector.best_epoch();
+  r.best_val_f1 = selector.best_val();
+  r.test_f1 = selector.test_at_best();
+  r.paper_test_f1 = selector.paper_test();
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   return r;

@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "models/checkpoint.h"
 #include "models/metrics.h"
+#include "models/selection.h"
 
 namespace gkd::models {
 
@@ -31,13 +32,10 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   }
   autograd::Adam adam(ctx, params, {.lr = o.lr, .weight_decay = o.weight_decay});
 
-  GKD_CHECK(o.paper_eval_every >= 1, "[train] paper_eval_every is ", o.paper_eval_every,
-            " (expected >= 1)");
   const ModelState state = model_state(model);
   std::vector<Tensor> best_state;
   NodeTrainResult r;
-  double best_val_loss = 0;
-  double paper_best_val = -1, paper_best_loss = 0;
+  EpochSelector selector(o.paper_eval_every);
   std::vector<double> step_ms;
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     EpochMetrics m;
@@ -72,30 +70,25 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
       m.test_acc = accuracy(logits, data.y, data.test_mask);
     }
     step_ms.push_back(m.step_ms);
-    const bool better = r.best_epoch == 0 || m.val_acc > r.best_val_acc ||
-                        (m.val_acc == r.best_val_acc && m.val_loss < best_val_loss);
-    if (better) {
-      r.best_epoch = epoch;
-      r.best_val_acc = m.val_acc;
-      r.test_acc = m.test_acc;
-      best_val_loss = m.val_loss;
-      if (o.restore_best) best_state = snapshot(state);
-    }
-    const bool first_look = paper_best_val < 0;
-    if (epoch % o.paper_eval_every == 0 &&
-        (first_look || m.val_acc > paper_best_val || m.train_loss < paper_best_loss)) {
-      paper_best_val = first_look ? m.val_acc : std::max(paper_best_val, m.val_acc);
-      paper_best_loss = first_look ? m.train_loss : std::min(paper_best_loss, m.train_loss);
-      r.paper_test_acc = m.test_acc;
+    if (selector.observe({.epoch = epoch,
+                          .train_loss = m.train_loss,
+                          .val = m.val_acc,
+                          .val_loss = m.val_loss,
+                          .test = m.test_acc}) &&
+        o.restore_best) {
+      best_state = snapshot(state);
     }
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
-    if (o.patience > 0 && epoch - r.best_epoch >= o.patience) break;
+    if (o.patience > 0 && epoch - selector.best_epoch() >= o.patience) break;
   }
   if (o.restore_best) restore(state, best_state);
   r.epochs_run = static_cast<int64_t>(r.history.size());
   r.last_test_acc = r.history.back().test_acc;
-  if (paper_best_val < 0) r.paper_test_acc = r.last_test_acc;  // stopped before the first look
+  r.best_epoch = selector.best_epoch();
+  r.best_val_acc = selector.best_val();
+  r.test_acc = selector.test_at_best();
+  r.paper_test_acc = selector.paper_test();
   std::nth_element(step_ms.begin(), step_ms.begin() + step_ms.size() / 2, step_ms.end());
   r.median_step_ms = step_ms[step_ms.size() / 2];
   return r;

@@ -11,6 +11,7 @@
 #include "engine/io/graph_dataset.h"
 #include "models/checkpoint.h"
 #include "models/graph_model.h"
+#include "models/selection.h"
 #include "models/train_graph.h"
 #include "tests/support/checks.h"
 
@@ -263,4 +264,22 @@ TEST_CASE("checkpoints: a model saved and loaded gives the same logits; mismatch
   CHECK_THROWS_WITH_AS(load_model(path, model_state(dp)), doctest::Contains("for this model"),
                        Error);
   std::filesystem::remove(path);
+}
+
+TEST_CASE("EpochSelector: best validation with loss tie-break, and the seed code's rule") {
+  EpochSelector s(2);
+  // epoch, train loss, val, val loss, test
+  CHECK(s.observe({1, 1.0, 50, 0.9, 40}));
+  CHECK_FALSE(s.observe({2, 0.8, 50, 0.95, 41}));  // tie on val, higher val loss: not better
+  CHECK(s.observe({3, 0.7, 50, 0.85, 42}));        // tie on val, lower val loss: better
+  CHECK_FALSE(s.observe({4, 0.9, 45, 0.80, 43}));  // looks (epoch 4): loss 0.9 > 0.8, val lower
+  CHECK(s.observe({5, 0.6, 60, 0.70, 44}));
+  CHECK_FALSE(s.observe({6, 0.5, 55, 0.75, 45}));  // looks: the loss dropped, so test 45 recorded
+  CHECK(s.best_epoch() == 5);
+  CHECK(s.best_val() == 60);
+  CHECK(s.test_at_best() == 44);
+  CHECK(s.paper_test() == 45);
+  EpochSelector early(10);
+  early.observe({1, 1.0, 50, 0.9, 40});
+  CHECK(early.paper_test() == 40);  // no look before the end: the last epoch's test
 }
