@@ -63,6 +63,9 @@ bad)
   echo '{"model": "gcn", "layers": 3}' > "$work/teacher.json"
   expect 1 "student_layer is 5" -- "$gkd" distill --method lsp --teacher-config "$work/teacher.json" \
     --student-layer 5 --out "$work/run"
+  expect 1 "takes no teacher" -- "$gkd" distill --method dml --teacher-config "$work/teacher.json" \
+    --out "$work/run"
+  expect 1 "expected >= 2" -- "$gkd" distill --method alignahead --layers 1 --out "$work/run"
   echo '{"model": "gcn", "hiden": 16}' > "$work/typo.json"
   expect 1 "typo.json: hiden: unknown key" -- "$gkd" train --config "$work/typo.json" --out "$work/run"
   echo '{"lr": "fast"}' > "$work/type.json"
@@ -94,6 +97,20 @@ for part in [s["baseline"], s["students"][0], s["teacher"]]:
 run = s["per_run"][1]
 assert abs(e["test"] - run["student"]["test"]) < 1e-9, (e, run)  # the checkpoint is that student
 assert e["model"] == "mlp"
+PY
+  done
+  for method in dml alignahead++; do
+    "$gkd" distill --method $method --students 3 --data synthetic:nodes=300,features=8 \
+      --model gcn --layers 3 --epochs 4 --runs 2 --out "$work/$method" --json --quiet \
+      > "$work/$method.json" || fail "$method: exit $?"
+    "$gkd" eval --checkpoint "$work/$method/run0_student2.ckpt" --json > "$work/eval.json" ||
+      fail "$method: eval exit $?"
+    /usr/bin/python3 - "$work/$method.json" "$work/eval.json" <<'PY' || fail "$method outputs"
+import json, sys
+s, e = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert len(s["students"]) == 3 and "ensemble" in s and "baseline" in s and "teacher" not in s
+run = s["per_run"][0]
+assert abs(e["test"] - run["students"][2]["test"]) < 1e-9, (e, run)
 PY
   done
   ;;

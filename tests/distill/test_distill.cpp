@@ -7,6 +7,7 @@
 #include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
 #include "distill/offline.h"
+#include "distill/online.h"
 #include "engine/io/synthetic.h"
 #include "models/train_node.h"
 #include "tests/support/checks.h"
@@ -120,4 +121,144 @@ TEST_CASE("distill: KD from a GCN teacher lifts an MLP student above the MLP alo
   INFO("teacher " << teacher_acc << ", MLP alone " << alone_acc << ", MLP student " << student_acc);
   CHECK(teacher_acc > alone_acc + 10);
   CHECK(student_acc > alone_acc + 5);
+}
+
+namespace {
+
+models::ModelConfig student_config(bool aux) {
+  return {.arch = models::Arch::kGcn,
+          .in_dim = 8,
+          .out_dim = 3,
+          .hidden = 6,
+          .layers = 4,
+          .dropout = 0,
+          .aux_heads = aux};
+}
+
+}  // namespace
+
+TEST_CASE("online: a cohort of one with no peers trains exactly as the model alone") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  const models::NodeTrainOptions budget{.epochs = 15, .lr = 0.01, .seed = 1};
+  models::Model alone(student_config(false), 3), member(student_config(false), 3);
+  const models::NodeTrainResult a = models::train_node_classifier(ctx, alone, data, budget);
+  const std::vector<models::Model*> cohort{&member};
+  const distill::CohortResult c =
+      distill::train_cohort(ctx, cohort, data, budget, {.method = distill::OnlineMethod::kOc});
+  REQUIRE(c.students.size() == 1);
+  for (size_t e = 0; e < a.history.size(); ++e) {
+    CAPTURE(e);
+    CHECK(c.students[0].history[e].train_loss == a.history[e].train_loss);
+    CHECK(c.students[0].history[e].val_acc == a.history[e].val_acc);
+  }
+  CHECK(c.students[0].test_acc == a.test_acc);
+  CHECK(c.ensemble_test_acc == a.test_acc);  // the restored best state, alone
+}
+
+TEST_CASE("online: each student's first-epoch loss is its definition, for every method") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  struct Case {
+    distill::OnlineMethod method;
+    int64_t shift;
+    distill::FeatureDistance distance;
+  };
+  const Case cases[] = {
+      {distill::OnlineMethod::kDml, 0, distill::FeatureDistance::kMse},
+      {distill::OnlineMethod::kOc, 0, distill::FeatureDistance::kMse},
+      {distill::OnlineMethod::kAlignahead, 1, distill::FeatureDistance::kMse},
+      {distill::OnlineMethod::kAlignahead, -1, distill::FeatureDistance::kMse},
+      {distill::OnlineMethod::kAlignaheadPlus, 1, distill::FeatureDistance::kMse},
+      {distill::OnlineMethod::kAlignaheadPlus, -1, distill::FeatureDistance::kCosine},
+      {distill::OnlineMethod::kAlignaheadPlus, 1, distill::FeatureDistance::kNormalizedMse}};
+  for (const Case& k : cases) {
+    for (distill::Schedule schedule :
+         {distill::Schedule::kSimultaneous, distill::Schedule::kAlternating}) {
+      CAPTURE(distill::online_method_name(k.method));
+      CAPTURE(k.shift);
+      CAPTURE(static_cast<int>(schedule));
+      const bool plus = k.method == distill::OnlineMethod::kAlignaheadPlus;
+      const distill::OnlineOptions o{.method = k.method,
+                                     .weight = 0.7,
+                                     .temperature = 2.0,
+                                     .shift = k.shift,
+                                     .schedule = schedule,
+                                     .feature_weight = 0.3,
+                                     .feature_distance = k.distance,
+                                     .aux_weight = 0.4};
+      std::vector<models::Model> students;
+      for (uint64_t s = 0; s < 3; ++s) students.emplace_back(student_config(plus), 10 + s);
+      // Expected losses at the initial weights, from the definitions.
+      std::vector<double> want(3);
+      {
+        Tape tape(ctx);
+        std::vector<models::ModelOutput> outs;
+        for (auto& s : students) outs.push_back(s.forward(tape, data.graph, data.x, {}));
+        const int64_t layers = 3;
+        for (int m = 0; m < 3; ++m) {
+          Var loss = autograd::cross_entropy(outs[m].logits, data.y, data.train_mask);
+          for (const Var& aux : outs[m].aux_logits) {
+            loss = autograd::add(
+                loss, autograd::scale(autograd::cross_entropy(aux, data.y, data.train_mask), 0.4));
+          }
+          double distill = 0;
+          for (int p = 0; p < 3; ++p) {
+            if (p == m) continue;
+            if (k.method == distill::OnlineMethod::kDml) {
+              distill += value(autograd::kl_div(outs[m].logits, outs[p].logits, 2.0));
+              continue;
+            }
+            for (int64_t t = 0; t < layers; ++t) {
+              const int64_t s = ((t + k.shift) % layers + layers) % layers;
+              distill +=
+                  value(autograd::structure_kl(data.graph, outs[m].hidden[t], outs[p].hidden[s]));
+              if (!plus) continue;
+              const Tensor a = outs[m].hidden[t].value(), b = outs[p].hidden[s].value();
+              const Eigen::MatrixXd ea = test::to_eigen(a), eb = test::to_eigen(b);
+              double fd = 0;
+              if (k.distance == distill::FeatureDistance::kMse) {
+                fd = (ea - eb).squaredNorm() / double(ea.size());
+              } else {
+                const Eigen::MatrixXd na = ea.rowwise().normalized(),
+                                      nb = eb.rowwise().normalized();
+                fd = k.distance == distill::FeatureDistance::kCosine
+                         ? 1.0 - na.cwiseProduct(nb).rowwise().sum().mean()
+                         : (na - nb).squaredNorm() / double(na.size());
+              }
+              distill += 0.3 * fd;
+            }
+          }
+          want[m] = value(loss) + 0.7 * distill / 2.0;
+        }
+      }
+      std::vector<models::Model*> pointers;
+      for (auto& s : students) pointers.push_back(&s);
+      const distill::CohortResult r =
+          distill::train_cohort(ctx, pointers, data, {.epochs = 1, .seed = 1}, o);
+      // Alternating: student m steps after students < m did, so only student 0 sees the initial
+      // peers; simultaneous: everyone does.
+      const int checked = schedule == distill::Schedule::kSimultaneous ? 3 : 1;
+      for (int m = 0; m < checked; ++m) {
+        CAPTURE(m);
+        CHECK(r.students[m].history[0].train_loss == doctest::Approx(want[m]).epsilon(1e-5));
+      }
+    }
+  }
+}
+
+TEST_CASE("online: configuration errors name the problem") {
+  const Context ctx = Context::cpu();
+  models::Model a({.arch = models::Arch::kGcn, .in_dim = 8, .out_dim = 3, .layers = 1}, 1);
+  const std::vector<models::Model*> one_layer{&a};
+  CHECK_THROWS_WITH_AS(
+      distill::train_cohort(ctx, one_layer, csbm(), {.epochs = 1},
+                            {.method = distill::OnlineMethod::kAlignahead}),
+      doctest::Contains("alignahead aligns hidden layers, but the students have 1 layer(s)"),
+      Error);
+  models::Model b(student_config(false), 1);
+  const std::vector<models::Model*> no_aux{&b};
+  CHECK_THROWS_WITH_AS(distill::train_cohort(ctx, no_aux, csbm(), {.epochs = 1},
+                                             {.method = distill::OnlineMethod::kAlignaheadPlus}),
+                       doctest::Contains("needs students with auxiliary heads"), Error);
 }

@@ -1,0 +1,65 @@
+// What the gkd distill paths share: the method options (added to gkd train's option table) and
+// the resolved call.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "autograd/functions_graph.h"
+#include "cli/train_common.h"
+
+namespace gkd::cli {
+
+struct DistillConfig {
+  std::string method = "kd";
+  // offline
+  std::string teacher;         // checkpoint path
+  std::string teacher_config;  // gkd train config
+  int64_t student_layer = -1;
+  int64_t teacher_layer = -1;
+  int64_t kd_start = 1;
+  int64_t kd_end = 0;
+  // both
+  double weight = 1.0;
+  double temperature = 2.0;
+  std::string kernel = "l1-exp";
+  double kernel_tau = 100.0;
+  double kernel_sigma = 1.0;
+  bool baseline = true;
+  // online
+  int64_t students = 2;
+  std::string schedule = "simultaneous";
+  int64_t shift = 1;
+  bool same_init = false;
+  double feature_weight = 1.0;
+  std::string feature_distance = "mse";
+  double aux_weight = 1.0;
+};
+
+bool is_online_method(const std::string& method);
+autograd::StructureKernel kernel_of(const DistillConfig& config);
+
+// Test and val accuracy of one model role over runs, and its summary object.
+struct ResultStats {
+  std::vector<double> test, val;
+  nlohmann::json summary() const {
+    return {{"test_mean", mean(test)}, {"test_std", stddev(test)}, {"val_mean", mean(val)}};
+  }
+};
+
+struct DistillCall {
+  const TrainConfig& config;
+  const DistillConfig& distill;
+  const nlohmann::json& resolved;  // the whole option table, for config.json
+  const TrainFlags& flags;
+  const Context& ctx;
+  int argc;
+  char** argv;
+};
+int distill_offline(const DistillCall& call);
+int distill_online(const DistillCall& call);
+
+}  // namespace gkd::cli

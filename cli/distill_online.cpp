@@ -1,0 +1,169 @@
+// gkd distill, online methods (dml, oc, alignahead, alignahead++): per seed a cohort of students
+// trained together, and the same student alone (the baseline).
+#include <fmt/core.h>
+#include <omp.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/distill_common.h"
+#include "cli/run_dir.h"
+#include "distill/online.h"
+#include "engine/error.h"
+#include "models/checkpoint.h"
+
+namespace gkd::cli {
+
+int distill_online(const DistillCall& call) {
+  using nlohmann::json;
+  const TrainConfig& c = call.config;
+  const DistillConfig& d = call.distill;
+  const TrainFlags& f = call.flags;
+  const Context& ctx = call.ctx;
+  const distill::OnlineOptions online{
+      .method = distill::online_method_from_string(d.method),
+      .weight = d.weight,
+      .temperature = d.temperature,
+      .shift = d.shift,
+      .kernel = kernel_of(d),
+      .schedule = d.schedule == "alternating" ? distill::Schedule::kAlternating
+                                              : distill::Schedule::kSimultaneous,
+      .feature_weight = d.feature_weight,
+      .feature_distance = d.feature_distance == "cosine" ? distill::FeatureDistance::kCosine
+                          : d.feature_distance == "normalized-mse"
+                              ? distill::FeatureDistance::kNormalizedMse
+                              : distill::FeatureDistance::kMse,
+      .aux_weight = d.aux_weight};
+  // Deep supervision gives the students auxiliary heads; the baseline stays the plain student.
+  TrainConfig student_train = c;
+  student_train.aux_heads =
+      c.aux_heads || (online.method == distill::OnlineMethod::kAlignaheadPlus && d.aux_weight > 0);
+
+  // Everything that can fail on bad input happens before the run directory exists.
+  io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
+  const models::ModelConfig student_config =
+      node_model_config(student_train, data.x.cols(), data.num_classes);
+  const models::ModelConfig baseline_config = node_model_config(c, data.x.cols(), data.num_classes);
+  GKD_CHECK(online.method == distill::OnlineMethod::kDml || student_config.layers >= 2,
+            "gkd distill --method ", d.method, " aligns hidden layers: --layers is ", c.layers,
+            " (expected >= 2)");
+  const json student_meta_config = train_config_json(student_train);
+
+  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
+  dir.write_json("config.json", call.resolved);
+  std::vector<int64_t> seeds;
+  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
+  json manifest = make_manifest(ctx, call.argc, call.argv, seeds);
+  manifest["command"] = "distill";
+  dir.write_json("manifest.json", manifest);
+  if (!f.quiet) {
+    fmt::print(stderr, "gkd distill --method {}: {} | {} x {} ({} schedule) | {}\n", d.method,
+               data.name, d.students, models::Model(student_config, 0).describe(), d.schedule,
+               ctx.describe());
+  }
+
+  std::vector<ResultStats> students(static_cast<size_t>(d.students));
+  ResultStats ensemble, baseline;
+  std::vector<double> epoch_ms;
+  json runs = json::array();
+  for (int64_t r = 0; r < c.runs; ++r) {
+    const auto seed = static_cast<uint64_t>(c.seed + r);
+    if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
+    const models::NodeTrainOptions to{.epochs = c.epochs,
+                                      .lr = c.lr,
+                                      .weight_decay = c.weight_decay,
+                                      .patience = 0,
+                                      .seed = seed};
+    std::vector<std::unique_ptr<models::Model>> cohort;
+    std::vector<models::Model*> pointers;
+    for (int64_t k = 0; k < d.students; ++k) {
+      // Student 0 starts as the baseline does; the others from their own seeds unless same_init.
+      const uint64_t init =
+          d.same_init || k == 0 ? seed : seed + 1000003 * static_cast<uint64_t>(k);
+      cohort.push_back(std::make_unique<models::Model>(student_config, init));
+      pointers.push_back(cohort.back().get());
+    }
+    const distill::CohortResult res = distill::train_cohort(
+        ctx, pointers, data, to, online, [&](int64_t k, const models::EpochMetrics& m) {
+          dir.append_metrics({{"run", r},
+                              {"seed", seed},
+                              {"model", "student" + std::to_string(k)},
+                              {"epoch", m.epoch},
+                              {"train_loss", m.train_loss},
+                              {"val_acc", m.val_acc},
+                              {"test_acc", m.test_acc},
+                              {"step_ms", m.step_ms}});
+        });
+    json run = {{"seed", seed}, {"students", json::array()}};
+    for (int64_t k = 0; k < d.students; ++k) {
+      const models::NodeTrainResult& s = res.students[k];
+      students[k].test.push_back(s.test_acc);
+      students[k].val.push_back(s.best_val_acc);
+      run["students"].push_back(
+          {{"test", s.test_acc}, {"val", s.best_val_acc}, {"best_epoch", s.best_epoch}});
+      models::save_model(dir.file(fmt::format("run{}_student{}.ckpt", r, k)),
+                         models::model_state(*cohort[k]),
+                         checkpoint_metadata(student_meta_config, "node", data.name, r, 0,
+                                             static_cast<int64_t>(seed), s.best_epoch)
+                             .dump());
+    }
+    ensemble.test.push_back(res.ensemble_test_acc);
+    ensemble.val.push_back(res.ensemble_val_acc);
+    run["ensemble"] = {{"test", res.ensemble_test_acc}, {"val", res.ensemble_val_acc}};
+    run["cohort_epoch_ms_median"] = res.median_epoch_ms;
+    epoch_ms.push_back(res.median_epoch_ms);
+    if (d.baseline) {
+      models::Model alone(baseline_config, seed);
+      const models::NodeTrainResult b = models::train_node_classifier(ctx, alone, data, to);
+      baseline.test.push_back(b.test_acc);
+      baseline.val.push_back(b.best_val_acc);
+      run["baseline"] = {{"test", b.test_acc}, {"val", b.best_val_acc}};
+    }
+    if (!f.quiet) {
+      std::string line;
+      for (int64_t k = 0; k < d.students; ++k) {
+        line += fmt::format("  student{} {:.1f}%", k, students[k].test.back());
+      }
+      fmt::print(stderr, "  run {}/{} seed {}:{}  ensemble {:.1f}%{}\n", r + 1, c.runs, seed, line,
+                 res.ensemble_test_acc,
+                 d.baseline ? fmt::format("  baseline {:.1f}%", baseline.test.back()) : "");
+    }
+    runs.push_back(run);
+  }
+
+  json summary = {{"command", "distill"},
+                  {"method", d.method},
+                  {"dataset", data.name},
+                  {"metric", "accuracy"},
+                  {"runs", c.runs},
+                  {"students", json::array()},
+                  {"ensemble", ensemble.summary()},
+                  {"epoch_ms_median", median(epoch_ms)},
+                  {"device", ctx.describe()},
+                  {"threads", omp_get_max_threads()},
+                  {"per_run", runs},
+                  {"run_dir", dir.path()}};
+  for (const ResultStats& s : students) summary["students"].push_back(s.summary());
+  if (d.baseline) summary["baseline"] = baseline.summary();
+  dir.write_json("summary.json", summary);
+  dir.commit();
+  if (!f.quiet) {
+    std::string line;
+    for (size_t k = 0; k < students.size(); ++k) {
+      line += fmt::format("student{} {:.2f} ± {:.2f}%, ", k, mean(students[k].test),
+                          stddev(students[k].test));
+    }
+    fmt::print(stderr, "{} {}: {}ensemble {:.2f} ± {:.2f}%{} over {} run(s); run directory {}\n",
+               data.name, d.method, line, mean(ensemble.test), stddev(ensemble.test),
+               d.baseline ? fmt::format(", baseline {:.2f} ± {:.2f}%", mean(baseline.test),
+                                        stddev(baseline.test))
+                          : "",
+               c.runs, dir.path());
+  }
+  if (f.json) fmt::print("{}\n", summary.dump());
+  return 0;
+}
+
+}  // namespace gkd::cli

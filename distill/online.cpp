@@ -1,0 +1,268 @@
+#include "distill/online.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "autograd/functions_dense.h"
+#include "autograd/functions_loss.h"
+#include "autograd/optim.h"
+#include "engine/error.h"
+#include "engine/ops_dense.h"
+#include "models/checkpoint.h"
+#include "models/metrics.h"
+#include "models/selection.h"
+
+namespace gkd::distill {
+
+namespace ag = autograd;
+using autograd::Tape;
+using autograd::Var;
+
+namespace {
+
+constexpr struct {
+  OnlineMethod method;
+  const char* name;
+} kOnlineNames[] = {{OnlineMethod::kDml, "dml"},
+                    {OnlineMethod::kOc, "oc"},
+                    {OnlineMethod::kAlignahead, "alignahead"},
+                    {OnlineMethod::kAlignaheadPlus, "alignahead++"}};
+
+// A peer's outputs as references: constants on the target's tape (no gradient into the peer).
+struct Reference {
+  Var logits;
+  std::vector<Var> hidden;
+};
+
+Reference as_reference(Tape& tape, const models::ModelOutput& out) {
+  Reference r{.logits = tape.constant(out.logits.value()), .hidden = {}};
+  for (const Var& h : out.hidden) r.hidden.push_back(tape.constant(h.value()));
+  return r;
+}
+
+// Rows scaled to unit L2 norm (ε keeps a zero row finite).
+Var row_normalized(Tape& tape, Var a) {
+  const Tensor eps = Tensor::full(1, 1, 1e-12, a.value().dtype(), tape.context().device());
+  Var norm = ag::exp(ag::scale(ag::log(ag::add(ag::row_sums(ag::mul(a, a)), tape.constant(eps))),
+                               0.5));  // [N, 1]
+  return ag::div(a, norm);
+}
+
+Var feature_distance(Tape& tape, Var a, Var b, FeatureDistance d) {
+  switch (d) {
+    case FeatureDistance::kNormalizedMse:
+      return ag::mse(row_normalized(tape, a), row_normalized(tape, b));
+    case FeatureDistance::kCosine: {  // mean over nodes of 1 − cos(a_i, b_i)
+      Var cos = ag::row_sums(ag::mul(row_normalized(tape, a), row_normalized(tape, b)));
+      const Tensor one = Tensor::full(1, 1, 1.0, a.value().dtype(), tape.context().device());
+      return ag::add(tape.constant(one), ag::scale(ag::mean(cos), -1.0));
+    }
+    case FeatureDistance::kMse:
+      break;
+  }
+  return ag::mse(a, b);
+}
+
+Var accumulate(Var total, Var term) {
+  return total.defined() ? ag::add(total, term) : term;
+}
+
+// Student `target`'s loss against the references of its peers.
+Var student_loss(Tape& tape, const Graph& g, const io::NodeDataset& data, const Tensor& y,
+                 const Tensor& train_mask, const models::ModelOutput& target,
+                 const std::vector<Reference>& peers, const OnlineOptions& o) {
+  Var loss = ag::cross_entropy(target.logits, y, train_mask);
+  const bool plus = o.method == OnlineMethod::kAlignaheadPlus;
+  if (plus && o.aux_weight > 0) {
+    for (const Var& aux : target.aux_logits) {
+      loss = ag::add(loss, ag::scale(ag::cross_entropy(aux, y, train_mask), o.aux_weight));
+    }
+  }
+  if (peers.empty() || o.weight == 0) return loss;
+  const auto layers = static_cast<int64_t>(target.hidden.size());
+  Var distill;
+  for (const Reference& p : peers) {
+    if (o.method == OnlineMethod::kDml) {
+      distill = accumulate(distill, ag::kl_div(target.logits, p.logits, o.temperature));
+      continue;
+    }
+    const int64_t shift = o.method == OnlineMethod::kOc ? 0 : o.shift;
+    for (int64_t t = 0; t < layers; ++t) {
+      const int64_t s = ((t + shift) % layers + layers) % layers;  // the peer's layer
+      distill = accumulate(distill, ag::structure_kl(g, target.hidden[t], p.hidden[s], o.kernel));
+      if (plus && o.feature_weight > 0) {
+        distill = accumulate(distill, ag::scale(feature_distance(tape, target.hidden[t],
+                                                                 p.hidden[s], o.feature_distance),
+                                                o.feature_weight));
+      }
+    }
+  }
+  return ag::add(loss, ag::scale(distill, o.weight / static_cast<double>(peers.size())));
+}
+
+}  // namespace
+
+const char* online_method_name(OnlineMethod method) {
+  for (const auto& m : kOnlineNames) {
+    if (m.method == method) return m.name;
+  }
+  return "?";
+}
+
+OnlineMethod online_method_from_string(const std::string& name) {
+  for (const auto& m : kOnlineNames) {
+    if (name == m.name) return m.method;
+  }
+  GKD_FAIL("online method '", name, "' is unknown (expected dml, oc, alignahead or alignahead++)");
+}
+
+CohortResult train_cohort(
+    const Context& ctx, const std::vector<models::Model*>& students, const io::NodeDataset& data,
+    const models::NodeTrainOptions& o, const OnlineOptions& online,
+    const std::function<void(int64_t, const models::EpochMetrics&)>& on_epoch) {
+  const auto k_count = static_cast<int64_t>(students.size());
+  GKD_CHECK(k_count >= 1, "[cohort] no students");
+  GKD_CHECK(o.epochs >= 1, "[cohort] epochs is ", o.epochs, " (expected >= 1)");
+  const models::ModelConfig& config = students.front()->config();
+  const int64_t hidden_layers = config.layers - 1;
+  const bool structural = online.method != OnlineMethod::kDml;
+  GKD_CHECK(!structural || hidden_layers >= 1, "[cohort] ", online_method_name(online.method),
+            " aligns hidden layers, but the students have ", config.layers,
+            " layer(s) and so none (expected layers >= 2)");
+  GKD_CHECK(
+      online.method != OnlineMethod::kAlignaheadPlus || online.aux_weight == 0 || config.aux_heads,
+      "[cohort] alignahead++ deep supervision needs students with auxiliary heads "
+      "(aux_heads), or aux_weight 0");
+  const Graph g = data.graph.to(ctx.device());
+  const io::FeatureMatrix x = data.x.to(ctx.device());
+  const Tensor y = data.y.to(ctx.device());
+  const Tensor train_mask = data.train_mask.to(ctx.device());
+  const Tensor val_mask = data.val_mask.to(ctx.device());
+
+  std::vector<std::unique_ptr<ag::Adam>> optimizers;
+  std::vector<models::ModelState> states;
+  std::vector<std::vector<Tensor>> best_states(students.size());
+  std::vector<models::EpochSelector> selectors(students.size(),
+                                               models::EpochSelector(o.paper_eval_every));
+  for (models::Model* s : students) {
+    GKD_CHECK(s->config().layers == config.layers && s->config().arch == config.arch,
+              "[cohort] the students must share one architecture");
+    for (ag::Parameter* p : s->parameters()) p->value = p->value.to(ctx.device());
+    optimizers.push_back(std::make_unique<ag::Adam>(
+        ctx, s->parameters(), ag::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay}));
+    states.push_back(models::model_state(*s));
+  }
+  const auto forward_options = [&](int64_t k, int64_t epoch, bool training) {
+    return models::ForwardOptions{.training = training,
+                                  .seed = o.seed * 1000 + static_cast<uint64_t>(k),
+                                  .step = static_cast<uint64_t>(epoch)};
+  };
+
+  CohortResult result;
+  result.students.resize(students.size());
+  std::vector<double> epoch_ms;
+  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    std::vector<double> train_loss(students.size());
+    const auto t0 = std::chrono::steady_clock::now();
+    if (online.schedule == Schedule::kSimultaneous) {
+      // One forward of every student; each loss treats the others' outputs as constants, so one
+      // backward of the sum gives every student exactly its own gradient.
+      Tape tape(ctx);
+      std::vector<models::ModelOutput> outs;
+      for (int64_t k = 0; k < k_count; ++k) {
+        outs.push_back(students[k]->forward(tape, g, x, forward_options(k, epoch, true)));
+      }
+      std::vector<Reference> refs;
+      for (const auto& out : outs) refs.push_back(as_reference(tape, out));
+      Var total;
+      for (int64_t m = 0; m < k_count; ++m) {
+        std::vector<Reference> peers;
+        for (int64_t p = 0; p < k_count; ++p) {
+          if (p != m) peers.push_back(refs[p]);
+        }
+        Var loss = student_loss(tape, g, data, y, train_mask, outs[m], peers, online);
+        train_loss[m] = loss.value().to(Device::kCPU).item<float>();
+        total = accumulate(total, loss);
+      }
+      for (auto& opt : optimizers) opt->zero_grad();
+      tape.backward(total);
+      for (auto& opt : optimizers) opt->step();
+    } else {
+      // The official Alignahead alternation: each student in turn steps against the others'
+      // current parameters (their outputs in eval mode, as fixed references).
+      for (int64_t m = 0; m < k_count; ++m) {
+        Tape tape(ctx);
+        std::vector<Reference> peers;
+        {
+          ag::NoGrad no_grad(tape);
+          for (int64_t p = 0; p < k_count; ++p) {
+            if (p == m) continue;
+            peers.push_back(as_reference(
+                tape, students[p]->forward(tape, g, x, forward_options(p, epoch, false))));
+          }
+        }
+        const models::ModelOutput out =
+            students[m]->forward(tape, g, x, forward_options(m, epoch, true));
+        Var loss = student_loss(tape, g, data, y, train_mask, out, peers, online);
+        train_loss[m] = loss.value().to(Device::kCPU).item<float>();
+        optimizers[m]->zero_grad();
+        tape.backward(loss);
+        optimizers[m]->step();
+      }
+    }
+    ctx.synchronize();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    epoch_ms.push_back(ms);
+    for (int64_t k = 0; k < k_count; ++k) {
+      Tape tape(ctx);
+      ag::NoGrad no_grad(tape);
+      const models::ModelOutput out = students[k]->forward(tape, g, x, {.training = false});
+      models::EpochMetrics m{.epoch = epoch, .train_loss = train_loss[k], .step_ms = ms};
+      m.val_loss =
+          ag::cross_entropy(out.logits, y, val_mask).value().to(Device::kCPU).item<float>();
+      const Tensor logits = out.logits.value().to(Device::kCPU);
+      m.train_acc = models::accuracy(logits, data.y, data.train_mask);
+      m.val_acc = models::accuracy(logits, data.y, data.val_mask);
+      m.test_acc = models::accuracy(logits, data.y, data.test_mask);
+      if (selectors[k].observe({.epoch = epoch,
+                                .train_loss = m.train_loss,
+                                .val = m.val_acc,
+                                .val_loss = m.val_loss,
+                                .test = m.test_acc}) &&
+          o.restore_best) {
+        best_states[k] = models::snapshot(states[k]);
+      }
+      result.students[k].history.push_back(m);
+      if (on_epoch) on_epoch(k, m);
+    }
+  }
+
+  std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
+  result.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
+  Tensor mean_probs;  // [N, C]: the ensemble of the (restored) students
+  for (int64_t k = 0; k < k_count; ++k) {
+    models::NodeTrainResult& r = result.students[k];
+    if (o.restore_best) models::restore(states[k], best_states[k]);
+    r.best_epoch = selectors[k].best_epoch();
+    r.best_val_acc = selectors[k].best_val();
+    r.test_acc = selectors[k].test_at_best();
+    r.paper_test_acc = selectors[k].paper_test();
+    r.last_test_acc = r.history.back().test_acc;
+    r.epochs_run = o.epochs;
+    r.median_step_ms = result.median_epoch_ms;
+    Tape tape(ctx);
+    ag::NoGrad no_grad(tape);
+    const Tensor p = ag::softmax_rows(students[k]->forward(tape, g, x, {.training = false}).logits)
+                         .value()
+                         .to(Device::kCPU)
+                         .to_dtype(DType::kF64);
+    mean_probs = mean_probs.defined() ? ops::add(Context::cpu(), mean_probs, p) : p;
+  }
+  result.ensemble_val_acc = models::accuracy(mean_probs, data.y, data.val_mask);
+  result.ensemble_test_acc = models::accuracy(mean_probs, data.y, data.test_mask);
+  return result;
+}
+
+}  // namespace gkd::distill

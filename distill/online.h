@@ -1,0 +1,65 @@
+// Online distillation on node classification: a cohort of K students of one architecture trained
+// together, with no pre-trained teacher. Student m minimises
+//   CE(z_m) [+ γ Σ_l CE(aux_l)] + λ / (K−1) · Σ_{p≠m} term(m ← p)
+// with the peers' outputs as fixed references (no gradient flows into a peer through m's term):
+//   dml:          T² KL(softmax(z_p/T) ‖ softmax(z_m/T)), mean over every node (Zhang et al.)
+//   oc:           Σ_t KL(P(h_p^(t)) ‖ P(h_m^(t))), local structures of the same hidden layer
+//   alignahead:   Σ_t KL(P(h_p^(t+s mod L)) ‖ P(h_m^(t))), a peer layer at another depth,
+//                 s = --shift: +1 as the paper and its figure (layer t learns from the peer's
+//                 t+1), −1 as the official code (layer t+1 learns from the peer's t)
+//   alignahead++: alignahead + β · feature distance between the same aligned layers (mse,
+//                 normalised mse or cosine) + deep supervision (γ, auxiliary heads)
+// P is LSP's local structure (methods.md §1.3). The schedule is the official code's alternation
+// (each student in turn takes a step against the others' current state) or simultaneous (one
+// forward of everyone, every student steps against the others' outputs of that forward).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/functions_graph.h"
+#include "engine/context.h"
+#include "engine/io/node_dataset.h"
+#include "models/model.h"
+#include "models/train_node.h"
+
+namespace gkd::distill {
+
+enum class OnlineMethod { kDml, kOc, kAlignahead, kAlignaheadPlus };
+const char* online_method_name(OnlineMethod method);
+OnlineMethod online_method_from_string(const std::string& name);  // dml|oc|alignahead|alignahead++
+
+enum class Schedule { kAlternating, kSimultaneous };
+enum class FeatureDistance { kMse, kNormalizedMse, kCosine };
+
+struct OnlineOptions {
+  OnlineMethod method = OnlineMethod::kDml;
+  double weight = 1.0;       // λ (the official Alignahead code's `a`)
+  double temperature = 1.0;  // dml
+  int64_t shift = 1;         // alignahead(++): peer layer = (t + shift) mod L
+  autograd::StructureKernel kernel;
+  Schedule schedule = Schedule::kSimultaneous;
+  double feature_weight = 1.0;  // alignahead++: β
+  FeatureDistance feature_distance = FeatureDistance::kMse;
+  double aux_weight =
+      1.0;  // alignahead++: γ on each auxiliary head's CE (the model needs aux heads)
+};
+
+struct CohortResult {
+  std::vector<models::NodeTrainResult> students;  // best-validation selection per student
+  // The ensemble (mean of the students' softmax outputs) at the final epoch.
+  double ensemble_test_acc = 0, ensemble_val_acc = 0;
+  double median_epoch_ms = 0;  // the whole cohort's training step per epoch
+};
+
+// Trains the students (same config, distinct objects) together on `data`. Each has its own Adam
+// (options.lr, options.weight_decay); each is left in its best-validation state.
+// `on_epoch(k, metrics)` sees every student's epoch.
+CohortResult train_cohort(
+    const Context& ctx, const std::vector<models::Model*>& students, const io::NodeDataset& data,
+    const models::NodeTrainOptions& options, const OnlineOptions& online,
+    const std::function<void(int64_t student, const models::EpochMetrics&)>& on_epoch = {});
+
+}  // namespace gkd::distill
