@@ -19,11 +19,16 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: gkd-bench list
-       gkd-bench cpu spmm|sddmm [--nodes N] [--degree D] [--feat F] [--repeat R]
+       gkd-bench cpu spmm|sddmm [--graph G] [--nodes N] [--degree D] [--scale S]
+                 [--edge-factor K] [--feat F] [--repeat R]
 
 list   every kernel of kernels/kernels.def and whether its CUDA twin exists
-cpu    median time of a CPU twin over R runs on a synthetic CSBM graph, with the
+cpu    median time of a CPU twin over R runs on a synthetic graph, with the
        bandwidth implied by the op's compulsory bytes (kernels/<op>.h)
+
+graphs (--graph): csbm (default; --nodes, --degree), rmat (power law; --scale, --edge-factor),
+and R-MAT graphs at the scale of ogbn-arxiv (2^17 nodes, 8 draws per node), Reddit (2^18, 200)
+and ogbn-products (2^21, 16): arxiv | reddit | products
 )";
 
 int64_t flag(int argc, char** argv, const std::string& name, int64_t fallback) {
@@ -37,6 +42,35 @@ int64_t flag(int argc, char** argv, const std::string& name, int64_t fallback) {
     }
   }
   return fallback;
+}
+
+// The benchmark graph named by --graph.
+gkd::Graph make_graph(int argc, char** argv) {
+  std::string name = "csbm";
+  for (int i = 0; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--graph") name = argv[i + 1];
+  }
+  if (name == "csbm") {
+    gkd::io::CsbmOptions o;
+    o.num_nodes = flag(argc, argv, "--nodes", 100000);
+    o.avg_degree = static_cast<double>(flag(argc, argv, "--degree", 16));
+    o.num_features = 4;
+    return gkd::io::make_csbm(o).graph;
+  }
+  gkd::io::RmatOptions r;
+  if (name == "rmat") {
+    r.scale = flag(argc, argv, "--scale", 16);
+    r.edge_factor = flag(argc, argv, "--edge-factor", 16);
+  } else if (name == "arxiv") {
+    r.scale = 17, r.edge_factor = 8;
+  } else if (name == "reddit") {
+    r.scale = 18, r.edge_factor = 200;
+  } else if (name == "products") {
+    r.scale = 21, r.edge_factor = 16;
+  } else {
+    GKD_FAIL("gkd-bench: --graph ", name, " (expected csbm, rmat, arxiv, reddit or products)");
+  }
+  return gkd::io::make_rmat(r);
 }
 
 template <class Fn>
@@ -54,13 +88,8 @@ double median_ms(int64_t repeat, Fn&& fn) {
 }
 
 int run_cpu(const std::string& op, int argc, char** argv) {
-  gkd::io::CsbmOptions o;
-  o.num_nodes = flag(argc, argv, "--nodes", 100000);
-  o.avg_degree = static_cast<double>(flag(argc, argv, "--degree", 16));
-  o.num_features = 4;
   const int64_t f = flag(argc, argv, "--feat", 64), repeat = flag(argc, argv, "--repeat", 10);
-  const auto data = gkd::io::make_csbm(o);
-  const gkd::Graph& g = data.graph;
+  const gkd::Graph g = make_graph(argc, argv);
   const gkd::Context ctx = gkd::Context::cpu();
   const int64_t n = g.num_nodes(), e = g.num_edges();
   gkd::Tensor x = gkd::Tensor::full(n, f, 0.5, gkd::DType::kF32);  // [N, F]

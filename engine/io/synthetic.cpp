@@ -1,5 +1,6 @@
 #include "engine/io/synthetic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <vector>
@@ -12,7 +13,7 @@ namespace gkd::io {
 namespace {
 
 // Philox streams of the generator, one per purpose, so changing one draw leaves the others alone.
-enum Stream : uint64_t { kLabels = 1, kClassMeans, kNoise, kEdges, kSplit };
+enum Stream : uint64_t { kLabels = 1, kClassMeans, kNoise, kEdges, kSplit, kRmatEdges, kRmatIds };
 
 double uniform(uint64_t seed, Stream s, uint64_t i) {
   return kernels::philox_uniform(seed, s, i);
@@ -100,6 +101,54 @@ NodeDataset make_csbm(const CsbmOptions& o) {
   d.test_mask = mask(test);
   d.num_classes = c;
   return d;
+}
+
+Graph make_rmat(const RmatOptions& o) {
+  GKD_CHECK(o.scale >= 1 && o.scale <= 30, "[rmat] scale is ", o.scale, " (expected 1 .. 30)");
+  GKD_CHECK(o.edge_factor >= 1 && o.edge_factor <= 1024, "[rmat] edge_factor is ", o.edge_factor,
+            " (expected 1 .. 1024)");
+  const double d = 1.0 - o.a - o.b - o.c;
+  GKD_CHECK(o.a >= 0 && o.b >= 0 && o.c >= 0 && d >= 0, "[rmat] quadrant probabilities a ", o.a,
+            ", b ", o.b, ", c ", o.c, " (expected non-negative with a + b + c <= 1)");
+  const int64_t n = int64_t{1} << o.scale, draws = o.edge_factor * n;
+  // A random relabelling of the nodes.
+  const std::vector<int64_t> label = seeded_permutation(n, o.seed, kRmatIds);
+  // Each draw descends `scale` levels; level l of draw e uses Philox word e * scale + l.
+  std::vector<uint64_t> keys(static_cast<size_t>(draws));  // (dst << 32) | src after relabelling
+#pragma omp parallel for schedule(static)
+  for (int64_t e = 0; e < draws; ++e) {
+    int64_t row = 0, col = 0;  // row = source, col = destination
+    for (int64_t l = 0; l < o.scale; ++l) {
+      const double u =
+          kernels::philox_uniform(o.seed, kRmatEdges, static_cast<uint64_t>(e * o.scale + l));
+      const int64_t bit = int64_t{1} << (o.scale - 1 - l);
+      if (u >= o.a + o.b + o.c) {
+        row |= bit, col |= bit;
+      } else if (u >= o.a + o.b) {
+        row |= bit;
+      } else if (u >= o.a) {
+        col |= bit;
+      }
+    }
+    keys[e] = (static_cast<uint64_t>(label[col]) << 32) | static_cast<uint64_t>(label[row]);
+  }
+  if (o.symmetric) {
+    const size_t half = keys.size();
+    keys.resize(2 * half);
+    for (size_t e = 0; e < half; ++e) keys[half + e] = (keys[e] << 32) | (keys[e] >> 32);
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<int32_t> src, dst;
+  src.reserve(keys.size());
+  dst.reserve(keys.size());
+  for (uint64_t k : keys) {
+    const auto s = static_cast<int32_t>(k & 0xffffffffu), t = static_cast<int32_t>(k >> 32);
+    if (s == t) continue;
+    src.push_back(s);
+    dst.push_back(t);
+  }
+  return Graph::from_edges(n, src, dst);
 }
 
 }  // namespace gkd::io

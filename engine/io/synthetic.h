@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "engine/graph.h"
 #include "engine/io/node_dataset.h"
 
 namespace gkd::io {
@@ -24,5 +25,21 @@ struct CsbmOptions {
   uint64_t seed = 1;
 };
 NodeDataset make_csbm(const CsbmOptions& options);
+
+// R-MAT power-law graphs (Chakrabarti et al. 2004; Graph500 parameters by default) for
+// benchmarks: 2^scale nodes and edge_factor * 2^scale edge draws, each choosing one quadrant of
+// the adjacency matrix per level with probabilities a, b, c, 1 - a - b - c. Node ids are then
+// permuted (as Graph500 does) so that degree does not follow id order. Duplicate draws collapse
+// to one edge and self loops are dropped, so the graph has somewhat fewer edges than drawn; with
+// `symmetric` every edge is stored in both directions. Edge e draws from Philox(seed, stream, e),
+// so a graph is a pure function of its options, generated in parallel.
+struct RmatOptions {
+  int64_t scale = 16;        // nodes = 2^scale, 1 <= scale <= 30
+  int64_t edge_factor = 16;  // edge draws per node
+  double a = 0.57, b = 0.19, c = 0.19;
+  bool symmetric = true;
+  uint64_t seed = 1;
+};
+Graph make_rmat(const RmatOptions& options);
 
 }  // namespace gkd::io
