@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/error.h"
+#include "engine/ops_dense.h"
 
 namespace gkd::autograd {
 
@@ -112,6 +113,24 @@ void SGD::step() {
   o.lr = lr_;
   ops::sgd_step(ctx_, params, grads, bufs, steps, o);
   for (size_t i : active) ++state_[i].steps;
+}
+
+double clip_grad_norm(const Context& ctx, const std::vector<Parameter*>& params, double max_norm) {
+  GKD_CHECK(max_norm > 0, "[clip_grad_norm] max_norm is ", max_norm, " (expected > 0)");
+  double sum = 0;
+  for (const Parameter* p : params) {
+    if (!p || !p->grad.defined()) continue;
+    const Tensor squares = ops::mul(ctx, p->grad, p->grad);
+    sum += ops::sum(ctx, squares).to(Device::kCPU).to_dtype(DType::kF64).item<double>();
+  }
+  const double norm = std::sqrt(sum);
+  if (std::isfinite(norm) && norm > max_norm) {
+    const double factor = max_norm / (norm + 1e-6);
+    for (Parameter* p : params) {
+      if (p && p->grad.defined()) ops::axpby(ctx, 0.0, p->grad, factor, p->grad);
+    }
+  }
+  return norm;
 }
 
 }  // namespace gkd::autograd

@@ -95,4 +95,9 @@ class SGD : public Optimizer {
   std::vector<State> state_;  // one per parameter
 };
 
+// torch.nn.utils.clip_grad_norm_: the global L2 norm of every defined gradient; when it exceeds
+// max_norm (> 0), every gradient is scaled by max_norm / (norm + 1e-6). Returns the norm before
+// clipping (inf or nan when a gradient holds one, in which case nothing is scaled).
+double clip_grad_norm(const Context& ctx, const std::vector<Parameter*>& params, double max_norm);
+
 }  // namespace gkd::autograd

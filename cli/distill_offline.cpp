@@ -121,14 +121,8 @@ int distill_offline(const DistillCall& call) {
     json teacher_run;
     if (!loaded_teacher) {
       trained_teacher = std::make_unique<models::Model>(teacher_config, seed);
-      const models::NodeTrainResult t =
-          models::train_node_classifier(ctx, *trained_teacher, data,
-                                        {.epochs = teacher_train.epochs,
-                                         .lr = teacher_train.lr,
-                                         .weight_decay = teacher_train.weight_decay,
-                                         .patience = teacher_train.patience,
-                                         .seed = seed},
-                                        log("teacher"));
+      const models::NodeTrainResult t = models::train_node_classifier(
+          ctx, *trained_teacher, data, node_train_options(teacher_train, seed), log("teacher"));
       models::save_model(dir.file(fmt::format("run{}_teacher.ckpt", r)),
                          models::model_state(*trained_teacher),
                          checkpoint_metadata(teacher_meta_config, "node", data.name, r, 0,
@@ -147,11 +141,7 @@ int distill_offline(const DistillCall& call) {
       teacher_run = {{"test", teacher_stats.test.back()}, {"val", teacher_stats.val.back()}};
     }
 
-    const models::NodeTrainOptions to{.epochs = c.epochs,
-                                      .lr = c.lr,
-                                      .weight_decay = c.weight_decay,
-                                      .patience = c.patience,
-                                      .seed = seed};
+    const models::NodeTrainOptions to = node_train_options(c, seed);
     models::Model student(student_config, seed);
     distill::OfflineDistiller distiller(kd, std::move(outputs), student_config, seed);
     const models::NodeTrainResult s = models::train_node_classifier(

@@ -41,6 +41,8 @@ int distill_online(const DistillCall& call) {
   student_train.aux_heads =
       c.aux_heads || (online.method == distill::OnlineMethod::kAlignaheadPlus && d.aux_weight > 0);
 
+  GKD_CHECK(c.patience == 0, "gkd distill --method ", d.method,
+            ": --patience is not supported for online cohorts (every student trains all epochs)");
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
   const models::ModelConfig student_config =
@@ -71,11 +73,7 @@ int distill_online(const DistillCall& call) {
   for (int64_t r = 0; r < c.runs; ++r) {
     const auto seed = static_cast<uint64_t>(c.seed + r);
     if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
-    const models::NodeTrainOptions to{.epochs = c.epochs,
-                                      .lr = c.lr,
-                                      .weight_decay = c.weight_decay,
-                                      .patience = 0,
-                                      .seed = seed};
+    const models::NodeTrainOptions to = node_train_options(c, seed);
     std::vector<std::unique_ptr<models::Model>> cohort;
     std::vector<models::Model*> pointers;
     for (int64_t k = 0; k < d.students; ++k) {
@@ -101,8 +99,10 @@ int distill_online(const DistillCall& call) {
       const models::NodeTrainResult& s = res.students[k];
       students[k].test.push_back(s.test_acc);
       students[k].val.push_back(s.best_val_acc);
-      run["students"].push_back(
-          {{"test", s.test_acc}, {"val", s.best_val_acc}, {"best_epoch", s.best_epoch}});
+      run["students"].push_back({{"test", s.test_acc},
+                                 {"val", s.best_val_acc},
+                                 {"best_epoch", s.best_epoch},
+                                 {"diverged_epoch", s.diverged_epoch}});
       models::save_model(dir.file(fmt::format("run{}_student{}.ckpt", r, k)),
                          models::model_state(*cohort[k]),
                          checkpoint_metadata(student_meta_config, "node", data.name, r, 0,

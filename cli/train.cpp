@@ -90,11 +90,7 @@ int train_nodes(const TrainCall& call) {
     // A per-class split is redrawn for every run (Shchur et al.); file masks stay fixed.
     if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
     models::Model model(mc, seed);
-    const models::NodeTrainOptions to{.epochs = c.epochs,
-                                      .lr = c.lr,
-                                      .weight_decay = c.weight_decay,
-                                      .patience = c.patience,
-                                      .seed = seed};
+    const models::NodeTrainOptions to = node_train_options(c, seed);
     const auto on_epoch = [&](const models::EpochMetrics& m) {
       dir.append_metrics({{"run", r},
                           {"seed", seed},
@@ -139,6 +135,7 @@ int train_nodes(const TrainCall& call) {
                     {"last_test", res.last_test_acc},
                     {"best_val_test", res.test_acc},
                     {"paper_rule_test", res.paper_test_acc},
+                    {"diverged_epoch", res.diverged_epoch},
                     {"epoch_ms_median", res.median_step_ms}});
   }
 

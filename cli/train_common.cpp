@@ -60,6 +60,13 @@ OptionTable make_train_table(TrainConfig& c) {
   t.add("selection", &c.selection, {"best-val", "paper"},
         "best-val: test at the best validation epoch; paper: the published protocol's rule "
         "(graph CV: the epoch of the best test accuracy averaged over folds, as Xu et al.)");
+  t.add("clip_grad_norm", &c.clip_grad_norm, 0.0, 1e9,
+        "node tasks: clip the global gradient norm before each step (0: off)");
+  t.add("divergence_jump", &c.divergence_jump, 0.0, 1e9,
+        "node tasks: report divergence when the training loss exceeds this many times its lowest "
+        "(0: off; a non-finite loss always stops the run)");
+  t.add("stop_on_divergence", &c.stop_on_divergence,
+        "node tasks: end the run at a detected divergence (the best state is kept)");
   t.add("runs", &c.runs, 1, "independent runs, seeds seed .. seed + runs - 1");
   t.add("seed", &c.seed, 0, "first seed (weights, dropout, splits)");
   t.add("device", &c.device, {"auto", "cpu", "cuda"},
@@ -233,6 +240,17 @@ std::string iso_time() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return buf;
+}
+
+models::NodeTrainOptions node_train_options(const TrainConfig& c, uint64_t seed) {
+  return {.epochs = c.epochs,
+          .lr = c.lr,
+          .weight_decay = c.weight_decay,
+          .patience = c.patience,
+          .seed = seed,
+          .clip_grad_norm = c.clip_grad_norm,
+          .divergence_jump = c.divergence_jump,
+          .stop_on_divergence = c.stop_on_divergence};
 }
 
 nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::string& task,

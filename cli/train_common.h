@@ -15,6 +15,7 @@
 #include "models/graph_model.h"
 #include "models/model.h"
 #include "models/train_graph.h"
+#include "models/train_node.h"
 
 namespace gkd::cli {
 
@@ -42,6 +43,9 @@ struct TrainConfig {
   double weight_decay = 5e-4;
   int64_t patience = 0;
   std::string selection = "best-val";
+  double clip_grad_norm = 0;
+  double divergence_jump = 0;
+  bool stop_on_divergence = false;
   int64_t runs = 1;
   int64_t seed = 1;
   std::string device = "auto";
@@ -116,6 +120,9 @@ std::vector<GraphJob> graph_jobs(const TrainConfig& config, const io::GraphDatas
 nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::string& task,
                                    const std::string& dataset, int64_t run, int64_t fold,
                                    int64_t seed, int64_t epoch);
+
+// The node trainer's options from the config and a run's seed.
+models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
 
 // The manifest every run directory holds.
 nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,

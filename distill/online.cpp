@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 
 #include "autograd/functions_dense.h"
@@ -161,8 +162,20 @@ CohortResult train_cohort(
 
   CohortResult result;
   result.students.resize(students.size());
+  std::vector<models::DivergenceMonitor> divergence(students.size(),
+                                                    models::DivergenceMonitor(o.divergence_jump));
+  // Records student m's loss; true when the cohort must stop before stepping (a non-finite
+  // loss, or a detected jump with stop_on_divergence).
+  const auto must_stop = [&](int64_t m, int64_t epoch, double loss) {
+    return divergence[m].observe(epoch, loss) && (!std::isfinite(loss) || o.stop_on_divergence);
+  };
+  const auto step = [&](int64_t m) {
+    if (o.clip_grad_norm > 0) ag::clip_grad_norm(ctx, students[m]->parameters(), o.clip_grad_norm);
+    optimizers[m]->step();
+  };
   std::vector<double> epoch_ms;
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+  bool stopped = false;
+  for (int64_t epoch = 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> train_loss(students.size());
     const auto t0 = std::chrono::steady_clock::now();
     if (online.schedule == Schedule::kSimultaneous) {
@@ -183,11 +196,13 @@ CohortResult train_cohort(
         }
         Var loss = student_loss(tape, g, data, y, train_mask, outs[m], peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
+        stopped = must_stop(m, epoch, train_loss[m]) || stopped;
         total = accumulate(total, loss);
       }
+      if (stopped) break;
       for (auto& opt : optimizers) opt->zero_grad();
       tape.backward(total);
-      for (auto& opt : optimizers) opt->step();
+      for (int64_t m = 0; m < k_count; ++m) step(m);
     } else {
       // The official Alignahead alternation: each student in turn steps against the others'
       // current parameters (their outputs in eval mode, as fixed references).
@@ -206,10 +221,15 @@ CohortResult train_cohort(
             students[m]->forward(tape, g, x, forward_options(m, epoch, true));
         Var loss = student_loss(tape, g, data, y, train_mask, out, peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
+        if (must_stop(m, epoch, train_loss[m])) {
+          stopped = true;
+          break;
+        }
         optimizers[m]->zero_grad();
         tape.backward(loss);
-        optimizers[m]->step();
+        step(m);
       }
+      if (stopped) break;
     }
     ctx.synchronize();
     const double ms =
@@ -239,6 +259,7 @@ CohortResult train_cohort(
     }
   }
 
+  GKD_CHECK(!epoch_ms.empty(), "[cohort] a training loss was not finite in epoch 1");
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   result.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   Tensor mean_probs;  // [N, C]: the ensemble of the (restored) students
@@ -250,7 +271,8 @@ CohortResult train_cohort(
     r.test_acc = selectors[k].test_at_best();
     r.paper_test_acc = selectors[k].paper_test();
     r.last_test_acc = r.history.back().test_acc;
-    r.epochs_run = o.epochs;
+    r.epochs_run = static_cast<int64_t>(r.history.size());
+    r.diverged_epoch = divergence[k].epoch();
     r.median_step_ms = result.median_epoch_ms;
     Tape tape(ctx);
     ag::NoGrad no_grad(tape);

@@ -9,9 +9,10 @@
 
 namespace gkd::kernels {
 
+// NaN propagates (as PyTorch): a diverged value must not be laundered into a 0.
 template <class T>
 GKD_HD inline T relu(T x) {
-  return x > T(0) ? x : T(0);
+  return x < T(0) ? T(0) : x;
 }
 // relu'(0) = 0, as in PyTorch.
 template <class T>
@@ -22,7 +23,7 @@ GKD_HD inline T relu_grad_from_output(T y) {
 // Leaky ReLU with negative slope `slope` >= 0 (sign-preserving, so y > 0 exactly when x > 0).
 template <class T>
 GKD_HD inline T leaky_relu(T x, T slope) {
-  return x > T(0) ? x : slope * x;
+  return x < T(0) ? slope * x : x;
 }
 template <class T>
 GKD_HD inline T leaky_relu_grad_from_output(T y, T slope) {

@@ -1,6 +1,7 @@
 #include "models/selection.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/error.h"
 
@@ -20,6 +21,18 @@ bool EpochSelector::observe(const EpochScores& s) {
       best_.epoch == 0 || s.val > best_.val || (s.val == best_.val && s.val_loss < best_.val_loss);
   if (better) best_ = s;
   return better;
+}
+
+bool DivergenceMonitor::observe(int64_t epoch, double loss) {
+  const bool diverged =
+      !std::isfinite(loss) || (jump_ > 0 && seen_ && loss > jump_ * lowest_ && lowest_ > 0);
+  if (std::isfinite(loss)) {
+    lowest_ = seen_ ? std::min(lowest_, loss) : loss;
+    seen_ = true;
+  }
+  if (!diverged || epoch_ != 0) return false;
+  epoch_ = epoch;
+  return true;
 }
 
 }  // namespace gkd::models

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace gkd::models {
 
@@ -36,6 +37,23 @@ class EpochSelector {
   EpochScores best_;
   bool looked_ = false;
   double paper_val_ = 0, paper_loss_ = 0, paper_test_ = 0, last_test_ = 0;
+};
+
+// Watches the training loss for divergence: a non-finite loss, or, when jump > 0, a loss above
+// jump × the lowest loss seen so far (the official Alignahead runs jump from about 0.01 back to
+// about 0.5, an untrained model's loss, late in training).
+class DivergenceMonitor {
+ public:
+  explicit DivergenceMonitor(double jump = 0) : jump_(jump) {}
+  // True the first time `loss` counts as divergence; later epochs only update the record.
+  bool observe(int64_t epoch, double loss);
+  int64_t epoch() const { return epoch_; }  // the first diverging epoch, 0 if none
+
+ private:
+  double jump_;
+  double lowest_ = 0;
+  bool seen_ = false;
+  int64_t epoch_ = 0;
 };
 
 }  // namespace gkd::models

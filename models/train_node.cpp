@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
@@ -37,6 +38,7 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   NodeTrainResult r;
   EpochSelector selector(o.paper_eval_every);
   std::vector<double> step_ms;
+  DivergenceMonitor divergence(o.divergence_jump);
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     EpochMetrics m;
     m.epoch = epoch;
@@ -50,13 +52,19 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
         const autograd::Var term = extra.term(tape, out, epoch);
         if (term.defined()) loss = autograd::add(loss, term);
       }
+      m.train_loss = loss.value().to(Device::kCPU).item<float>();
+      // A non-finite loss would poison every parameter: stop before the step.
+      if (divergence.observe(epoch, m.train_loss) &&
+          (!std::isfinite(m.train_loss) || o.stop_on_divergence)) {
+        break;
+      }
       adam.zero_grad();
       tape.backward(loss);
+      if (o.clip_grad_norm > 0) autograd::clip_grad_norm(ctx, params, o.clip_grad_norm);
       adam.step();
       ctx.synchronize();
       m.step_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      m.train_loss = loss.value().to(Device::kCPU).item<float>();
     }
     {
       autograd::Tape tape(ctx);
@@ -82,9 +90,11 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
     if (on_epoch) on_epoch(m);
     if (o.patience > 0 && epoch - selector.best_epoch() >= o.patience) break;
   }
+  GKD_CHECK(!r.history.empty(), "[train] the training loss was not finite in epoch 1");
   if (o.restore_best) restore(state, best_state);
   r.epochs_run = static_cast<int64_t>(r.history.size());
   r.last_test_acc = r.history.back().test_acc;
+  r.diverged_epoch = divergence.epoch();
   r.best_epoch = selector.best_epoch();
   r.best_val_acc = selector.best_val();
   r.test_acc = selector.test_at_best();

@@ -21,7 +21,13 @@ struct NodeTrainOptions {
   uint64_t seed = 1;  // dropout masks (the weights come from the model's own seed)
   // The seed code's rule (methods.md §1.4) looks every paper_eval_every epochs.
   int64_t paper_eval_every = 10;
-  bool restore_best = true;  // leave the model in its best-validation state (else the last)
+  bool restore_best = true;   // leave the model in its best-validation state (else the last)
+  double clip_grad_norm = 0;  // > 0: clip the global gradient norm to this before each step
+  // Divergence (models/selection.h DivergenceMonitor): a non-finite training loss always ends
+  // the run before its step; with divergence_jump > 0 a loss above divergence_jump × the lowest so
+  // far is reported, and ends the run when stop_on_divergence. The best state is kept either way.
+  double divergence_jump = 0;
+  bool stop_on_divergence = false;
 };
 
 struct EpochMetrics {
@@ -43,6 +49,7 @@ struct NodeTrainResult {
   // reported. It peeks at the test set whenever the loss drops, so it is optimistic.
   double paper_test_acc = 0;
   int64_t epochs_run = 0;
+  int64_t diverged_epoch = 0;  // the first diverging epoch, 0 if none
   double median_step_ms = 0;
   std::vector<EpochMetrics> history;
 };

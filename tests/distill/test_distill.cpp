@@ -4,11 +4,15 @@
 // labels on unlabelled nodes carry the graph's information).
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
+#include "autograd/optim.h"
 #include "distill/offline.h"
 #include "distill/online.h"
 #include "engine/io/synthetic.h"
+#include "models/selection.h"
 #include "models/train_node.h"
 #include "tests/support/checks.h"
 
@@ -261,4 +265,47 @@ TEST_CASE("online: configuration errors name the problem") {
   CHECK_THROWS_WITH_AS(distill::train_cohort(ctx, no_aux, csbm(), {.epochs = 1},
                                              {.method = distill::OnlineMethod::kAlignaheadPlus}),
                        doctest::Contains("needs students with auxiliary heads"), Error);
+}
+
+TEST_CASE("divergence: a non-finite loss stops the run before its step, the best state is kept") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  models::Model m(student_config(false), 4);
+  models::ExtraLoss poison;
+  poison.term = [](Tape& tape, const models::ModelOutput&, int64_t epoch) {
+    return epoch == 6 ? tape.constant(Tensor::full(1, 1, NAN, DType::kF32)) : Var();
+  };
+  const models::NodeTrainResult r = models::train_node_classifier(
+      ctx, m, data, {.epochs = 20, .lr = 0.01, .seed = 1}, {}, poison);
+  CHECK(r.diverged_epoch == 6);
+  CHECK(r.history.size() == 5);
+  for (autograd::Parameter* p : m.parameters()) {
+    for (float v : p->value.to_vector<float>()) REQUIRE(std::isfinite(v));
+  }
+  // A cohort with a poisoned student stops before any step.
+  models::Model a(student_config(false), 4), b(student_config(false), 5);
+  b.parameters().front()->value.fill(NAN);
+  const std::vector<models::Model*> cohort{&a, &b};
+  CHECK_THROWS_WITH_AS(distill::train_cohort(ctx, cohort, data, {.epochs = 3}, {}),
+                       "[cohort] a training loss was not finite in epoch 1", Error);
+  models::DivergenceMonitor jump(10);
+  CHECK_FALSE(jump.observe(1, 1.0));
+  CHECK_FALSE(jump.observe(2, 0.05));
+  CHECK(jump.observe(3, 0.6));  // 12x the lowest
+  CHECK_FALSE(jump.observe(4, 0.7));
+  CHECK(jump.epoch() == 3);
+}
+
+TEST_CASE("clip_grad_norm: PyTorch's global-norm rule") {
+  const Context ctx = Context::cpu();
+  autograd::Parameter p{"p", Tensor::zeros(1, 2, DType::kF64),
+                        Tensor::from_vector<double>(1, 2, {3, 0})};
+  autograd::Parameter q{"q", Tensor::zeros(1, 1, DType::kF64),
+                        Tensor::from_vector<double>(1, 1, {4})};
+  autograd::Parameter none{"none", Tensor::zeros(1, 1, DType::kF64), {}};
+  CHECK(autograd::clip_grad_norm(ctx, {&p, &q, &none}, 10.0) == doctest::Approx(5.0));
+  CHECK(q.grad.to_vector<double>()[0] == 4.0);  // below the limit: untouched
+  CHECK(autograd::clip_grad_norm(ctx, {&p, &q, &none}, 1.0) == doctest::Approx(5.0));
+  CHECK(p.grad.to_vector<double>()[0] == doctest::Approx(3.0 / (5.0 + 1e-6)));
+  CHECK(q.grad.to_vector<double>()[0] == doctest::Approx(4.0 / (5.0 + 1e-6)));
 }
