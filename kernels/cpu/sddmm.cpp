@@ -30,10 +30,6 @@ CosineParts cosine_parts(const T* x, const T* y, int64_t f) {
   return c;
 }
 
-double sign(double d) {
-  return d > 0 ? 1.0 : (d < 0 ? -1.0 : 0.0);
-}
-
 template <class T>
 void write(T& out, double value, bool accumulate) {
   out = static_cast<T>(accumulate ? out + value : value);
@@ -41,8 +37,11 @@ void write(T& out, double value, bool accumulate) {
 
 }  // namespace
 
-template <class T>
-void sddmm(const SddmmArgs<T>& a) {
+namespace {
+
+// The forward for a fixed op (a template parameter, so the feature loops vectorise).
+template <SddmmOp Op, class T>
+void forward_rows(const SddmmArgs<T>& a) {
   const int64_t f = a.u.cols / a.heads;
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t dst = 0; dst < a.a.rows; ++dst) {
@@ -52,19 +51,14 @@ void sddmm(const SddmmArgs<T>& a) {
         const T* x = &a.u(src, h * f);
         const T* y = &a.v(dst, h * f);
         double acc = 0;
-        switch (a.op) {
-          case SddmmOp::kDot:
-            for (int64_t j = 0; j < f; ++j) acc += double(x[j]) * y[j];
-            break;
-          case SddmmOp::kL1:
-            for (int64_t j = 0; j < f; ++j) acc += std::abs(double(x[j]) - y[j]);
-            break;
-          case SddmmOp::kSquaredL2:
-            for (int64_t j = 0; j < f; ++j) acc += (double(x[j]) - y[j]) * (double(x[j]) - y[j]);
-            break;
-          case SddmmOp::kCosine:
-            acc = cosine_parts(x, y, f).value();
-            break;
+        if constexpr (Op == SddmmOp::kDot) {
+          for (int64_t j = 0; j < f; ++j) acc += double(x[j]) * y[j];
+        } else if constexpr (Op == SddmmOp::kL1) {
+          for (int64_t j = 0; j < f; ++j) acc += std::abs(double(x[j]) - y[j]);
+        } else if constexpr (Op == SddmmOp::kSquaredL2) {
+          for (int64_t j = 0; j < f; ++j) acc += (double(x[j]) - y[j]) * (double(x[j]) - y[j]);
+        } else {
+          acc = cosine_parts(x, y, f).value();
         }
         write(a.out(e, h), acc, a.accumulate);
       }
@@ -72,48 +66,86 @@ void sddmm(const SddmmArgs<T>& a) {
   }
 }
 
+}  // namespace
+
 template <class T>
-void sddmm_backward(const SddmmBackwardArgs<T>& a) {
-  const int64_t width = a.d.cols, f = width / a.heads;
+void sddmm(const SddmmArgs<T>& a) {
+  switch (a.op) {
+    case SddmmOp::kDot:
+      return forward_rows<SddmmOp::kDot>(a);
+    case SddmmOp::kL1:
+      return forward_rows<SddmmOp::kL1>(a);
+    case SddmmOp::kSquaredL2:
+      return forward_rows<SddmmOp::kSquaredL2>(a);
+    case SddmmOp::kCosine:
+      return forward_rows<SddmmOp::kCosine>(a);
+  }
+}
+
+namespace {
+
+// One output row of sddmm_backward for a fixed op: the op is a template parameter so that the
+// feature loops carry no branch and vectorise (a switch inside them would not).
+template <SddmmOp Op, class T>
+void backward_row(const SddmmBackwardArgs<T>& a, int64_t r, int64_t f, double* acc) {
   const bool wrt_u = a.wrt == SddmmSide::kU;
-  // The differentiated operand is x (its row is the CSR row), the other one is y. Every op is
-  // symmetric in its operands, so one formula serves both sides.
+  for (int64_t p = a.a.indptr[r]; p < a.a.indptr[r + 1]; ++p) {
+    const int64_t other = a.a.indices[p], e = edge_id(a.a, p);
+    for (int64_t h = 0; h < a.heads; ++h) {
+      const double g = a.grad(e, h);
+      const T* x = wrt_u ? &a.u(r, h * f) : &a.v(r, h * f);
+      const T* y = wrt_u ? &a.v(other, h * f) : &a.u(other, h * f);
+      double* d = acc + h * f;
+      if constexpr (Op == SddmmOp::kDot) {
+        for (int64_t j = 0; j < f; ++j) d[j] += g * double(y[j]);
+      } else if constexpr (Op == SddmmOp::kL1) {
+        // g · sign(x - y), branch-free: (x > y) - (x < y).
+        for (int64_t j = 0; j < f; ++j) {
+          d[j] += g * (double(x[j] > y[j]) - double(x[j] < y[j]));
+        }
+      } else if constexpr (Op == SddmmOp::kSquaredL2) {
+        for (int64_t j = 0; j < f; ++j) d[j] += 2.0 * g * (double(x[j]) - y[j]);
+      } else {
+        // cosine_parts(x, y) is symmetric, so x may stand for either operand.
+        const CosineParts c = cosine_parts(x, y, f);
+        const double nx = c.nx(), ny = c.ny(), cos = c.dot / (nx * ny);
+        const double self = std::sqrt(c.xx) > kCosineEps ? cos / (nx * nx) : 0.0;
+        for (int64_t j = 0; j < f; ++j) d[j] += g * (y[j] / (nx * ny) - self * x[j]);
+      }
+    }
+  }
+}
+
+template <SddmmOp Op, class T>
+void backward_rows(const SddmmBackwardArgs<T>& a) {
+  const int64_t width = a.d.cols, f = width / a.heads;
 #pragma omp parallel
   {
     std::vector<double> acc(width);
 #pragma omp for schedule(dynamic, 64)
     for (int64_t r = 0; r < a.a.rows; ++r) {
       std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t p = a.a.indptr[r]; p < a.a.indptr[r + 1]; ++p) {
-        const int64_t other = a.a.indices[p], e = edge_id(a.a, p);
-        for (int64_t h = 0; h < a.heads; ++h) {
-          const double g = a.grad(e, h);
-          const T* x = wrt_u ? &a.u(r, h * f) : &a.v(r, h * f);
-          const T* y = wrt_u ? &a.v(other, h * f) : &a.u(other, h * f);
-          double* d = &acc[h * f];
-          switch (a.op) {
-            case SddmmOp::kDot:
-              for (int64_t j = 0; j < f; ++j) d[j] += g * y[j];
-              break;
-            case SddmmOp::kL1:
-              for (int64_t j = 0; j < f; ++j) d[j] += g * sign(double(x[j]) - y[j]);
-              break;
-            case SddmmOp::kSquaredL2:
-              for (int64_t j = 0; j < f; ++j) d[j] += 2.0 * g * (double(x[j]) - y[j]);
-              break;
-            case SddmmOp::kCosine: {
-              // cosine_parts(x, y) is symmetric, so x may stand for either operand.
-              const CosineParts c = cosine_parts(x, y, f);
-              const double nx = c.nx(), ny = c.ny(), cos = c.dot / (nx * ny);
-              const double self = std::sqrt(c.xx) > kCosineEps ? cos / (nx * nx) : 0.0;
-              for (int64_t j = 0; j < f; ++j) d[j] += g * (y[j] / (nx * ny) - self * x[j]);
-              break;
-            }
-          }
-        }
-      }
+      backward_row<Op>(a, r, f, acc.data());
       for (int64_t j = 0; j < width; ++j) write(a.d(r, j), acc[j], a.accumulate);
     }
+  }
+}
+
+}  // namespace
+
+// The differentiated operand is x (its row is the CSR row), the other one is y. Every op is
+// symmetric in its operands, so one formula serves both sides.
+template <class T>
+void sddmm_backward(const SddmmBackwardArgs<T>& a) {
+  switch (a.op) {
+    case SddmmOp::kDot:
+      return backward_rows<SddmmOp::kDot>(a);
+    case SddmmOp::kL1:
+      return backward_rows<SddmmOp::kL1>(a);
+    case SddmmOp::kSquaredL2:
+      return backward_rows<SddmmOp::kSquaredL2>(a);
+    case SddmmOp::kCosine:
+      return backward_rows<SddmmOp::kCosine>(a);
   }
 }
 
