@@ -49,7 +49,8 @@ validation epochs. The student and the budget take gkd train's options.
 )";
 
 void add_distill_options(OptionTable& t, DistillConfig& d) {
-  t.add("method", &d.method, {"kd", "fitnet", "lsp", "dml", "oc", "alignahead", "alignahead++"},
+  t.add("method", &d.method,
+        {"kd", "fitnet", "lsp", "dml", "oc", "alignahead", "alignahead++", "gml"},
         "distillation method");
   t.add("teacher", &d.teacher, {},
         "a teacher checkpoint from gkd train (loaded once; a relative path is looked up from the "
@@ -84,6 +85,12 @@ void add_distill_options(OptionTable& t, DistillConfig& d) {
         "alignahead++: feature alignment distance");
   t.add("aux_weight", &d.aux_weight, 0.0, 1e6,
         "alignahead++: weight of each auxiliary head's loss (deep supervision)");
+  t.add("entropy_weight", &d.entropy_weight, 0.0, 1e6,
+        "gml: weight of the prediction entropy subtracted from each loss (entropy enhancement)");
+  t.add("alw_rank", &d.alw_rank, 0, "gml: rank h of the adaptive logit weighting (0: off)");
+  t.add("cohort", &d.cohort, {},
+        "dml/gml: the students' architectures, comma-separated (e.g. gcn,gat,sage); "
+        "default --students copies of --model");
 }
 
 constexpr const char* kDemo =
@@ -93,7 +100,8 @@ constexpr const char* kDemo =
 }  // namespace
 
 bool is_online_method(const std::string& method) {
-  return method == "dml" || method == "oc" || method == "alignahead" || method == "alignahead++";
+  return method == "dml" || method == "oc" || method == "alignahead" || method == "alignahead++" ||
+         method == "gml";
 }
 
 autograd::StructureKernel kernel_of(const DistillConfig& d) {

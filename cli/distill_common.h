@@ -37,6 +37,9 @@ struct DistillConfig {
   double feature_weight = 1.0;
   std::string feature_distance = "mse";
   double aux_weight = 1.0;
+  double entropy_weight = 0.1;
+  int64_t alw_rank = 8;
+  std::string cohort;  // comma-separated architectures (mixed cohorts), or empty
 };
 
 bool is_online_method(const std::string& method);

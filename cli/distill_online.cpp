@@ -1,8 +1,9 @@
-// gkd distill, online methods (dml, oc, alignahead, alignahead++): per seed a cohort of students
-// trained together, and the same student alone (the baseline).
+// gkd distill, online methods (dml, oc, alignahead, alignahead++, gml): per seed a cohort of
+// students trained together, and each student architecture alone (the baselines).
 #include <fmt/core.h>
 #include <omp.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -35,23 +36,46 @@ int distill_online(const DistillCall& call) {
                           : d.feature_distance == "normalized-mse"
                               ? distill::FeatureDistance::kNormalizedMse
                               : distill::FeatureDistance::kMse,
-      .aux_weight = d.aux_weight};
-  // Deep supervision gives the students auxiliary heads; the baseline stays the plain student.
-  TrainConfig student_train = c;
-  student_train.aux_heads =
-      c.aux_heads || (online.method == distill::OnlineMethod::kAlignaheadPlus && d.aux_weight > 0);
+      .aux_weight = d.aux_weight,
+      .entropy_weight = d.entropy_weight,
+      .alw_rank = d.alw_rank};
+  // The students' architectures: --cohort gcn,gat,... (mixed, dml and gml) or --students x
+  // --model. Deep supervision gives them auxiliary heads; baselines stay the plain students.
+  std::vector<std::string> archs;
+  for (size_t at = 0; !d.cohort.empty() && at <= d.cohort.size();) {
+    const size_t comma = std::min(d.cohort.find(',', at), d.cohort.size());
+    archs.push_back(d.cohort.substr(at, comma - at));
+    models::arch_from_string(archs.back());  // names the bad entry
+    at = comma + 1;
+  }
+  if (archs.empty()) archs.assign(static_cast<size_t>(d.students), c.model);
+  const auto k_count = static_cast<int64_t>(archs.size());
+  std::vector<TrainConfig> student_train(archs.size(), c), baseline_train(archs.size(), c);
+  for (int64_t k = 0; k < k_count; ++k) {
+    student_train[k].model = baseline_train[k].model = archs[k];
+    student_train[k].aux_heads =
+        c.aux_heads ||
+        (online.method == distill::OnlineMethod::kAlignaheadPlus && d.aux_weight > 0);
+  }
 
   GKD_CHECK(c.patience == 0, "gkd distill --method ", d.method,
             ": --patience is not supported for online cohorts (every student trains all epochs)");
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
-  const models::ModelConfig student_config =
-      node_model_config(student_train, data.x.cols(), data.num_classes);
-  const models::ModelConfig baseline_config = node_model_config(c, data.x.cols(), data.num_classes);
-  GKD_CHECK(online.method == distill::OnlineMethod::kDml || student_config.layers >= 2,
-            "gkd distill --method ", d.method, " aligns hidden layers: --layers is ", c.layers,
-            " (expected >= 2)");
-  const json student_meta_config = train_config_json(student_train);
+  const bool structural =
+      online.method != distill::OnlineMethod::kDml && online.method != distill::OnlineMethod::kGml;
+  GKD_CHECK(!structural || c.layers >= 2, "gkd distill --method ", d.method,
+            " aligns hidden layers: --layers is ", c.layers, " (expected >= 2)");
+  GKD_CHECK(!structural || d.cohort.empty(), "gkd distill --method ", d.method,
+            " pairs the students' layers: --cohort (mixed architectures) needs dml or gml");
+  std::vector<models::ModelConfig> student_config, baseline_config;
+  std::vector<json> student_meta_config;
+  for (int64_t k = 0; k < k_count; ++k) {
+    student_config.push_back(node_model_config(student_train[k], data.x.cols(), data.num_classes));
+    baseline_config.push_back(
+        node_model_config(baseline_train[k], data.x.cols(), data.num_classes));
+    student_meta_config.push_back(train_config_json(student_train[k]));
+  }
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
   dir.write_json("config.json", call.resolved);
@@ -61,13 +85,17 @@ int distill_online(const DistillCall& call) {
   manifest["command"] = "distill";
   dir.write_json("manifest.json", manifest);
   if (!f.quiet) {
-    fmt::print(stderr, "gkd distill --method {}: {} | {} x {} ({} schedule) | {}\n", d.method,
-               data.name, d.students, models::Model(student_config, 0).describe(), d.schedule,
-               ctx.describe());
+    std::string who;
+    for (const auto& config : student_config) {
+      who += (who.empty() ? "" : " + ") + models::Model(config, 0).describe();
+    }
+    fmt::print(stderr, "gkd distill --method {}: {} | {} ({} schedule) | {}\n", d.method, data.name,
+               who, d.schedule, ctx.describe());
   }
 
-  std::vector<ResultStats> students(static_cast<size_t>(d.students));
-  ResultStats ensemble, baseline;
+  std::vector<ResultStats> students(archs.size());
+  ResultStats ensemble;
+  std::map<std::string, ResultStats> baselines;  // per architecture
   std::vector<double> epoch_ms;
   json runs = json::array();
   for (int64_t r = 0; r < c.runs; ++r) {
@@ -76,11 +104,13 @@ int distill_online(const DistillCall& call) {
     const models::NodeTrainOptions to = node_train_options(c, seed);
     std::vector<std::unique_ptr<models::Model>> cohort;
     std::vector<models::Model*> pointers;
-    for (int64_t k = 0; k < d.students; ++k) {
-      // Student 0 starts as the baseline does; the others from their own seeds unless same_init.
-      const uint64_t init =
-          d.same_init || k == 0 ? seed : seed + 1000003 * static_cast<uint64_t>(k);
-      cohort.push_back(std::make_unique<models::Model>(student_config, init));
+    for (int64_t k = 0; k < k_count; ++k) {
+      // Each student starts as its baseline does (the run's seed); with several students of one
+      // architecture the others take their own seeds, unless same_init.
+      const uint64_t init = d.same_init || k == 0 || !d.cohort.empty()
+                                ? seed
+                                : seed + 1000003 * static_cast<uint64_t>(k);
+      cohort.push_back(std::make_unique<models::Model>(student_config[k], init));
       pointers.push_back(cohort.back().get());
     }
     const distill::CohortResult res = distill::train_cohort(
@@ -95,7 +125,7 @@ int distill_online(const DistillCall& call) {
                               {"step_ms", m.step_ms}});
         });
     json run = {{"seed", seed}, {"students", json::array()}};
-    for (int64_t k = 0; k < d.students; ++k) {
+    for (int64_t k = 0; k < k_count; ++k) {
       const models::NodeTrainResult& s = res.students[k];
       students[k].test.push_back(s.test_acc);
       students[k].val.push_back(s.best_val_acc);
@@ -105,7 +135,7 @@ int distill_online(const DistillCall& call) {
                                  {"diverged_epoch", s.diverged_epoch}});
       models::save_model(dir.file(fmt::format("run{}_student{}.ckpt", r, k)),
                          models::model_state(*cohort[k]),
-                         checkpoint_metadata(student_meta_config, "node", data.name, r, 0,
+                         checkpoint_metadata(student_meta_config[k], "node", data.name, r, 0,
                                              static_cast<int64_t>(seed), s.best_epoch)
                              .dump());
     }
@@ -114,21 +144,23 @@ int distill_online(const DistillCall& call) {
     run["ensemble"] = {{"test", res.ensemble_test_acc}, {"val", res.ensemble_val_acc}};
     run["cohort_epoch_ms_median"] = res.median_epoch_ms;
     epoch_ms.push_back(res.median_epoch_ms);
-    if (d.baseline) {
-      models::Model alone(baseline_config, seed);
+    for (int64_t k = 0; d.baseline && k < k_count; ++k) {
+      if (baselines.count(archs[k]) && baselines[archs[k]].test.size() == size_t(r + 1)) continue;
+      models::Model alone(baseline_config[k], seed);
       const models::NodeTrainResult b = models::train_node_classifier(ctx, alone, data, to);
-      baseline.test.push_back(b.test_acc);
-      baseline.val.push_back(b.best_val_acc);
-      run["baseline"] = {{"test", b.test_acc}, {"val", b.best_val_acc}};
+      baselines[archs[k]].test.push_back(b.test_acc);
+      baselines[archs[k]].val.push_back(b.best_val_acc);
+      run["baselines"][archs[k]] = {{"test", b.test_acc}, {"val", b.best_val_acc}};
     }
     if (!f.quiet) {
       std::string line;
-      for (int64_t k = 0; k < d.students; ++k) {
+      for (int64_t k = 0; k < k_count; ++k) {
         line += fmt::format("  student{} {:.1f}%", k, students[k].test.back());
       }
-      fmt::print(stderr, "  run {}/{} seed {}:{}  ensemble {:.1f}%{}\n", r + 1, c.runs, seed, line,
-                 res.ensemble_test_acc,
-                 d.baseline ? fmt::format("  baseline {:.1f}%", baseline.test.back()) : "");
+      fmt::print(
+          stderr, "  run {}/{} seed {}:{}  ensemble {:.1f}%{}\n", r + 1, c.runs, seed, line,
+          res.ensemble_test_acc,
+          d.baseline ? fmt::format("  baseline {:.1f}%", baselines[archs[0]].test.back()) : "");
     }
     runs.push_back(run);
   }
@@ -146,7 +178,11 @@ int distill_online(const DistillCall& call) {
                   {"per_run", runs},
                   {"run_dir", dir.path()}};
   for (const ResultStats& s : students) summary["students"].push_back(s.summary());
-  if (d.baseline) summary["baseline"] = baseline.summary();
+  if (d.baseline) {
+    // "baseline" is the first student's architecture alone; mixed cohorts list every one.
+    summary["baseline"] = baselines[archs[0]].summary();
+    for (const auto& [arch, stats] : baselines) summary["baselines"][arch] = stats.summary();
+  }
   dir.write_json("summary.json", summary);
   dir.commit();
   if (!f.quiet) {
@@ -157,9 +193,10 @@ int distill_online(const DistillCall& call) {
     }
     fmt::print(stderr, "{} {}: {}ensemble {:.2f} ± {:.2f}%{} over {} run(s); run directory {}\n",
                data.name, d.method, line, mean(ensemble.test), stddev(ensemble.test),
-               d.baseline ? fmt::format(", baseline {:.2f} ± {:.2f}%", mean(baseline.test),
-                                        stddev(baseline.test))
-                          : "",
+               d.baseline
+                   ? fmt::format(", baseline {:.2f} ± {:.2f}%", mean(baselines[archs[0]].test),
+                                 stddev(baselines[archs[0]].test))
+                   : "",
                c.runs, dir.path());
   }
   if (f.json) fmt::print("{}\n", summary.dump());

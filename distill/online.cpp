@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/ops_dense.h"
 #include "models/checkpoint.h"
+#include "models/init.h"
 #include "models/metrics.h"
 #include "models/selection.h"
 
@@ -28,16 +29,35 @@ constexpr struct {
 } kOnlineNames[] = {{OnlineMethod::kDml, "dml"},
                     {OnlineMethod::kOc, "oc"},
                     {OnlineMethod::kAlignahead, "alignahead"},
-                    {OnlineMethod::kAlignaheadPlus, "alignahead++"}};
+                    {OnlineMethod::kAlignaheadPlus, "alignahead++"},
+                    {OnlineMethod::kGml, "gml"}};
+
+// GML's adaptive logit weighting of one student: χ [N, h] and φ [h, C].
+struct Alw {
+  std::unique_ptr<ag::Parameter> chi, phi;
+};
+
+// z̃ = z ⊙ 2σ(ĥ ⊙ χφ) with ĥ [N, 1] the normalised entropy of softmax(z) (a constant).
+Var alw_logits(Tape& tape, Var z, const Alw& alw) {
+  const Context& ctx = tape.context();
+  const Tensor p = ops::softmax_rows(ctx, z.value());  // [N, C]
+  const Tensor plogp = ops::mul(
+      ctx, p, ops::log(ctx, ops::add(ctx, p, Tensor::full(1, 1, 1e-30, p.dtype(), ctx.device()))));
+  const Tensor h = ops::scale(ctx, ops::row_sums(ctx, plogp),
+                              -1.0 / std::log(static_cast<double>(z.cols())));  // [N, 1] in [0, 1]
+  Var gate = ag::mul(tape.constant(h), ag::matmul(tape.param(*alw.chi), tape.param(*alw.phi)));
+  return ag::mul(z, ag::scale(ag::sigmoid(gate), 2.0));
+}
 
 // A peer's outputs as references: constants on the target's tape (no gradient into the peer).
+// `logits` are the ones its KL term compares (GML: after ALW).
 struct Reference {
   Var logits;
   std::vector<Var> hidden;
 };
 
-Reference as_reference(Tape& tape, const models::ModelOutput& out) {
-  Reference r{.logits = tape.constant(out.logits.value()), .hidden = {}};
+Reference as_reference(Tape& tape, Var kd_logits, const models::ModelOutput& out) {
+  Reference r{.logits = tape.constant(kd_logits.value()), .hidden = {}};
   for (const Var& h : out.hidden) r.hidden.push_back(tape.constant(h.value()));
   return r;
 }
@@ -70,10 +90,13 @@ Var accumulate(Var total, Var term) {
 }
 
 // Student `target`'s loss against the references of its peers.
-Var student_loss(Tape& tape, const Graph& g, const io::NodeDataset& data, const Tensor& y,
-                 const Tensor& train_mask, const models::ModelOutput& target,
+Var student_loss(Tape& tape, const Graph& g, const Tensor& y, const Tensor& train_mask,
+                 const models::ModelOutput& target, Var kd_logits,
                  const std::vector<Reference>& peers, const OnlineOptions& o) {
   Var loss = ag::cross_entropy(target.logits, y, train_mask);
+  if (o.method == OnlineMethod::kGml && o.entropy_weight > 0) {
+    loss = ag::add(loss, ag::scale(ag::entropy(target.logits, o.temperature), -o.entropy_weight));
+  }
   const bool plus = o.method == OnlineMethod::kAlignaheadPlus;
   if (plus && o.aux_weight > 0) {
     for (const Var& aux : target.aux_logits) {
@@ -84,8 +107,8 @@ Var student_loss(Tape& tape, const Graph& g, const io::NodeDataset& data, const 
   const auto layers = static_cast<int64_t>(target.hidden.size());
   Var distill;
   for (const Reference& p : peers) {
-    if (o.method == OnlineMethod::kDml) {
-      distill = accumulate(distill, ag::kl_div(target.logits, p.logits, o.temperature));
+    if (o.method == OnlineMethod::kDml || o.method == OnlineMethod::kGml) {
+      distill = accumulate(distill, ag::kl_div(kd_logits, p.logits, o.temperature));
       continue;
     }
     const int64_t shift = o.method == OnlineMethod::kOc ? 0 : o.shift;
@@ -127,7 +150,8 @@ CohortResult train_cohort(
   GKD_CHECK(o.epochs >= 1, "[cohort] epochs is ", o.epochs, " (expected >= 1)");
   const models::ModelConfig& config = students.front()->config();
   const int64_t hidden_layers = config.layers - 1;
-  const bool structural = online.method != OnlineMethod::kDml;
+  const bool structural =
+      online.method != OnlineMethod::kDml && online.method != OnlineMethod::kGml;
   GKD_CHECK(!structural || hidden_layers >= 1, "[cohort] ", online_method_name(online.method),
             " aligns hidden layers, but the students have ", config.layers,
             " layer(s) and so none (expected layers >= 2)");
@@ -146,14 +170,37 @@ CohortResult train_cohort(
   std::vector<std::vector<Tensor>> best_states(students.size());
   std::vector<models::EpochSelector> selectors(students.size(),
                                                models::EpochSelector(o.paper_eval_every));
-  for (models::Model* s : students) {
-    GKD_CHECK(s->config().layers == config.layers && s->config().arch == config.arch,
-              "[cohort] the students must share one architecture");
+  GKD_CHECK(online.alw_rank >= 0, "[cohort] alw_rank is ", online.alw_rank, " (expected >= 0)");
+  std::vector<Alw> alw(students.size());
+  for (size_t k = 0; k < students.size(); ++k) {
+    models::Model* s = students[k];
+    GKD_CHECK(
+        !structural || (s->config().layers == config.layers && s->config().arch == config.arch),
+        "[cohort] ", online_method_name(online.method),
+        " pairs hidden layers: the students must share one architecture");
+    GKD_CHECK(s->config().out_dim == config.out_dim, "[cohort] the students predict ",
+              s->config().out_dim, " and ", config.out_dim, " classes");
     for (ag::Parameter* p : s->parameters()) p->value = p->value.to(ctx.device());
+    std::vector<ag::Parameter*> params = s->parameters();
+    if (online.method == OnlineMethod::kGml && online.alw_rank > 0) {
+      // φ = 0 makes W = 1 at the start; χ random so that φ receives a gradient.
+      alw[k].chi = std::make_unique<ag::Parameter>(
+          models::glorot_uniform("alw_chi", g.num_nodes(), online.alw_rank, o.seed * 1000 + k, 1));
+      alw[k].phi = std::make_unique<ag::Parameter>(
+          models::zeros("alw_phi", online.alw_rank, config.out_dim));
+      for (ag::Parameter* p : {alw[k].chi.get(), alw[k].phi.get()}) {
+        p->value = p->value.to(ctx.device());
+        params.push_back(p);
+      }
+    }
     optimizers.push_back(std::make_unique<ag::Adam>(
-        ctx, s->parameters(), ag::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay}));
+        ctx, params, ag::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay}));
     states.push_back(models::model_state(*s));
   }
+  // The logits a student's KL terms compare: after ALW for GML, the raw ones otherwise.
+  const auto kd_logits = [&](Tape& tape, int64_t k, Var z) {
+    return alw[k].chi ? alw_logits(tape, z, alw[k]) : z;
+  };
   const auto forward_options = [&](int64_t k, int64_t epoch, bool training) {
     return models::ForwardOptions{.training = training,
                                   .seed = o.seed * 1000 + static_cast<uint64_t>(k),
@@ -186,15 +233,19 @@ CohortResult train_cohort(
       for (int64_t k = 0; k < k_count; ++k) {
         outs.push_back(students[k]->forward(tape, g, x, forward_options(k, epoch, true)));
       }
+      std::vector<Var> kd;
       std::vector<Reference> refs;
-      for (const auto& out : outs) refs.push_back(as_reference(tape, out));
+      for (int64_t k = 0; k < k_count; ++k) {
+        kd.push_back(kd_logits(tape, k, outs[k].logits));
+        refs.push_back(as_reference(tape, kd.back(), outs[k]));
+      }
       Var total;
       for (int64_t m = 0; m < k_count; ++m) {
         std::vector<Reference> peers;
         for (int64_t p = 0; p < k_count; ++p) {
           if (p != m) peers.push_back(refs[p]);
         }
-        Var loss = student_loss(tape, g, data, y, train_mask, outs[m], peers, online);
+        Var loss = student_loss(tape, g, y, train_mask, outs[m], kd[m], peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
         stopped = must_stop(m, epoch, train_loss[m]) || stopped;
         total = accumulate(total, loss);
@@ -213,13 +264,15 @@ CohortResult train_cohort(
           ag::NoGrad no_grad(tape);
           for (int64_t p = 0; p < k_count; ++p) {
             if (p == m) continue;
-            peers.push_back(as_reference(
-                tape, students[p]->forward(tape, g, x, forward_options(p, epoch, false))));
+            const models::ModelOutput out =
+                students[p]->forward(tape, g, x, forward_options(p, epoch, false));
+            peers.push_back(as_reference(tape, kd_logits(tape, p, out.logits), out));
           }
         }
         const models::ModelOutput out =
             students[m]->forward(tape, g, x, forward_options(m, epoch, true));
-        Var loss = student_loss(tape, g, data, y, train_mask, out, peers, online);
+        Var loss = student_loss(tape, g, y, train_mask, out, kd_logits(tape, m, out.logits), peers,
+                                online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
         if (must_stop(m, epoch, train_loss[m])) {
           stopped = true;

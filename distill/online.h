@@ -9,6 +9,11 @@
 //                 t+1), −1 as the official code (layer t+1 learns from the peer's t)
 //   alignahead++: alignahead + β · feature distance between the same aligned layers (mse,
 //                 normalised mse or cosine) + deep supervision (γ, auxiliary heads)
+//   gml:          T² KL(softmax(z̃_p/T) ‖ softmax(z̃_m/T)) − γ_H · H(softmax(z_m/T)) (entropy
+//                 enhancement), z̃ = z ⊙ W the adaptive logit weighting (ALW): per node and class
+//                 W = 2 σ(ĥ_v · (χ φ)_v), χ ∈ R^{N×h}, φ ∈ R^{h×C} learned per student, ĥ_v the
+//                 student's normalised prediction entropy (detached); W = 1 at the start
+//                 (φ = 0). GML's exact ALW form is unpublished; this is gkd's (docs/methods.md).
 // P is LSP's local structure (methods.md §1.3). The schedule is the official code's alternation
 // (each student in turn takes a step against the others' current state) or simultaneous (one
 // forward of everyone, every student steps against the others' outputs of that forward).
@@ -27,9 +32,10 @@
 
 namespace gkd::distill {
 
-enum class OnlineMethod { kDml, kOc, kAlignahead, kAlignaheadPlus };
+enum class OnlineMethod { kDml, kOc, kAlignahead, kAlignaheadPlus, kGml };
 const char* online_method_name(OnlineMethod method);
-OnlineMethod online_method_from_string(const std::string& name);  // dml|oc|alignahead|alignahead++
+// dml | oc | alignahead | alignahead++ | gml
+OnlineMethod online_method_from_string(const std::string& name);
 
 enum class Schedule { kAlternating, kSimultaneous };
 enum class FeatureDistance { kMse, kNormalizedMse, kCosine };
@@ -43,8 +49,10 @@ struct OnlineOptions {
   Schedule schedule = Schedule::kSimultaneous;
   double feature_weight = 1.0;  // alignahead++: β
   FeatureDistance feature_distance = FeatureDistance::kMse;
-  double aux_weight =
-      1.0;  // alignahead++: γ on each auxiliary head's CE (the model needs aux heads)
+  // alignahead++: γ on each auxiliary head's CE (the students need auxiliary heads).
+  double aux_weight = 1.0;
+  double entropy_weight = 0.0;  // gml: γ_H on the subtracted prediction entropy
+  int64_t alw_rank = 0;         // gml: h of the ALW factorisation (0: no ALW, W = 1)
 };
 
 struct CohortResult {
@@ -54,8 +62,9 @@ struct CohortResult {
   double median_epoch_ms = 0;  // the whole cohort's training step per epoch
 };
 
-// Trains the students (same config, distinct objects) together on `data`. Each has its own Adam
-// (options.lr, options.weight_decay); each is left in its best-validation state.
+// Trains the students together on `data`. Structure methods need one architecture (their layers
+// are paired); dml and gml accept mixed cohorts (GCN, GAT, SAGE, ...) with the same classes. Each
+// has its own Adam (options.lr, options.weight_decay); each is left in its best-validation state.
 // `on_epoch(k, metrics)` sees every student's epoch.
 CohortResult train_cohort(
     const Context& ctx, const std::vector<models::Model*>& students, const io::NodeDataset& data,

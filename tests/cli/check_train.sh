@@ -66,6 +66,8 @@ bad)
   expect 1 "takes no teacher" -- "$gkd" distill --method dml --teacher-config "$work/teacher.json" \
     --out "$work/run"
   expect 1 "expected >= 2" -- "$gkd" distill --method alignahead --layers 1 --out "$work/run"
+  expect 1 "needs dml or gml" -- "$gkd" distill --method oc --cohort gcn,gat --out "$work/run"
+  expect 1 "model 'gnn' is unknown" -- "$gkd" distill --method gml --cohort gcn,gnn --out "$work/run"
   echo '{"model": "gcn", "hiden": 16}' > "$work/typo.json"
   expect 1 "typo.json: hiden: unknown key" -- "$gkd" train --config "$work/typo.json" --out "$work/run"
   echo '{"lr": "fast"}' > "$work/type.json"
@@ -99,6 +101,14 @@ assert abs(e["test"] - run["student"]["test"]) < 1e-9, (e, run)  # the checkpoin
 assert e["model"] == "mlp"
 PY
   done
+  "$gkd" distill --method gml --cohort gcn,sage,gcn --data synthetic:nodes=300,features=8 \
+    --epochs 4 --runs 2 --out "$work/gml" --json --quiet > "$work/gml.json" || fail "gml: exit $?"
+  /usr/bin/python3 - "$work/gml.json" <<'PY' || fail "gml outputs"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert len(s["students"]) == 3 and sorted(s["baselines"]) == ["gcn", "sage"], s.keys()
+assert s["baseline"] == s["baselines"]["gcn"]
+PY
   for method in dml alignahead++; do
     "$gkd" distill --method $method --students 3 --data synthetic:nodes=300,features=8 \
       --model gcn --layers 3 --epochs 4 --runs 2 --out "$work/$method" --json --quiet \

@@ -309,3 +309,57 @@ TEST_CASE("clip_grad_norm: PyTorch's global-norm rule") {
   CHECK(p.grad.to_vector<double>()[0] == doctest::Approx(3.0 / (5.0 + 1e-6)));
   CHECK(q.grad.to_vector<double>()[0] == doctest::Approx(4.0 / (5.0 + 1e-6)));
 }
+
+TEST_CASE("online: GML's first-epoch loss in a mixed cohort, and ALW changes the training") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  const auto make = [](models::Arch arch, uint64_t seed) {
+    return models::Model(
+        {.arch = arch, .in_dim = 8, .out_dim = 3, .hidden = 6, .heads = 2, .dropout = 0}, seed);
+  };
+  std::vector<models::Model> students;
+  students.push_back(make(models::Arch::kGcn, 1));
+  students.push_back(make(models::Arch::kGat, 2));
+  students.push_back(make(models::Arch::kSage, 3));
+  std::vector<double> want(3);
+  {
+    Tape tape(ctx);
+    std::vector<Var> z;
+    for (auto& s : students) z.push_back(s.forward(tape, data.graph, data.x, {}).logits);
+    for (int m = 0; m < 3; ++m) {
+      double kl = 0;
+      for (int p = 0; p < 3; ++p) {
+        if (p != m) kl += value(autograd::kl_div(z[m], z[p], 2.0));
+      }
+      // At the start φ = 0, so the ALW weights are 1 and z̃ = z.
+      want[m] = value(autograd::cross_entropy(z[m], data.y, data.train_mask)) -
+                0.3 * value(autograd::entropy(z[m], 2.0)) + 0.5 * kl / 2.0;
+    }
+  }
+  std::vector<models::Model*> pointers;
+  for (auto& s : students) pointers.push_back(&s);
+  const distill::OnlineOptions gml{.method = distill::OnlineMethod::kGml,
+                                   .weight = 0.5,
+                                   .temperature = 2.0,
+                                   .entropy_weight = 0.3,
+                                   .alw_rank = 4};
+  const distill::CohortResult r =
+      distill::train_cohort(ctx, pointers, data, {.epochs = 3, .seed = 1}, gml);
+  for (int m = 0; m < 3; ++m) {
+    CAPTURE(m);
+    CHECK(r.students[m].history[0].train_loss == doctest::Approx(want[m]).epsilon(1e-5));
+  }
+  // Without ALW the first epoch is the same and later ones differ (the weights learn).
+  std::vector<models::Model> again;
+  again.push_back(make(models::Arch::kGcn, 1));
+  again.push_back(make(models::Arch::kGat, 2));
+  again.push_back(make(models::Arch::kSage, 3));
+  std::vector<models::Model*> again_pointers;
+  for (auto& s : again) again_pointers.push_back(&s);
+  distill::OnlineOptions no_alw = gml;
+  no_alw.alw_rank = 0;
+  const distill::CohortResult plain =
+      distill::train_cohort(ctx, again_pointers, data, {.epochs = 3, .seed = 1}, no_alw);
+  CHECK(plain.students[0].history[0].train_loss == r.students[0].history[0].train_loss);
+  CHECK(plain.students[0].history[2].train_loss != r.students[0].history[2].train_loss);
+}
