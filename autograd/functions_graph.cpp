@@ -1,9 +1,13 @@
 #include "autograd/functions_graph.h"
 
+#include <memory>
+
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/ops_dense.h"
 #include "engine/ops_graph.h"
+#include "engine/ops_structure.h"
 
 namespace gkd::autograd {
 
@@ -198,19 +202,69 @@ Var local_structure(const Graph& g, Var h, const StructureKernel& kernel) {
   return edge_softmax(g, structure_kernel(g, h, kernel));
 }
 
+namespace {
+
+kernels::StructureKernelOp structure_op(StructureKernelKind kind) {
+  switch (kind) {
+    case StructureKernelKind::kLinear:
+      return kernels::StructureKernelOp::kLinear;
+    case StructureKernelKind::kPolynomial:
+      return kernels::StructureKernelOp::kPolynomial;
+    case StructureKernelKind::kRbf:
+      return kernels::StructureKernelOp::kRbf;
+    case StructureKernelKind::kCosine:
+      return kernels::StructureKernelOp::kCosine;
+    case StructureKernelKind::kL1Exp:
+      break;
+  }
+  return kernels::StructureKernelOp::kL1Exp;
+}
+
+}  // namespace
+
+Var structure_kl(const Graph& g, const std::vector<std::pair<Var, Var>>& pairs,
+                 const StructureKernel& kernel) {
+  GKD_CHECK(!pairs.empty(), "[structure_kl] no feature pairs given");
+  Tape& tape = pairs.front().first.tape();
+  const Context& ctx = tape.context();
+  const kernels::StructureKernelParams params{.op = structure_op(kernel.kind),
+                                              .tau = kernel.tau,
+                                              .shift = kernel.shift,
+                                              .degree = kernel.degree,
+                                              .sigma = kernel.sigma};
+  ops::StructurePairs values;
+  std::vector<Var> inputs;
+  for (const auto& [s, t] : pairs) {
+    values.emplace_back(s.value(), t.value());
+    inputs.push_back(s);
+    inputs.push_back(t);
+  }
+  auto fwd = std::make_shared<ops::StructureKlOutput>(ops::structure_kl(ctx, g, values, params));
+  const auto n = static_cast<double>(g.num_nodes());
+  Tensor loss = ops::row_sums(ctx, fwd->kl);  // [Q, 1]
+  ops::unary(ctx, ops::UnaryOp::kScale, loss, loss, n > 0 ? 1.0 / n : 0.0);
+  return tape.record("structure_kl", std::move(loss), inputs,
+                     [g, pairs, params, values, fwd, n](Tape& t, const Tensor& grad) {
+                       const Context& c = t.context();
+                       // dL_q/dkl[q, v] = grad[q] / N for every v.
+                       Tensor dkl =
+                           Tensor::empty(fwd->kl.rows(), fwd->kl.cols(), grad.dtype(), c.device());
+                       dkl.zero();
+                       ops::binary(c, ops::BinaryOp::kAdd, dkl, grad, dkl, 1.0 / n);
+                       std::vector<Tensor*> dhs, dht;
+                       for (const auto& [s, r] : pairs) {
+                         dhs.push_back(t.needs_grad(s) ? &t.grad_of(s) : nullptr);
+                         dht.push_back(t.needs_grad(r) ? &t.grad_of(r) : nullptr);
+                       }
+                       ops::structure_kl_backward(c, g, values, params, dkl, *fwd, dhs, dht);
+                     });
+}
+
 Var structure_kl(const Graph& g, Var h_student, Var h_teacher, const StructureKernel& kernel) {
   GKD_CHECK(h_student.rows() == g.num_nodes() && h_teacher.rows() == g.num_nodes(),
             "[structure_kl] h_student has ", h_student.rows(), " rows and h_teacher ",
             h_teacher.rows(), " (expected the graph's ", g.num_nodes(), " nodes)");
-  // Log-probabilities: kernels such as the polynomial one give logits spanning hundreds, where
-  // f32 probabilities would underflow to 0 and the KL to inf.
-  const Var lp_student = edge_log_softmax(g, structure_kernel(g, h_student, kernel));  // [E, 1]
-  const Var lp_teacher = edge_log_softmax(g, structure_kernel(g, h_teacher, kernel));  // [E, 1]
-  const Var kl = edge_kl(g, lp_teacher, lp_student);                                   // [N, 1]
-  // The mean over all N nodes is one segment covering every row.
-  const std::vector<int64_t> whole{0, g.num_nodes()};
-  const Tensor offsets = Tensor::from_vector<int64_t>(2, 1, whole).to(g.device());  // [2, 1]
-  return segment_mean(offsets, kl);
+  return structure_kl(g, {{h_student, h_teacher}}, kernel);
 }
 
 }  // namespace gkd::autograd

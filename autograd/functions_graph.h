@@ -5,7 +5,10 @@
 
 #include <cstdint>
 
+#include <utility>
+#include <vector>
 #include "autograd/tape.h"
+
 #include "engine/graph.h"
 #include "engine/ops_graph.h"
 #include "engine/ops_segment.h"
@@ -104,6 +107,11 @@ Var local_structure(const Graph& g, Var h, const StructureKernel& kernel = {});
 // KL(P^teacher_v || P^student_v); nodes without in-edges add 0 but count. h_student: [N, D_s],
 // h_teacher: [N, D_t] (D may differ); L: [1, 1]. The teacher gets a gradient only if it requires
 // one (official LSP: a constant or NoGrad teacher; mutual / online variants: both sides).
+// Computed by the fused kernel (kernels/structure.h): no E×F tensor, no per-step edge tensors
+// beyond two per-edge coefficients.
 Var structure_kl(const Graph& g, Var h_student, Var h_teacher, const StructureKernel& kernel = {});
+// Q pairs (student, reference) in one fused call: [Q, 1], entry q the loss above for pair q.
+Var structure_kl(const Graph& g, const std::vector<std::pair<Var, Var>>& pairs,
+                 const StructureKernel& kernel = {});
 
 }  // namespace gkd::autograd

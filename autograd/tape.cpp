@@ -51,6 +51,11 @@ Var Tape::param(Parameter& p) {
 
 Var Tape::record(const char* op, Tensor value, std::initializer_list<Var> inputs,
                  BackwardFn backward) {
+  return record(op, std::move(value), std::vector<Var>(inputs), std::move(backward));
+}
+
+Var Tape::record(const char* op, Tensor value, const std::vector<Var>& inputs,
+                 BackwardFn backward) {
   bool requires_grad = false;
   for (Var v : inputs) requires_grad = requires_grad || node(v).requires_grad;
   requires_grad = requires_grad && grad_enabled_;

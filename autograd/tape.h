@@ -62,6 +62,7 @@ class Tape {
   // Records an op. The node requires a gradient when gradients are enabled and any input does;
   // otherwise `backward` is dropped.
   Var record(const char* op, Tensor value, std::initializer_list<Var> inputs, BackwardFn backward);
+  Var record(const char* op, Tensor value, const std::vector<Var>& inputs, BackwardFn backward);
 
   bool needs_grad(Var v) const;
   // The gradient accumulator of v, allocated with zeros on first use. Call only if needs_grad(v).

@@ -112,15 +112,18 @@ Var student_loss(Tape& tape, const Graph& g, const Tensor& y, const Tensor& trai
       continue;
     }
     const int64_t shift = o.method == OnlineMethod::kOc ? 0 : o.shift;
+    std::vector<std::pair<Var, Var>> aligned;  // (target layer t, the peer's layer t + shift)
     for (int64_t t = 0; t < layers; ++t) {
-      const int64_t s = ((t + shift) % layers + layers) % layers;  // the peer's layer
-      distill = accumulate(distill, ag::structure_kl(g, target.hidden[t], p.hidden[s], o.kernel));
+      const int64_t s = ((t + shift) % layers + layers) % layers;
+      aligned.emplace_back(target.hidden[t], p.hidden[s]);
       if (plus && o.feature_weight > 0) {
         distill = accumulate(distill, ag::scale(feature_distance(tape, target.hidden[t],
                                                                  p.hidden[s], o.feature_distance),
                                                 o.feature_weight));
       }
     }
+    // Every layer pair with this peer in one fused call; the terms are summed, as the code.
+    distill = accumulate(distill, ag::sum(ag::structure_kl(g, aligned, o.kernel)));
   }
   return ag::add(loss, ag::scale(distill, o.weight / static_cast<double>(peers.size())));
 }

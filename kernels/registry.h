@@ -14,6 +14,7 @@
 #include "kernels/sddmm.h"
 #include "kernels/segment.h"
 #include "kernels/spmm.h"
+#include "kernels/structure.h"
 
 namespace gkd::kernels {
 

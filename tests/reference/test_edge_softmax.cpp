@@ -280,5 +280,5 @@ TEST_CASE("reference: edge softmax family rejects mismatched inputs with clear m
       "[structure_kl] h_student has 7 rows and h_teacher 6 (expected the graph's 7 nodes)", Error);
   CHECK_THROWS_WITH_AS(
       autograd::structure_kl(g, hs, hs, {.kind = autograd::StructureKernelKind::kRbf, .sigma = 0}),
-      "[structure_kernel] sigma is 0 (expected > 0)", Error);
+      "[structure_kl] sigma is 0 (expected > 0)", Error);
 }
