@@ -223,7 +223,7 @@ kernels::StructureKernelOp structure_op(StructureKernelKind kind) {
 }  // namespace
 
 Var structure_kl(const Graph& g, const std::vector<std::pair<Var, Var>>& pairs,
-                 const StructureKernel& kernel) {
+                 const StructureKernel& kernel, const Tensor& node_weights) {
   GKD_CHECK(!pairs.empty(), "[structure_kl] no feature pairs given");
   Tape& tape = pairs.front().first.tape();
   const Context& ctx = tape.context();
@@ -241,16 +241,24 @@ Var structure_kl(const Graph& g, const std::vector<std::pair<Var, Var>>& pairs,
   }
   auto fwd = std::make_shared<ops::StructureKlOutput>(ops::structure_kl(ctx, g, values, params));
   const auto n = static_cast<double>(g.num_nodes());
-  Tensor loss = ops::row_sums(ctx, fwd->kl);  // [Q, 1]
+  if (node_weights.defined()) {
+    GKD_CHECK(node_weights.rows() == fwd->kl.rows() && node_weights.cols() == fwd->kl.cols(),
+              "[structure_kl] node_weights is [", node_weights.rows(), ", ", node_weights.cols(),
+              "] (expected [", fwd->kl.rows(), ", ", fwd->kl.cols(), "], pairs x nodes)");
+  }
+  const Tensor weighted = node_weights.defined() ? ops::mul(ctx, fwd->kl, node_weights) : fwd->kl;
+  Tensor loss = ops::row_sums(ctx, weighted);  // [Q, 1]
   ops::unary(ctx, ops::UnaryOp::kScale, loss, loss, n > 0 ? 1.0 / n : 0.0);
   return tape.record("structure_kl", std::move(loss), inputs,
-                     [g, pairs, params, values, fwd, n](Tape& t, const Tensor& grad) {
+                     [g, pairs, params, values, fwd, n, node_weights](Tape& t, const Tensor& grad) {
                        const Context& c = t.context();
                        // dL_q/dkl[q, v] = grad[q] / N for every v.
                        Tensor dkl =
                            Tensor::empty(fwd->kl.rows(), fwd->kl.cols(), grad.dtype(), c.device());
                        dkl.zero();
                        ops::binary(c, ops::BinaryOp::kAdd, dkl, grad, dkl, 1.0 / n);
+                       if (node_weights.defined())
+                         ops::binary(c, ops::BinaryOp::kMul, dkl, node_weights, dkl);
                        std::vector<Tensor*> dhs, dht;
                        for (const auto& [s, r] : pairs) {
                          dhs.push_back(t.needs_grad(s) ? &t.grad_of(s) : nullptr);

@@ -110,8 +110,9 @@ Var local_structure(const Graph& g, Var h, const StructureKernel& kernel = {});
 // Computed by the fused kernel (kernels/structure.h): no E×F tensor, no per-step edge tensors
 // beyond two per-edge coefficients.
 Var structure_kl(const Graph& g, Var h_student, Var h_teacher, const StructureKernel& kernel = {});
-// Q pairs (student, reference) in one fused call: [Q, 1], entry q the loss above for pair q.
+// Q pairs (student, reference) in one fused call: [Q, 1], entry q the loss above for pair q, or
+// with node_weights [Q, N] (a constant) (1/N) Σ_v w[q, v] KL_v for pair q.
 Var structure_kl(const Graph& g, const std::vector<std::pair<Var, Var>>& pairs,
-                 const StructureKernel& kernel = {});
+                 const StructureKernel& kernel = {}, const Tensor& node_weights = {});
 
 }  // namespace gkd::autograd

@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,8 @@ validation epochs. The student and the budget take gkd train's options.
   kd      T^2 KL(teacher || student) of temperature-softened outputs over every node (Hinton)
   fitnet  MSE between a learned projection of a student hidden layer and a teacher hidden layer
   lsp     KL(teacher || student) of local structures over in-edges (LSP; --kernel)
+  mskd    LSP from several teachers of different depth (--teachers, shallow to deep): the
+          official code's staged curriculum and weights, or per-node attention
 
   --config FILE          a JSON object of options (configs/ ships one per reported result)
   --out DIR              the run directory (default runs/<dataset>-<method>-<time>)
@@ -50,7 +53,7 @@ validation epochs. The student and the budget take gkd train's options.
 
 void add_distill_options(OptionTable& t, DistillConfig& d) {
   t.add("method", &d.method,
-        {"kd", "fitnet", "lsp", "dml", "oc", "alignahead", "alignahead++", "gml"},
+        {"kd", "fitnet", "lsp", "mskd", "dml", "oc", "alignahead", "alignahead++", "gml"},
         "distillation method");
   t.add("teacher", &d.teacher, {},
         "a teacher checkpoint from gkd train (loaded once; a relative path is looked up from the "
@@ -71,6 +74,18 @@ void add_distill_options(OptionTable& t, DistillConfig& d) {
   t.add("kernel_sigma", &d.kernel_sigma, 1e-9, 1e9, "lsp rbf kernel: sigma");
   t.add("kd_start", &d.kd_start, 1, "first epoch with the distillation term");
   t.add("kd_end", &d.kd_end, 0, "last epoch with the distillation term (0: the last epoch)");
+  t.add("teachers", &d.teachers, {},
+        "mskd: teachers shallow to deep, comma-separated gkd train configs or .ckpt checkpoints");
+  t.add("mskd_weighting", &d.mskd_weighting, {"code", "node-attention"},
+        "mskd: the official code's staged curriculum with per-teacher weights, or per-node "
+        "attention over all teachers");
+  t.add("mskd_lambda", &d.mskd_lambda, 0.0, 1e6,
+        "mskd: lambda (code: weights = round(lambda softmax(alpha), 2); attention: the weight)");
+  t.add("stage_epochs", &d.stage_epochs, 0, "mskd code: epochs per teacher stage (0: epochs / K)");
+  t.add("mskd_warmup", &d.mskd_warmup, 0,
+        "mskd: epochs of each stage (code) or of training (attention) with the term on (0: all)");
+  t.add("attention_temperature", &d.attention_temperature, 1e-6, 1e6,
+        "mskd node attention: temperature of the softmax over teachers' negative entropies");
   t.add("baseline", &d.baseline, "also train the student alone with the same seeds and budget");
   t.add("students", &d.students, 1, "online: students in the cohort");
   t.add("schedule", &d.schedule, {"simultaneous", "alternating"},
@@ -135,18 +150,33 @@ int run_distill(int argc, char** argv) {
     return 0;
   }
   const bool online = is_online_method(d.method);
-  GKD_CHECK(online || d.teacher.empty() != d.teacher_config.empty(), "gkd distill --method ",
-            d.method, " needs exactly one of --teacher CHECKPOINT and --teacher-config FILE");
+  const bool mskd = d.method == "mskd";
+  GKD_CHECK(!mskd || (!d.teachers.empty() && d.teacher.empty() && d.teacher_config.empty()),
+            "gkd distill --method mskd needs --teachers A,B,... (and no --teacher or "
+            "--teacher-config)");
+  GKD_CHECK(mskd || d.teachers.empty(), "--teachers is for --method mskd");
+  GKD_CHECK(online || mskd || d.teacher.empty() != d.teacher_config.empty(),
+            "gkd distill --method ", d.method,
+            " needs exactly one of --teacher CHECKPOINT and --teacher-config FILE");
   GKD_CHECK(!online || (d.teacher.empty() && d.teacher_config.empty()), "gkd distill --method ",
             d.method, " trains its students online and takes no teacher");
   // A relative teacher path in a config file may be relative to that file (configs/ ships pairs).
-  for (std::string* path : {&d.teacher, &d.teacher_config}) {
-    const std::filesystem::path beside = std::filesystem::path(f.config).parent_path() / *path;
-    if (!path->empty() && !f.config.empty() && std::filesystem::path(*path).is_relative() &&
-        !std::filesystem::exists(*path) && std::filesystem::exists(beside)) {
-      *path = beside.string();
-    }
+  const auto beside_config = [&](const std::string& path) {
+    const std::filesystem::path beside = std::filesystem::path(f.config).parent_path() / path;
+    const bool use = !path.empty() && !f.config.empty() &&
+                     std::filesystem::path(path).is_relative() && !std::filesystem::exists(path) &&
+                     std::filesystem::exists(beside);
+    return use ? beside.string() : path;
+  };
+  d.teacher = beside_config(d.teacher);
+  d.teacher_config = beside_config(d.teacher_config);
+  std::string resolved_teachers;
+  for (size_t at = 0; !d.teachers.empty() && at <= d.teachers.size();) {
+    const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
+    resolved_teachers += (at == 0 ? "" : ",") + beside_config(d.teachers.substr(at, comma - at));
+    at = comma + 1;
   }
+  d.teachers = resolved_teachers;
   GKD_CHECK(!is_graph_data(c.data.spec) && !is_ppi_data(c.data.spec), "gkd distill: --data ",
             c.data.spec,
             " is a graph-classification or PPI folder; distillation supports node datasets "

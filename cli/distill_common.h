@@ -22,6 +22,13 @@ struct DistillConfig {
   int64_t teacher_layer = -1;
   int64_t kd_start = 1;
   int64_t kd_end = 0;
+  // mskd
+  std::string teachers;  // comma-separated, shallow to deep; .ckpt entries are checkpoints
+  std::string mskd_weighting = "code";
+  double mskd_lambda = 7.0;
+  int64_t stage_epochs = 0;
+  int64_t mskd_warmup = 80;
+  double attention_temperature = 1.0;
   // both
   double weight = 1.0;
   double temperature = 2.0;

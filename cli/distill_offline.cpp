@@ -1,8 +1,10 @@
-// gkd distill, offline methods (kd, fitnet, lsp): per seed the teacher is trained (or loaded),
-// the student is trained with the distillation term, and the same student alone (the baseline).
+// gkd distill, offline methods (kd, fitnet, lsp, mskd): per seed the teacher(s) are trained (or
+// loaded), the student is trained with the distillation term, and the same student alone (the
+// baseline).
 #include <fmt/core.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 
 #include "cli/distill_common.h"
 #include "cli/run_dir.h"
+#include "distill/mskd.h"
 #include "distill/offline.h"
 #include "engine/error.h"
 #include "models/checkpoint.h"
@@ -34,6 +37,50 @@ TrainConfig read_train_config(const std::string& path) {
   return c;
 }
 
+// One teacher: where it comes from, its gkd train config, and the model when loaded.
+struct TeacherSpec {
+  TrainConfig train;
+  models::ModelConfig config;
+  std::unique_ptr<models::Model> loaded;  // from a checkpoint (loaded once), else trained per run
+  json meta_config;                       // its gkd train config on this run's data
+};
+
+TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const TrainConfig& student,
+                         const io::NodeDataset& data) {
+  TeacherSpec t;
+  if (checkpoint) {
+    const CheckpointInfo info = read_checkpoint_info(source);
+    GKD_CHECK(info.task == "node", source, ": field metadata.task: '", info.task,
+              "' (expected a node-classification checkpoint)");
+    t.train = info.config;
+  } else {
+    t.train = read_train_config(source);
+  }
+  t.config = node_model_config(t.train, data.x.cols(), data.num_classes);
+  if (checkpoint) {
+    t.loaded = std::make_unique<models::Model>(t.config, 0);
+    models::load_model(source, models::model_state(*t.loaded));
+  }
+  // Checkpoint metadata: gkd train configs, so that gkd eval (or a later --teacher) can rebuild
+  // the model on this run's data and split.
+  TrainConfig as_run = t.train;
+  as_run.data = student.data;
+  as_run.seed = student.seed;
+  as_run.runs = student.runs;
+  t.meta_config = train_config_json(as_run);
+  return t;
+}
+
+// Empty outputs of the teacher's shapes, to validate layer choices before any training.
+distill::TeacherOutputs empty_outputs(const models::ModelConfig& config) {
+  distill::TeacherOutputs shapes{.logits = Tensor::zeros(0, config.out_dim, DType::kF32),
+                                 .hidden = {}};
+  for (int64_t l = 0; l + 1 < config.layers; ++l) {
+    shapes.hidden.push_back(Tensor::zeros(0, models::hidden_width(config), DType::kF32));
+  }
+  return shapes;
+}
+
 }  // namespace
 
 int distill_offline(const DistillCall& call) {
@@ -41,47 +88,52 @@ int distill_offline(const DistillCall& call) {
   const DistillConfig& d = call.distill;
   const TrainFlags& f = call.flags;
   const Context& ctx = call.ctx;
+  const bool mskd = d.method == "mskd";
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
   const models::ModelConfig student_config = node_model_config(c, data.x.cols(), data.num_classes);
-  TrainConfig teacher_train;
-  std::unique_ptr<models::Model> loaded_teacher;
-  if (!d.teacher.empty()) {
-    const CheckpointInfo info = read_checkpoint_info(d.teacher);
-    GKD_CHECK(info.task == "node", d.teacher, ": field metadata.task: '", info.task,
-              "' (expected a node-classification checkpoint)");
-    teacher_train = info.config;
-    loaded_teacher = std::make_unique<models::Model>(
-        node_model_config(teacher_train, data.x.cols(), data.num_classes), 0);
-    models::load_model(d.teacher, models::model_state(*loaded_teacher));
-  } else {
-    teacher_train = read_train_config(d.teacher_config);
-  }
-  const models::ModelConfig teacher_config =
-      node_model_config(teacher_train, data.x.cols(), data.num_classes);
-  // Checkpoint metadata: gkd train configs, so that gkd eval (or a later --teacher) can rebuild
-  // each model on this run's data and split.
-  TrainConfig teacher_as_run = teacher_train;
-  teacher_as_run.data = c.data;
-  teacher_as_run.seed = c.seed;
-  teacher_as_run.runs = c.runs;
-  const json teacher_meta_config = train_config_json(teacher_as_run);
-  const json student_meta_config = train_config_json(c);
-  const distill::OfflineOptions kd{.method = distill::method_from_string(d.method),
-                                   .weight = d.weight,
-                                   .temperature = d.temperature,
-                                   .student_layer = d.student_layer,
-                                   .teacher_layer = d.teacher_layer,
-                                   .kernel = kernel_of(d),
-                                   .start_epoch = d.kd_start,
-                                   .end_epoch = d.kd_end};
-  {  // the layer choices and widths, checked on empty teacher outputs before any training
-    distill::TeacherOutputs shapes{.logits = Tensor::zeros(0, teacher_config.out_dim, DType::kF32),
-                                   .hidden = {}};
-    for (int64_t l = 0; l + 1 < teacher_config.layers; ++l) {
-      shapes.hidden.push_back(Tensor::zeros(0, models::hidden_width(teacher_config), DType::kF32));
+  std::vector<TeacherSpec> teachers;
+  if (mskd) {  // --teachers a.json,b.ckpt,...: shallow to deep; .ckpt entries are checkpoints
+    for (size_t at = 0; at <= d.teachers.size();) {
+      const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
+      const std::string source = d.teachers.substr(at, comma - at);
+      const bool ckpt = source.size() > 5 && source.substr(source.size() - 5) == ".ckpt";
+      teachers.push_back(teacher_spec(source, ckpt, c, data));
+      at = comma + 1;
     }
-    distill::OfflineDistiller check(kd, std::move(shapes), student_config, 0);
+  } else {
+    const bool ckpt = !d.teacher.empty();
+    teachers.push_back(teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, data));
+  }
+  const json student_meta_config = train_config_json(c);
+  const distill::OfflineOptions kd{
+      .method = mskd ? distill::Method::kLsp : distill::method_from_string(d.method),
+      .weight = d.weight,
+      .temperature = d.temperature,
+      .student_layer = d.student_layer,
+      .teacher_layer = d.teacher_layer,
+      .kernel = kernel_of(d),
+      .start_epoch = d.kd_start,
+      .end_epoch = d.kd_end};
+  const distill::MskdOptions mskd_options{.weighting = d.mskd_weighting == "node-attention"
+                                                           ? distill::MskdWeighting::kNodeAttention
+                                                           : distill::MskdWeighting::kCode,
+                                          .lambda = d.mskd_lambda,
+                                          .stage_epochs = d.stage_epochs,
+                                          .warmup = d.mskd_warmup,
+                                          .attention_temperature = d.attention_temperature,
+                                          .student_layer = d.student_layer,
+                                          .kernel = kernel_of(d)};
+  {  // the layer choices and widths, checked on empty teacher outputs before any training
+    std::vector<distill::TeacherOutputs> shapes;
+    for (const TeacherSpec& t : teachers) shapes.push_back(empty_outputs(t.config));
+    if (mskd) {
+      distill::MskdDistiller check(mskd_options, std::move(shapes),
+                                   Tensor::zeros(0, student_config.out_dim, DType::kF32),
+                                   student_config, c.epochs);
+    } else {
+      distill::OfflineDistiller check(kd, std::move(shapes.front()), student_config, 0);
+    }
   }
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
@@ -94,17 +146,21 @@ int distill_offline(const DistillCall& call) {
 
   const bool quiet = f.quiet;
   if (!quiet) {
+    std::string who;
+    for (const TeacherSpec& t : teachers) {
+      who += (who.empty() ? "" : " + ") + models::Model(t.config, 0).describe();
+    }
     fmt::print(stderr, "gkd distill --method {}: {} | student {} | teacher {} | {}\n", d.method,
-               data.name, models::Model(student_config, 0).describe(),
-               models::Model(teacher_config, 0).describe(), ctx.describe());
+               data.name, models::Model(student_config, 0).describe(), who, ctx.describe());
   }
-  ResultStats teacher_stats, student_stats, baseline_stats;
+  std::vector<ResultStats> teacher_stats(teachers.size());
+  ResultStats student_stats, baseline_stats;
   std::vector<double> epoch_ms;
   json runs = json::array();
   for (int64_t r = 0; r < c.runs; ++r) {
     const auto seed = static_cast<uint64_t>(c.seed + r);
     if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
-    const auto log = [&](const char* role) {
+    const auto log = [&](std::string role) {
       return [&, role](const models::EpochMetrics& m) {
         dir.append_metrics({{"run", r},
                             {"seed", seed},
@@ -116,36 +172,57 @@ int distill_offline(const DistillCall& call) {
                             {"step_ms", m.step_ms}});
       };
     };
-    // The teacher: loaded once, or trained with its own config and this run's seed.
-    std::unique_ptr<models::Model> trained_teacher;
-    json teacher_run;
-    if (!loaded_teacher) {
-      trained_teacher = std::make_unique<models::Model>(teacher_config, seed);
-      const models::NodeTrainResult t = models::train_node_classifier(
-          ctx, *trained_teacher, data, node_train_options(teacher_train, seed), log("teacher"));
-      models::save_model(dir.file(fmt::format("run{}_teacher.ckpt", r)),
-                         models::model_state(*trained_teacher),
-                         checkpoint_metadata(teacher_meta_config, "node", data.name, r, 0,
-                                             static_cast<int64_t>(seed), t.best_epoch)
-                             .dump());
-      teacher_stats.test.push_back(t.test_acc);
-      teacher_stats.val.push_back(t.best_val_acc);
-      teacher_run = {{"test", t.test_acc}, {"val", t.best_val_acc}};
-    }
-    const models::Model& teacher = loaded_teacher ? *loaded_teacher : *trained_teacher;
-    distill::TeacherOutputs outputs = distill::run_teacher(ctx, teacher, data);
-    if (loaded_teacher) {  // score the loaded teacher on this run's split
-      const Tensor logits = outputs.logits.to(Device::kCPU);
-      teacher_stats.test.push_back(models::accuracy(logits, data.y, data.test_mask));
-      teacher_stats.val.push_back(models::accuracy(logits, data.y, data.val_mask));
-      teacher_run = {{"test", teacher_stats.test.back()}, {"val", teacher_stats.val.back()}};
+    // The teachers: loaded once, or trained with their own configs and this run's seed.
+    std::vector<distill::TeacherOutputs> outputs;
+    json teacher_runs = json::array();
+    for (size_t k = 0; k < teachers.size(); ++k) {
+      const TeacherSpec& t = teachers[k];
+      const std::string role = teachers.size() > 1 ? "teacher" + std::to_string(k) : "teacher";
+      std::unique_ptr<models::Model> trained;
+      if (!t.loaded) {
+        trained = std::make_unique<models::Model>(t.config, seed);
+        const models::NodeTrainResult tr = models::train_node_classifier(
+            ctx, *trained, data, node_train_options(t.train, seed), log(role));
+        models::save_model(dir.file(fmt::format("run{}_{}.ckpt", r, role)),
+                           models::model_state(*trained),
+                           checkpoint_metadata(t.meta_config, "node", data.name, r, 0,
+                                               static_cast<int64_t>(seed), tr.best_epoch)
+                               .dump());
+      }
+      outputs.push_back(distill::run_teacher(ctx, t.loaded ? *t.loaded : *trained, data));
+      // Scored on this run's split from its outputs (the best-validation state).
+      const Tensor logits = outputs.back().logits.to(Device::kCPU);
+      teacher_stats[k].test.push_back(models::accuracy(logits, data.y, data.test_mask));
+      teacher_stats[k].val.push_back(models::accuracy(logits, data.y, data.val_mask));
+      teacher_runs.push_back(
+          {{"test", teacher_stats[k].test.back()}, {"val", teacher_stats[k].val.back()}});
     }
 
     const models::NodeTrainOptions to = node_train_options(c, seed);
     models::Model student(student_config, seed);
-    distill::OfflineDistiller distiller(kd, std::move(outputs), student_config, seed);
-    const models::NodeTrainResult s = models::train_node_classifier(
-        ctx, student, data, to, log("student"), distiller.extra_loss(data.graph));
+    std::unique_ptr<distill::OfflineDistiller> single;
+    std::unique_ptr<distill::MskdDistiller> multi;
+    models::ExtraLoss extra;
+    json mskd_weights;
+    if (mskd) {
+      // The code's teacher weights come from the untrained student's logits.
+      autograd::Tape tape(ctx);
+      autograd::NoGrad no_grad(tape);
+      const Tensor initial = student
+                                 .forward(tape, data.graph.to(ctx.device()),
+                                          data.x.to(ctx.device()), {.training = false})
+                                 .logits.value();
+      multi = std::make_unique<distill::MskdDistiller>(mskd_options, std::move(outputs), initial,
+                                                       student_config, c.epochs);
+      extra = multi->extra_loss(data.graph);
+      mskd_weights = multi->teacher_weights();
+    } else {
+      single = std::make_unique<distill::OfflineDistiller>(kd, std::move(outputs.front()),
+                                                           student_config, seed);
+      extra = single->extra_loss(data.graph);
+    }
+    const models::NodeTrainResult s =
+        models::train_node_classifier(ctx, student, data, to, log("student"), extra);
     student_stats.test.push_back(s.test_acc);
     student_stats.val.push_back(s.best_val_acc);
     epoch_ms.push_back(s.median_step_ms);
@@ -154,9 +231,13 @@ int distill_offline(const DistillCall& call) {
                                            static_cast<int64_t>(seed), s.best_epoch)
                            .dump());
     json run = {{"seed", seed},
-                {"teacher", teacher_run},
+                {"teacher", teacher_runs.back()},
                 {"student", {{"test", s.test_acc}, {"val", s.best_val_acc}}},
                 {"student_epoch_ms_median", s.median_step_ms}};
+    if (mskd) {
+      run["teachers"] = teacher_runs;
+      run["teacher_weights"] = mskd_weights;
+    }
     if (d.baseline) {
       models::Model alone(student_config, seed);
       const models::NodeTrainResult b =
@@ -167,24 +248,29 @@ int distill_offline(const DistillCall& call) {
     }
     if (!quiet) {
       fmt::print(stderr, "  run {}/{} seed {}: teacher {:.1f}%  student {:.1f}%{}\n", r + 1, c.runs,
-                 seed, teacher_stats.test.back(), s.test_acc,
+                 seed, teacher_stats.back().test.back(), s.test_acc,
                  d.baseline ? fmt::format("  baseline {:.1f}%", baseline_stats.test.back()) : "");
     }
     runs.push_back(run);
   }
 
+  // "teacher": the (deepest) teacher; MSKD lists every one under "teachers".
   json summary = {{"command", "distill"},
                   {"method", d.method},
                   {"dataset", data.name},
                   {"metric", "accuracy"},
                   {"runs", c.runs},
                   {"students", json::array({student_stats.summary()})},
-                  {"teacher", teacher_stats.summary()},
+                  {"teacher", teacher_stats.back().summary()},
                   {"epoch_ms_median", median(epoch_ms)},
                   {"device", ctx.describe()},
                   {"threads", omp_get_max_threads()},
                   {"per_run", runs},
                   {"run_dir", dir.path()}};
+  if (mskd) {
+    summary["teachers"] = json::array();
+    for (const ResultStats& t : teacher_stats) summary["teachers"].push_back(t.summary());
+  }
   if (d.baseline) summary["baseline"] = baseline_stats.summary();
   dir.write_json("summary.json", summary);
   dir.commit();
@@ -196,7 +282,8 @@ int distill_offline(const DistillCall& call) {
                d.baseline ? fmt::format(", baseline {:.2f} ± {:.2f}%", mean(baseline_stats.test),
                                         stddev(baseline_stats.test))
                           : "",
-               mean(teacher_stats.test), stddev(teacher_stats.test), c.runs, dir.path());
+               mean(teacher_stats.back().test), stddev(teacher_stats.back().test), c.runs,
+               dir.path());
   }
   if (f.json) fmt::print("{}\n", summary.dump());
   return 0;

@@ -1,27 +1,20 @@
-// gkd train: node classification from a JSON config and flags, over several seeds, with a run
-// directory (config.json, metrics.jsonl, summary.json, manifest.json) and an optional --json
+// gkd train: parses the options, then dispatches on --data (node classification here; graph
+// classification in train_graph.cpp, PPI in train_ppi.cpp). Every path writes a run directory
+// (config.json, metrics.jsonl, summary.json, manifest.json, checkpoints) and an optional --json
 // summary on stdout. Progress goes to stderr: a rewritten line on a terminal, plain lines
 // otherwise.
 #include <fmt/core.h>
-#include <omp.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cmath>
-#include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/data_source.h"
-#include "cli/options.h"
 #include "cli/run_dir.h"
 #include "cli/train_common.h"
-#include "engine/context.h"
 #include "engine/error.h"
-#include "kernels/registry.h"
 #include "models/checkpoint.h"
 #include "models/model.h"
 #include "models/train_node.h"

@@ -67,6 +67,8 @@ bad)
     --out "$work/run"
   expect 1 "expected >= 2" -- "$gkd" distill --method alignahead --layers 1 --out "$work/run"
   expect 1 "needs dml or gml" -- "$gkd" distill --method oc --cohort gcn,gat --out "$work/run"
+  expect 1 "needs --teachers" -- "$gkd" distill --method mskd --teacher-config "$work/teacher.json" \
+    --out "$work/run"
   expect 1 "model 'gnn' is unknown" -- "$gkd" distill --method gml --cohort gcn,gnn --out "$work/run"
   echo '{"model": "gcn", "hiden": 16}' > "$work/typo.json"
   expect 1 "typo.json: hiden: unknown key" -- "$gkd" train --config "$work/typo.json" --out "$work/run"
@@ -101,6 +103,16 @@ assert abs(e["test"] - run["student"]["test"]) < 1e-9, (e, run)  # the checkpoin
 assert e["model"] == "mlp"
 PY
   done
+  echo '{"model": "gcn", "hidden": 16, "layers": 2, "epochs": 5}' > "$work/shallow.json"
+  "$gkd" distill --method mskd --teachers "$work/shallow.json,$work/teacher.json" \
+    --data synthetic:nodes=300,features=8 --layers 3 --epochs 6 --mskd-warmup 2 --runs 2 \
+    --out "$work/mskd" --json --quiet > "$work/mskd.json" || fail "mskd: exit $?"
+  /usr/bin/python3 - "$work/mskd.json" <<'PY' || fail "mskd outputs"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert len(s["teachers"]) == 2 and s["teacher"] == s["teachers"][1]
+assert len(s["per_run"][0]["teacher_weights"]) == 2
+PY
   "$gkd" distill --method gml --cohort gcn,sage,gcn --data synthetic:nodes=300,features=8 \
     --epochs 4 --runs 2 --out "$work/gml" --json --quiet > "$work/gml.json" || fail "gml: exit $?"
   /usr/bin/python3 - "$work/gml.json" <<'PY' || fail "gml outputs"

@@ -9,9 +9,11 @@
 #include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
+#include "distill/mskd.h"
 #include "distill/offline.h"
 #include "distill/online.h"
 #include "engine/io/synthetic.h"
+#include "engine/ops_structure.h"
 #include "models/selection.h"
 #include "models/train_node.h"
 #include "tests/support/checks.h"
@@ -362,4 +364,72 @@ TEST_CASE("online: GML's first-epoch loss in a mixed cohort, and ALW changes the
       distill::train_cohort(ctx, again_pointers, data, {.epochs = 3, .seed = 1}, no_alw);
   CHECK(plain.students[0].history[0].train_loss == r.students[0].history[0].train_loss);
   CHECK(plain.students[0].history[2].train_loss != r.students[0].history[2].train_loss);
+}
+
+TEST_CASE("mskd: the code's weights and curriculum, and per-node attention, by definition") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  std::vector<models::Model> teachers;
+  for (int64_t layers : {2, 3, 4}) teachers.emplace_back(gcn(layers), 20 + layers);
+  std::vector<distill::TeacherOutputs> outputs;
+  for (auto& t : teachers) outputs.push_back(distill::run_teacher(ctx, t, data));
+  const models::Model student(student_config(false), 5);  // 3 hidden layers
+  Tape tape(ctx);
+  const models::ModelOutput out = student.forward(tape, data.graph, data.x, {});
+  const Tensor zs = out.logits.value();
+
+  // Weights: α̃_k = mean(z_sᵀ z_k), normalised, w = round(7 softmax(α̂), 2).
+  std::vector<double> alpha;
+  for (const auto& t : outputs) {
+    const Eigen::MatrixXd m = test::to_eigen(zs).transpose() * test::to_eigen(t.logits);
+    alpha.push_back(m.mean());
+  }
+  const double total = alpha[0] + alpha[1] + alpha[2];
+  double norm = 0;
+  for (double& a : alpha) norm += std::exp(a /= total);
+  distill::MskdDistiller code({.lambda = 7.0, .stage_epochs = 10, .warmup = 4, .student_layer = 1},
+                              outputs, zs, student.config(), 30);
+  for (int k = 0; k < 3; ++k) {
+    CHECK(code.teacher_weights()[k] ==
+          doctest::Approx(std::round(700 * std::exp(alpha[k]) / norm) / 100));
+  }
+  // Curriculum: stage k (epochs 10k+1 .. 10k+10) uses teacher k for its first 4 epochs.
+  const models::ExtraLoss extra = code.extra_loss(data.graph);
+  for (int64_t epoch : {1, 4, 11, 14, 21, 24}) {
+    CAPTURE(epoch);
+    const int k = static_cast<int>((epoch - 1) / 10);
+    const double want = code.teacher_weights()[k] *
+                        value(autograd::structure_kl(data.graph, out.hidden[1],
+                                                     tape.constant(outputs[k].hidden.back())));
+    CHECK(value(extra.term(tape, out, epoch)) == doctest::Approx(want).epsilon(1e-6));
+  }
+  for (int64_t epoch : {5, 10, 15, 30}) CHECK_FALSE(extra.term(tape, out, epoch).defined());
+
+  // Node attention: λ Σ_k (1/N) Σ_v softmax_k(−H(p_k(v)))·KL_v(P_k ‖ P_s).
+  distill::MskdDistiller attention({.weighting = distill::MskdWeighting::kNodeAttention,
+                                    .lambda = 0.5,
+                                    .warmup = 0,
+                                    .student_layer = -1},
+                                   outputs, zs, student.config(), 30);
+  const int64_t n = data.graph.num_nodes();
+  Eigen::MatrixXd score(3, n);
+  for (int k = 0; k < 3; ++k) {
+    const Eigen::MatrixXd z = test::to_eigen(outputs[k].logits);
+    for (int64_t v = 0; v < n; ++v) {
+      const Eigen::RowVectorXd p = (z.row(v).array() - z.row(v).maxCoeff()).exp().matrix();
+      const Eigen::RowVectorXd q = p / p.sum();
+      score(k, v) = (q.array() * q.array().log()).sum();  // −H
+    }
+  }
+  ops::StructurePairs pairs;
+  for (const auto& t : outputs) pairs.emplace_back(out.hidden[2].value(), t.hidden.back());
+  const Eigen::MatrixXd kl = test::to_eigen(ops::structure_kl(ctx, data.graph, pairs, {}).kl);
+  double want = 0;
+  for (int64_t v = 0; v < n; ++v) {
+    const Eigen::VectorXd e = (score.col(v).array() - score.col(v).maxCoeff()).exp().matrix();
+    for (int k = 0; k < 3; ++k) want += e(k) / e.sum() * kl(k, v);
+  }
+  want *= 0.5 / double(n);
+  CHECK(value(attention.extra_loss(data.graph).term(tape, out, 7)) ==
+        doctest::Approx(want).epsilon(1e-5));
 }

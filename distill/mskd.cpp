@@ -1,0 +1,127 @@
+#include "distill/mskd.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/functions_dense.h"
+#include "engine/error.h"
+#include "engine/ops_dense.h"
+
+namespace gkd::distill {
+
+namespace ag = autograd;
+
+namespace {
+
+// α̃ = mean over the C×C matrix z_sᵀ z_t = (1/C²) Σ_v (Σ_c z_s[v, c]) (Σ_c z_t[v, c]).
+double logit_correlation(const Tensor& zs, const Tensor& zt) {
+  const std::vector<double> s = zs.to(Device::kCPU).to_dtype(DType::kF64).to_vector<double>();
+  const std::vector<double> t = zt.to(Device::kCPU).to_dtype(DType::kF64).to_vector<double>();
+  const int64_t n = zs.rows(), c = zs.cols();
+  double sum = 0;
+  for (int64_t v = 0; v < n; ++v) {
+    double rs = 0, rt = 0;
+    for (int64_t j = 0; j < c; ++j) {
+      rs += s[v * c + j];
+      rt += t[v * c + j];
+    }
+    sum += rs * rt;
+  }
+  return sum / double(c * c);
+}
+
+}  // namespace
+
+MskdDistiller::MskdDistiller(const MskdOptions& o, std::vector<TeacherOutputs> teachers,
+                             const Tensor& student_logits, const models::ModelConfig& student,
+                             int64_t epochs)
+    : o_(o), teachers_(std::move(teachers)) {
+  const auto k_count = static_cast<int64_t>(teachers_.size());
+  GKD_CHECK(k_count >= 1, "[mskd] no teachers");
+  GKD_CHECK(o.lambda >= 0 && o.warmup >= 0 && o.stage_epochs >= 0 && o.attention_temperature > 0,
+            "[mskd] lambda ", o.lambda, ", warmup ", o.warmup, ", stage_epochs ", o.stage_epochs,
+            ", attention_temperature ", o.attention_temperature, " out of range");
+  const int64_t hidden = student.layers - 1;
+  student_layer_ = o.student_layer < 0 ? hidden + o.student_layer : o.student_layer;
+  GKD_CHECK(student_layer_ >= 0 && student_layer_ < hidden, "[mskd] student_layer is ",
+            o.student_layer, " but the student has ", hidden, " hidden layers");
+  for (int64_t k = 0; k < k_count; ++k) {
+    GKD_CHECK(!teachers_[k].hidden.empty(), "[mskd] teacher ", k,
+              " has no hidden layer (its last hidden layer is distilled)");
+    GKD_CHECK(teachers_[k].logits.cols() == student.out_dim, "[mskd] teacher ", k, " predicts ",
+              teachers_[k].logits.cols(), " classes, the student ", student.out_dim);
+  }
+  stage_epochs_ = o.stage_epochs > 0 ? o.stage_epochs : std::max<int64_t>(1, epochs / k_count);
+  if (o.weighting == MskdWeighting::kCode) {
+    std::vector<double> alpha(k_count);
+    double total = 0;
+    for (int64_t k = 0; k < k_count; ++k) {
+      alpha[k] = logit_correlation(student_logits, teachers_[k].logits);
+      total += alpha[k];
+    }
+    double norm = 0;
+    for (double& a : alpha) {
+      a = total != 0 ? a / total : 1.0 / double(k_count);
+      norm += std::exp(a);
+    }
+    for (double a : alpha)
+      weights_.push_back(std::round(o.lambda * std::exp(a) / norm * 100) / 100);
+    return;
+  }
+  // Node attention: a_vk = softmax_k(−H(p_k(v)) / τ_a), from the teachers' fixed predictions.
+  const int64_t n = teachers_.front().logits.rows();
+  std::vector<double> score(static_cast<size_t>(k_count * n));
+  for (int64_t k = 0; k < k_count; ++k) {
+    const Context cpu = Context::cpu();
+    const Tensor p =
+        ops::softmax_rows(cpu, teachers_[k].logits.to(Device::kCPU).to_dtype(DType::kF64));
+    const std::vector<double> pv = p.to_vector<double>();
+    const int64_t c = p.cols();
+    for (int64_t v = 0; v < n; ++v) {
+      double h = 0;
+      for (int64_t j = 0; j < c; ++j)
+        h -= pv[v * c + j] > 0 ? pv[v * c + j] * std::log(pv[v * c + j]) : 0.0;
+      score[k * n + v] = -h / o.attention_temperature;
+    }
+  }
+  std::vector<double> a(score.size());
+  for (int64_t v = 0; v < n; ++v) {
+    double m = score[v], sum = 0;
+    for (int64_t k = 1; k < k_count; ++k) m = std::max(m, score[k * n + v]);
+    for (int64_t k = 0; k < k_count; ++k) sum += std::exp(score[k * n + v] - m);
+    for (int64_t k = 0; k < k_count; ++k) a[k * n + v] = std::exp(score[k * n + v] - m) / sum;
+  }
+  attention_ = Tensor::from_vector<double>(k_count, n, a)
+                   .to_dtype(teachers_.front().logits.dtype())
+                   .to(teachers_.front().logits.device());
+}
+
+models::ExtraLoss MskdDistiller::extra_loss(const Graph& g) {
+  models::ExtraLoss e;
+  e.term = [this, g](ag::Tape& tape, const models::ModelOutput& out, int64_t epoch) {
+    return term(tape, g, out, epoch);
+  };
+  return e;
+}
+
+ag::Var MskdDistiller::term(ag::Tape& tape, const Graph& g, const models::ModelOutput& out,
+                            int64_t epoch) const {
+  const Graph dg = g.to(tape.context().device());
+  const ag::Var hs = out.hidden[student_layer_];
+  const auto k_count = static_cast<int64_t>(teachers_.size());
+  if (o_.weighting == MskdWeighting::kCode) {
+    // Stage k = teacher k; past the last stage the deepest teacher stays.
+    const int64_t stage = std::min((epoch - 1) / stage_epochs_, k_count - 1);
+    const int64_t local = epoch - stage * stage_epochs_;
+    if ((o_.warmup > 0 && local > o_.warmup) || weights_[stage] == 0) return {};
+    const ag::Var kl =
+        ag::structure_kl(dg, hs, tape.constant(teachers_[stage].hidden.back()), o_.kernel);
+    return ag::scale(kl, weights_[stage]);
+  }
+  if ((o_.warmup > 0 && epoch > o_.warmup) || o_.lambda == 0) return {};
+  std::vector<std::pair<ag::Var, ag::Var>> pairs;
+  for (const TeacherOutputs& t : teachers_) pairs.emplace_back(hs, tape.constant(t.hidden.back()));
+  return ag::scale(ag::sum(ag::structure_kl(dg, pairs, o_.kernel, attention_)), o_.lambda);
+}
+
+}  // namespace gkd::distill
