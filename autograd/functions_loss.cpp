@@ -1,6 +1,11 @@
 #include "autograd/functions_loss.h"
 
+#include <memory>
+
+#include "engine/error.h"
+#include "engine/ops_dense.h"
 #include "engine/ops_loss.h"
+#include "engine/ops_structure.h"
 
 namespace gkd::autograd {
 
@@ -91,6 +96,29 @@ Var mse(Var a, Var b) {
     if (t.needs_grad(a)) ops::scaled_add(t.context(), 1.0, g, da, t.grad_of(a));
     if (t.needs_grad(b)) ops::scaled_add(t.context(), -1.0, g, da, t.grad_of(b));
   });
+}
+
+Var cohort_kl(const std::vector<Var>& logits, double temperature) {
+  GKD_CHECK(!logits.empty(), "[cohort_kl] no students");
+  Tape& tape = logits.front().tape();
+  const Context& ctx = tape.context();
+  std::vector<Tensor> values;
+  for (const Var& z : logits) values.push_back(z.value());
+  auto fwd = std::make_shared<ops::CohortKlOutput>(ops::cohort_kl(ctx, values, temperature));
+  const auto n = static_cast<double>(fwd->kl.cols());
+  Tensor loss = ops::row_sums(ctx, fwd->kl);  // [K, 1]
+  ops::unary(ctx, ops::UnaryOp::kScale, loss, loss, n > 0 ? 1.0 / n : 0.0);
+  return tape.record("cohort_kl", std::move(loss), logits,
+                     [logits, fwd, temperature, n](Tape& t, const Tensor& grad) {
+                       const Context& c = t.context();
+                       Tensor dkl = Tensor::zeros(fwd->kl.rows(), fwd->kl.cols(), grad.dtype(),
+                                                  c.device());  // grad[m] / N on every row
+                       ops::binary(c, ops::BinaryOp::kAdd, dkl, grad, dkl, 1.0 / n);
+                       std::vector<Tensor*> d;
+                       for (const Var& z : logits)
+                         d.push_back(t.needs_grad(z) ? &t.grad_of(z) : nullptr);
+                       ops::cohort_kl_backward(c, *fwd, temperature, dkl, d);
+                     });
 }
 
 }  // namespace gkd::autograd

@@ -7,6 +7,8 @@
 // selected rows, and an empty selection gives loss 0 and zero gradients.
 #pragma once
 
+#include <vector>
+
 #include "autograd/tape.h"
 
 namespace gkd::autograd {
@@ -32,6 +34,12 @@ Var kl_div(Var student, Var teacher, double temperature, const KlDivFnOptions& o
 // The same with a per-row temperature T_i [N, 1] (> 0), e.g. GML's adaptive temperature; it
 // receives a gradient when it requires one (learnable temperatures).
 Var kl_div(Var student, Var teacher, Var row_temperature, const KlDivFnOptions& options = {});
+
+// Deep mutual learning for K students at once (kernels/cohort.h): [K, 1], entry m the mean over
+// all rows of T² / (K − 1) Σ_{p≠m} KL(softmax(z_p/T) ‖ softmax(z_m/T)). Each entry's gradient
+// flows into its own student's logits only: the peers are fixed references, as in DML. Equal to
+// K(K − 1) kl_div calls with detached peers, with each softmax computed once.
+Var cohort_kl(const std::vector<Var>& logits, double temperature);
 
 // mean over selected rows of the entropy -Σ_j p_j log p_j of p = softmax(x_i/T). x: [N, C].
 Var entropy(Var x, double temperature = 1.0, const Tensor& mask = {});

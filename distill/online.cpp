@@ -85,14 +85,21 @@ Var feature_distance(Tape& tape, Var a, Var b, FeatureDistance d) {
   return ag::mse(a, b);
 }
 
+// Row k of a [K, 1] Var as a [1, 1] Var (its gradient flows back to that row only).
+Var row(Tape& tape, Var column, int64_t k) {
+  const Tensor index = Tensor::from_vector<int64_t>(1, 1, {k}).to(tape.context().device());
+  return ag::gather_rows(column, index);
+}
+
 Var accumulate(Var total, Var term) {
   return total.defined() ? ag::add(total, term) : term;
 }
 
-// Student `target`'s loss against the references of its peers.
+// Student `target`'s loss against the references of its peers. `mutual` is its row of the fused
+// cohort KL (dml, gml: T²/(K−1) Σ_p KL(q_p ‖ q_target), computed for the whole cohort at once).
 Var student_loss(Tape& tape, const Graph& g, const Tensor& y, const Tensor& train_mask,
-                 const models::ModelOutput& target, Var kd_logits,
-                 const std::vector<Reference>& peers, const OnlineOptions& o) {
+                 const models::ModelOutput& target, Var mutual, const std::vector<Reference>& peers,
+                 const OnlineOptions& o) {
   Var loss = ag::cross_entropy(target.logits, y, train_mask);
   if (o.method == OnlineMethod::kGml && o.entropy_weight > 0) {
     loss = ag::add(loss, ag::scale(ag::entropy(target.logits, o.temperature), -o.entropy_weight));
@@ -104,13 +111,12 @@ Var student_loss(Tape& tape, const Graph& g, const Tensor& y, const Tensor& trai
     }
   }
   if (peers.empty() || o.weight == 0) return loss;
+  if (o.method == OnlineMethod::kDml || o.method == OnlineMethod::kGml) {
+    return ag::add(loss, ag::scale(mutual, o.weight));
+  }
   const auto layers = static_cast<int64_t>(target.hidden.size());
   Var distill;
   for (const Reference& p : peers) {
-    if (o.method == OnlineMethod::kDml || o.method == OnlineMethod::kGml) {
-      distill = accumulate(distill, ag::kl_div(kd_logits, p.logits, o.temperature));
-      continue;
-    }
     const int64_t shift = o.method == OnlineMethod::kOc ? 0 : o.shift;
     std::vector<std::pair<Var, Var>> aligned;  // (target layer t, the peer's layer t + shift)
     for (int64_t t = 0; t < layers; ++t) {
@@ -200,6 +206,8 @@ CohortResult train_cohort(
         ctx, params, ag::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay}));
     states.push_back(models::model_state(*s));
   }
+  const bool mutual_kl =
+      k_count > 1 && (online.method == OnlineMethod::kDml || online.method == OnlineMethod::kGml);
   // The logits a student's KL terms compare: after ALW for GML, the raw ones otherwise.
   const auto kd_logits = [&](Tape& tape, int64_t k, Var z) {
     return alw[k].chi ? alw_logits(tape, z, alw[k]) : z;
@@ -242,13 +250,15 @@ CohortResult train_cohort(
         kd.push_back(kd_logits(tape, k, outs[k].logits));
         refs.push_back(as_reference(tape, kd.back(), outs[k]));
       }
+      const Var mutual = mutual_kl ? ag::cohort_kl(kd, online.temperature) : Var();  // [K, 1]
       Var total;
       for (int64_t m = 0; m < k_count; ++m) {
         std::vector<Reference> peers;
         for (int64_t p = 0; p < k_count; ++p) {
           if (p != m) peers.push_back(refs[p]);
         }
-        Var loss = student_loss(tape, g, y, train_mask, outs[m], kd[m], peers, online);
+        Var loss = student_loss(tape, g, y, train_mask, outs[m],
+                                mutual_kl ? row(tape, mutual, m) : Var(), peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
         stopped = must_stop(m, epoch, train_loss[m]) || stopped;
         total = accumulate(total, loss);
@@ -274,8 +284,13 @@ CohortResult train_cohort(
         }
         const models::ModelOutput out =
             students[m]->forward(tape, g, x, forward_options(m, epoch, true));
-        Var loss = student_loss(tape, g, y, train_mask, out, kd_logits(tape, m, out.logits), peers,
-                                online);
+        Var mutual;
+        if (mutual_kl) {  // m's logits with gradient, the peers' as constants: row 0 is m's term
+          std::vector<Var> cohort{kd_logits(tape, m, out.logits)};
+          for (const Reference& p : peers) cohort.push_back(p.logits);
+          mutual = row(tape, ag::cohort_kl(cohort, online.temperature), 0);
+        }
+        Var loss = student_loss(tape, g, y, train_mask, out, mutual, peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
         if (must_stop(m, epoch, train_loss[m])) {
           stopped = true;

@@ -110,4 +110,56 @@ void structure_kl_backward(const Context& ctx, const Graph& g, const StructurePa
   });
 }
 
+CohortKlOutput cohort_kl(const Context& ctx, const std::vector<Tensor>& logits,
+                         double temperature) {
+  const char* op = "cohort_kl";
+  GKD_CHECK(!logits.empty(), "[", op, "] no students");
+  GKD_CHECK(temperature > 0, "[", op, "] temperature is ", temperature, " (expected > 0)");
+  const Tensor& first = logits.front();
+  for (size_t k = 0; k < logits.size(); ++k) {
+    check_tensor(ctx, op, "logits", logits[k], first.rows(), first.cols(), first.dtype());
+  }
+  const auto k_count = static_cast<int64_t>(logits.size());
+  const int64_t n = first.rows(), c = first.cols();
+  CohortKlOutput out{Tensor::empty(k_count, n, first.dtype(), ctx.device()),
+                     Tensor::empty(k_count * n, c, first.dtype(), ctx.device())};
+  dispatch_float(ctx, op, first.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<kernels::ConstMatView<T>> views;
+    for (const Tensor& z : logits) views.push_back(z.template cview<T>());
+    kernels::CohortKlArgs<T> a{.logits = views.data(),
+                               .students = k_count,
+                               .temperature = temperature,
+                               .kl = out.kl.view<T>(),
+                               .probs = out.probs.view<T>()};
+    launch(ctx, a, kernels::cpu::cohort_kl<T>, kernels::cuda::cohort_kl);
+  });
+  return out;
+}
+
+void cohort_kl_backward(const Context& ctx, const CohortKlOutput& fwd, double temperature,
+                        const Tensor& dkl, const std::vector<Tensor*>& dlogits) {
+  const char* op = "cohort_kl_backward";
+  const int64_t k_count = fwd.kl.rows(), n = fwd.kl.cols(), c = fwd.probs.cols();
+  check_tensor(ctx, op, "dkl", dkl, k_count, n, fwd.kl.dtype());
+  GKD_CHECK(static_cast<int64_t>(dlogits.size()) == k_count, "[", op, "] ", dlogits.size(),
+            " gradients for ", k_count, " students");
+  for (const Tensor* d : dlogits) {
+    if (d && d->defined()) check_tensor(ctx, op, "dlogits", *d, n, c, fwd.kl.dtype());
+  }
+  dispatch_float(ctx, op, fwd.kl.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<kernels::MatView<T>> views(dlogits.size());
+    for (size_t k = 0; k < dlogits.size(); ++k) {
+      if (dlogits[k] && dlogits[k]->defined()) views[k] = dlogits[k]->template view<T>();
+    }
+    kernels::CohortKlBackwardArgs<T> a{.probs = fwd.probs.cview<T>(),
+                                       .students = k_count,
+                                       .temperature = temperature,
+                                       .dkl = dkl.cview<T>(),
+                                       .dlogits = views.data()};
+    launch(ctx, a, kernels::cpu::cohort_kl_backward<T>, kernels::cuda::cohort_kl_backward);
+  });
+}
+
 }  // namespace gkd::ops

@@ -30,4 +30,17 @@ void structure_kl_backward(const Context& ctx, const Graph& g, const StructurePa
                            const StructureKlOutput& forward, const std::vector<Tensor*>& dhs,
                            const std::vector<Tensor*>& dht);
 
+// ---- fused cohort class KL (kernels/cohort.h)
+
+struct CohortKlOutput {
+  Tensor kl;     // [K, N]
+  Tensor probs;  // [K·N, C] for the backward
+};
+// logits: K >= 1 tensors [N, C] of one floating dtype; temperature > 0.
+CohortKlOutput cohort_kl(const Context& ctx, const std::vector<Tensor>& logits, double temperature);
+// dlogits[m] (+)= the gradient of Σ_v dkl[m, v] kl[m, v] with respect to student m's logits
+// (peers fixed); a null pointer or an undefined tensor skips that student.
+void cohort_kl_backward(const Context& ctx, const CohortKlOutput& forward, double temperature,
+                        const Tensor& dkl, const std::vector<Tensor*>& dlogits);
+
 }  // namespace gkd::ops

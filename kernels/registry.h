@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "kernels/cohort.h"
 #include "kernels/common.h"
 #include "kernels/dense.h"
 #include "kernels/edge_softmax.h"

@@ -24,6 +24,8 @@ const std::map<std::string, std::string> kReferenceTests = {
     {"gemm", "reference/test_dense.cpp"},
     {"batch_norm", "reference/test_norm.cpp"},
     {"structure_kl", "reference/test_structure.cpp"},
+    {"cohort_kl", "reference/test_structure.cpp"},
+    {"cohort_kl_backward", "reference/test_structure.cpp"},
     {"structure_kl_backward", "reference/test_structure.cpp"},
     {"batch_norm_backward", "reference/test_norm.cpp"},
     {"cross_entropy", "reference/test_loss.cpp"},

@@ -8,6 +8,7 @@
 
 #include "autograd/functions_dense.h"
 #include "autograd/functions_graph.h"
+#include "autograd/functions_loss.h"
 #include "engine/ops_structure.h"
 #include "tests/support/checks.h"
 
@@ -159,6 +160,65 @@ TEST_CASE("reference: structure_kl_backward equals the composed edge functions, 
             1.0);
       CHECK(test::close_ratio(test::to_eigen(ft.grad()), test::to_eigen(ct.grad()), 1e-8, 1e-12) <=
             1.0);
+    }
+  }
+}
+
+TEST_CASE("reference: cohort_kl equals K(K-1) separate KL terms, values and gradients") {
+  const Context ctx = Context::cpu();
+  for (int64_t k_count : {1, 2, 4}) {
+    for (double t : {1.0, 3.0}) {
+      const uint64_t seed = test::fresh_seed();
+      CAPTURE(k_count);
+      CAPTURE(t);
+      CAPTURE(seed);
+      const int64_t n = 9, c = 5;
+      std::vector<Tensor> z;
+      for (int64_t k = 0; k < k_count; ++k) {
+        z.push_back(test::random_tensor(n, c, DType::kF64, seed + k, -3.0, 3.0));
+      }
+      // Dense formulation: q = softmax(z / T), kl[m, v] = T²/(K-1) Σ_p Σ_c q_p (log q_p - log q_m).
+      std::vector<Eigen::MatrixXd> logq;
+      for (const Tensor& zk : z) {
+        Eigen::MatrixXd s = test::to_eigen(zk) / t;
+        for (int64_t v = 0; v < n; ++v) {
+          const double m = s.row(v).maxCoeff();
+          const double lse = m + std::log((s.row(v).array() - m).exp().sum());
+          s.row(v).array() -= lse;
+        }
+        logq.push_back(s);
+      }
+      const ops::CohortKlOutput out = ops::cohort_kl(ctx, z, t);
+      for (int64_t m = 0; m < k_count; ++m) {
+        for (int64_t v = 0; v < n; ++v) {
+          double want = 0;
+          for (int64_t p = 0; p < k_count; ++p) {
+            if (p == m) continue;
+            want +=
+                (logq[p].row(v).array().exp() * (logq[p].row(v) - logq[m].row(v)).array()).sum();
+          }
+          want = k_count > 1 ? t * t * want / double(k_count - 1) : 0.0;
+          CHECK(test::to_eigen(out.kl)(m, v) == doctest::Approx(want).epsilon(1e-12));
+        }
+      }
+      // Gradients against kl_div with detached peers, student by student.
+      Tape fused(ctx);
+      std::vector<Var> fz;
+      for (const Tensor& zk : z) fz.push_back(fused.leaf(zk));
+      fused.backward(autograd::sum(autograd::cohort_kl(fz, t)));
+      for (int64_t m = 0; m < k_count && k_count > 1; ++m) {
+        Tape one(ctx);
+        Var zm = one.leaf(z[m]);
+        Var total;
+        for (int64_t p = 0; p < k_count; ++p) {
+          if (p == m) continue;
+          Var term = autograd::kl_div(zm, one.constant(z[p]), t);
+          total = total.defined() ? autograd::add(total, term) : term;
+        }
+        one.backward(autograd::scale(total, 1.0 / double(k_count - 1)));
+        CHECK(test::close_ratio(test::to_eigen(fz[m].grad()), test::to_eigen(zm.grad()), 1e-10,
+                                1e-12) <= 1.0);
+      }
     }
   }
 }
