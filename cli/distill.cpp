@@ -29,20 +29,29 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kHeader =
-    R"(usage: gkd distill --method kd|fitnet|lsp [--config FILE.json] [options]
+constexpr const char* kHeader = R"(usage: gkd distill [--method M] [--config FILE.json] [options]
 
-Offline distillation on node classification. For each of --runs seeds: the teacher (trained from
---teacher-config, or loaded once from --teacher, a checkpoint of gkd train), then the student
-trained with cross-entropy + weight x the method's term, then the same student alone (the
-baseline, unless --baseline false). Reports the test accuracy of all three at their best
-validation epochs. The student and the budget take gkd train's options.
+Distillation on node classification. Without arguments: a demo, an Alignahead cohort of two
+3-layer GCNs on the built-in synthetic graph against one GCN trained alone.
 
+Offline (frozen teachers: trained from --teacher-config per run, or loaded from --teacher, a
+gkd train checkpoint), one student trained with cross-entropy + weight x the method's term:
   kd      T^2 KL(teacher || student) of temperature-softened outputs over every node (Hinton)
   fitnet  MSE between a learned projection of a student hidden layer and a teacher hidden layer
   lsp     KL(teacher || student) of local structures over in-edges (LSP; --kernel)
   mskd    LSP from several teachers of different depth (--teachers, shallow to deep): the
           official code's staged curriculum and weights, or per-node attention
+Online (no teacher), a cohort of --students students (or --cohort gcn,gat,...) trained together:
+  dml           T^2 KL(peer || student) of the outputs (deep mutual learning)
+  oc            local-structure KL between the same hidden layers of student and peer
+  alignahead    ... between layer t and the peer's layer t + --shift (cyclic)
+  alignahead++  alignahead + feature alignment (--feature-weight) + deep supervision
+                (--aux-weight; the students get auxiliary heads)
+  gml           dml on adaptively weighted logits (--alw-rank) minus --entropy-weight x the
+                student's prediction entropy; mixed cohorts with --cohort gcn,gat,sage
+Each run also trains the same student alone with the same seed and budget (the baseline, unless
+--baseline false). Reports test accuracy at the best validation epoch of every model (and of the
+cohort's ensemble). The students and the budget take gkd train's options.
 
   --config FILE          a JSON object of options (configs/ ships one per reported result)
   --out DIR              the run directory (default runs/<dataset>-<method>-<time>)

@@ -15,7 +15,8 @@ commands:
   demo   train a 2-layer GCN on the built-in synthetic graph and report accuracy
   train  train a node or graph classifier (GCN, GAT, GraphSAGE, GIN, MLP) from a config and flags
   eval   evaluate a checkpoint that train wrote
-  distill  distil a frozen teacher into a student (kd, fitnet, lsp), with the student-alone baseline
+  distill  distillation: offline (kd, fitnet, lsp, mskd) or online cohorts (dml, oc, alignahead,
+           alignahead++, gml), each with the student-alone baseline; no arguments: the demo
   data   `data info PATH`: validate a dataset and print its statistics
   info   build configuration, CUDA devices and the kernel list
 
