@@ -94,14 +94,11 @@ int train_nodes(const TrainCall& call) {
                           {"val_acc", m.val_acc},
                           {"test_acc", m.test_acc},
                           {"step_ms", m.step_ms}});
-      const bool line = m.epoch == 1 || m.epoch % 50 == 0 || m.epoch == c.epochs;
-      // A terminal gets one line rewritten in place; a log gets a plain line now and then.
-      if (tty || (!f.quiet && line)) {
-        fmt::print(stderr,
-                   "{}  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  val {:5.1f}%{}",
-                   tty ? "\r" : "", r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc,
-                   m.val_acc, tty ? "" : "\n");
-      }
+      print_progress(
+          f, tty, m.epoch, c.epochs,
+          fmt::format("  run {}/{} epoch {:>4}/{}  loss {:.4f}  train {:5.1f}%  "
+                      "val {:5.1f}%",
+                      r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.train_acc, m.val_acc));
     };
     const models::NodeTrainResult res =
         models::train_node_classifier(ctx, model, data, to, on_epoch);

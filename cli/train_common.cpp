@@ -242,6 +242,16 @@ std::string iso_time() {
   return buf;
 }
 
+void print_progress(const TrainFlags& f, bool tty, int64_t epoch, int64_t epochs,
+                    const std::string& text) {
+  if (f.quiet) return;
+  if (tty) {
+    fmt::print(stderr, "\r{}", text);
+  } else if (epoch == 1 || epoch % 50 == 0 || epoch == epochs) {
+    fmt::print(stderr, "{}\n", text);
+  }
+}
+
 models::NodeTrainOptions node_train_options(const TrainConfig& c, uint64_t seed) {
   return {.epochs = c.epochs,
           .lr = c.lr,

@@ -121,6 +121,11 @@ nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::st
                                    const std::string& dataset, int64_t run, int64_t fold,
                                    int64_t seed, int64_t epoch);
 
+// One progress line on stderr: on a terminal (tty) every epoch, rewritten in place; otherwise a
+// plain line at epoch 1, every 50th and the last; nothing with --quiet.
+void print_progress(const TrainFlags& flags, bool tty, int64_t epoch, int64_t epochs,
+                    const std::string& text);
+
 // The node trainer's options from the config and a run's seed.
 models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
 

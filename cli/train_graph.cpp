@@ -83,13 +83,11 @@ int train_graphs(const TrainCall& call) {
                           {"val", m.val},
                           {"test", m.test},
                           {"epoch_ms", m.epoch_ms}});
-      const bool line = m.epoch == 1 || m.epoch % 50 == 0 || m.epoch == c.epochs;
-      if (tty || (!f.quiet && line)) {
-        fmt::print(stderr,
-                   "{}  run {}/{} fold {} epoch {:>4}/{}  loss {:.4f}  val {:5.1f}  test {:5.1f}{}",
-                   tty ? "\r" : "", job.run + 1, c.runs, job.fold + 1, m.epoch, c.epochs,
-                   m.train_loss, m.val, m.test, tty ? "" : "\n");
-      }
+      print_progress(f, tty, m.epoch, c.epochs,
+                     fmt::format("  run {}/{} fold {} epoch {:>4}/{}  loss {:.4f}  val {:5.1f}  "
+                                 "test {:5.1f}",
+                                 job.run + 1, c.runs, job.fold + 1, m.epoch, c.epochs, m.train_loss,
+                                 m.val, m.test));
     };
     const models::GraphTrainResult res =
         models::train_graph_classifier(ctx, model, data, job.split, o, on_epoch);

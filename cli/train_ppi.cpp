@@ -59,12 +59,9 @@ int train_ppi(const TrainCall& call) {
                           {"val_f1", m.val_f1},
                           {"test_f1", m.test_f1},
                           {"epoch_ms", m.epoch_ms}});
-      const bool line = m.epoch == 1 || m.epoch % 50 == 0 || m.epoch == c.epochs;
-      if (tty || (!f.quiet && line)) {
-        fmt::print(stderr, "{}  run {}/{} epoch {:>4}/{}  loss {:.4f}  val F1 {:5.1f}{}",
-                   tty ? "\r" : "", r + 1, c.runs, m.epoch, c.epochs, m.train_loss, m.val_f1,
-                   tty ? "" : "\n");
-      }
+      print_progress(f, tty, m.epoch, c.epochs,
+                     fmt::format("  run {}/{} epoch {:>4}/{}  loss {:.4f}  val F1 {:5.1f}", r + 1,
+                                 c.runs, m.epoch, c.epochs, m.train_loss, m.val_f1));
     };
     const models::InductiveTrainResult res =
         models::train_inductive(ctx, model, data, to, on_epoch);
