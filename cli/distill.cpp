@@ -22,6 +22,7 @@
 #include "engine/error.h"
 #include "models/checkpoint.h"
 #include "models/metrics.h"
+#include "models/model.h"
 
 namespace gkd::cli {
 
@@ -128,6 +129,18 @@ bool is_online_method(const std::string& method) {
          method == "gml";
 }
 
+std::vector<std::string> cohort_archs(const DistillConfig& d, const TrainConfig& c) {
+  std::vector<std::string> archs;
+  for (size_t at = 0; !d.cohort.empty() && at <= d.cohort.size();) {
+    const size_t comma = std::min(d.cohort.find(',', at), d.cohort.size());
+    archs.push_back(d.cohort.substr(at, comma - at));
+    models::arch_from_string(archs.back());  // names the bad entry
+    at = comma + 1;
+  }
+  if (archs.empty()) archs.assign(static_cast<size_t>(d.students), c.model);
+  return archs;
+}
+
 autograd::StructureKernel kernel_of(const DistillConfig& d) {
   using K = autograd::StructureKernelKind;
   autograd::StructureKernel k;
@@ -186,13 +199,17 @@ int run_distill(int argc, char** argv) {
     at = comma + 1;
   }
   d.teachers = resolved_teachers;
-  GKD_CHECK(!is_graph_data(c.data.spec) && !is_ppi_data(c.data.spec), "gkd distill: --data ",
-            c.data.spec,
-            " is a graph-classification or PPI folder; distillation supports node datasets "
-            "(.npz, synthetic) so far");
+  GKD_CHECK(!is_ppi_data(c.data.spec), "gkd distill: --data ", c.data.spec,
+            " is a PPI folder; distillation supports node datasets (.npz, synthetic) and, for "
+            "dml and gml, graph-classification folders so far");
+  const bool graphs = is_graph_data(c.data.spec);
+  GKD_CHECK(!graphs || d.method == "dml" || d.method == "gml", "gkd distill: --data ", c.data.spec,
+            " is a graph-classification folder: --method ", d.method,
+            " supports node datasets only so far (graph tasks: dml, gml)");
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();
   const DistillCall call{c, d, resolved, f, ctx, argc, argv};
+  if (graphs) return distill_online_graph(call);
   return online ? distill_online(call) : distill_offline(call);
 }
 

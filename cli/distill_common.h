@@ -50,6 +50,8 @@ struct DistillConfig {
 };
 
 bool is_online_method(const std::string& method);
+// The cohort's architectures: --cohort a,b,... (each checked) or --students copies of --model.
+std::vector<std::string> cohort_archs(const DistillConfig& distill, const TrainConfig& config);
 autograd::StructureKernel kernel_of(const DistillConfig& config);
 
 // Test and val accuracy of one model role over runs, and its summary object.
@@ -71,5 +73,6 @@ struct DistillCall {
 };
 int distill_offline(const DistillCall& call);
 int distill_online(const DistillCall& call);
+int distill_online_graph(const DistillCall& call);  // a TU or OGB folder
 
 }  // namespace gkd::cli

@@ -41,14 +41,7 @@ int distill_online(const DistillCall& call) {
       .alw_rank = d.alw_rank};
   // The students' architectures: --cohort gcn,gat,... (mixed, dml and gml) or --students x
   // --model. Deep supervision gives them auxiliary heads; baselines stay the plain students.
-  std::vector<std::string> archs;
-  for (size_t at = 0; !d.cohort.empty() && at <= d.cohort.size();) {
-    const size_t comma = std::min(d.cohort.find(',', at), d.cohort.size());
-    archs.push_back(d.cohort.substr(at, comma - at));
-    models::arch_from_string(archs.back());  // names the bad entry
-    at = comma + 1;
-  }
-  if (archs.empty()) archs.assign(static_cast<size_t>(d.students), c.model);
+  const std::vector<std::string> archs = cohort_archs(d, c);
   const auto k_count = static_cast<int64_t>(archs.size());
   std::vector<TrainConfig> student_train(archs.size(), c), baseline_train(archs.size(), c);
   for (int64_t k = 0; k < k_count; ++k) {

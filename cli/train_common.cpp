@@ -252,6 +252,17 @@ void print_progress(const TrainFlags& f, bool tty, int64_t epoch, int64_t epochs
   }
 }
 
+models::GraphTrainOptions graph_train_options(const TrainConfig& c, models::GraphMetric metric) {
+  return {.epochs = c.epochs,
+          .batch_size = c.batch_size,
+          .iters_per_epoch = c.iters_per_epoch,
+          .lr = c.lr,
+          .weight_decay = c.weight_decay,
+          .lr_step = c.lr_step,
+          .lr_gamma = c.lr_gamma,
+          .metric = metric};
+}
+
 models::NodeTrainOptions node_train_options(const TrainConfig& c, uint64_t seed) {
   return {.epochs = c.epochs,
           .lr = c.lr,

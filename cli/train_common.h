@@ -126,6 +126,10 @@ nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::st
 void print_progress(const TrainFlags& flags, bool tty, int64_t epoch, int64_t epochs,
                     const std::string& text);
 
+// The graph trainer's options from the config.
+models::GraphTrainOptions graph_train_options(const TrainConfig& config,
+                                              models::GraphMetric metric);
+
 // The node trainer's options from the config and a run's seed.
 models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
 

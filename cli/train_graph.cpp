@@ -56,14 +56,7 @@ int train_graphs(const TrainCall& call) {
                own_split ? "the dataset's split" : std::to_string(c.folds) + "-fold CV",
                shape_only.describe(), ctx.describe());
   }
-  const models::GraphTrainOptions to{.epochs = c.epochs,
-                                     .batch_size = c.batch_size,
-                                     .iters_per_epoch = c.iters_per_epoch,
-                                     .lr = c.lr,
-                                     .weight_decay = c.weight_decay,
-                                     .lr_step = c.lr_step,
-                                     .lr_gamma = c.lr_gamma,
-                                     .metric = metric};
+  const models::GraphTrainOptions to = graph_train_options(c, metric);
   std::vector<double> test, val, epoch_ms;
   std::vector<std::vector<double>> curves;  // this run's per-fold test curves (paper rule)
   json per_job = json::array();

@@ -8,6 +8,7 @@
 #include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
+#include "distill/alw.h"
 #include "engine/error.h"
 #include "engine/ops_dense.h"
 #include "models/checkpoint.h"
@@ -31,23 +32,6 @@ constexpr struct {
                     {OnlineMethod::kAlignahead, "alignahead"},
                     {OnlineMethod::kAlignaheadPlus, "alignahead++"},
                     {OnlineMethod::kGml, "gml"}};
-
-// GML's adaptive logit weighting of one student: χ [N, h] and φ [h, C].
-struct Alw {
-  std::unique_ptr<ag::Parameter> chi, phi;
-};
-
-// z̃ = z ⊙ 2σ(ĥ ⊙ χφ) with ĥ [N, 1] the normalised entropy of softmax(z) (a constant).
-Var alw_logits(Tape& tape, Var z, const Alw& alw) {
-  const Context& ctx = tape.context();
-  const Tensor p = ops::softmax_rows(ctx, z.value());  // [N, C]
-  const Tensor plogp = ops::mul(
-      ctx, p, ops::log(ctx, ops::add(ctx, p, Tensor::full(1, 1, 1e-30, p.dtype(), ctx.device()))));
-  const Tensor h = ops::scale(ctx, ops::row_sums(ctx, plogp),
-                              -1.0 / std::log(static_cast<double>(z.cols())));  // [N, 1] in [0, 1]
-  Var gate = ag::mul(tape.constant(h), ag::matmul(tape.param(*alw.chi), tape.param(*alw.phi)));
-  return ag::mul(z, ag::scale(ag::sigmoid(gate), 2.0));
-}
 
 // A peer's outputs as references: constants on the target's tape (no gradient into the peer).
 // `logits` are the ones its KL term compares (GML: after ALW).
@@ -192,15 +176,10 @@ CohortResult train_cohort(
     for (ag::Parameter* p : s->parameters()) p->value = p->value.to(ctx.device());
     std::vector<ag::Parameter*> params = s->parameters();
     if (online.method == OnlineMethod::kGml && online.alw_rank > 0) {
-      // φ = 0 makes W = 1 at the start; χ random so that φ receives a gradient.
-      alw[k].chi = std::make_unique<ag::Parameter>(
-          models::glorot_uniform("alw_chi", g.num_nodes(), online.alw_rank, o.seed * 1000 + k, 1));
-      alw[k].phi = std::make_unique<ag::Parameter>(
-          models::zeros("alw_phi", online.alw_rank, config.out_dim));
-      for (ag::Parameter* p : {alw[k].chi.get(), alw[k].phi.get()}) {
-        p->value = p->value.to(ctx.device());
-        params.push_back(p);
-      }
+      alw[k] =
+          make_alw(g.num_nodes(), online.alw_rank, config.out_dim, o.seed * 1000 + k, ctx.device());
+      params.push_back(alw[k].chi.get());
+      params.push_back(alw[k].phi.get());
     }
     optimizers.push_back(std::make_unique<ag::Adam>(
         ctx, params, ag::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay}));
@@ -210,7 +189,7 @@ CohortResult train_cohort(
       k_count > 1 && (online.method == OnlineMethod::kDml || online.method == OnlineMethod::kGml);
   // The logits a student's KL terms compare: after ALW for GML, the raw ones otherwise.
   const auto kd_logits = [&](Tape& tape, int64_t k, Var z) {
-    return alw[k].chi ? alw_logits(tape, z, alw[k]) : z;
+    return alw[k].chi ? alw_logits(tape, z, tape.param(*alw[k].chi), tape.param(*alw[k].phi)) : z;
   };
   const auto forward_options = [&](int64_t k, int64_t epoch, bool training) {
     return models::ForwardOptions{.training = training,

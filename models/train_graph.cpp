@@ -15,12 +15,6 @@
 
 namespace gkd::models {
 
-namespace {
-
-// The training batches of one epoch, as sample ids. With iters_per_epoch > 0, each batch is the
-// first batch_size entries of a fresh permutation of the training graphs (a uniform subset);
-// otherwise the training graphs in a fresh order cut into batches, a last batch of one graph
-// joining the previous one (batch norm needs two rows).
 std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& train,
                                                 const GraphTrainOptions& o, uint64_t epoch) {
   const auto n = static_cast<int64_t>(train.size());
@@ -46,6 +40,8 @@ std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& trai
   }
   return out;
 }
+
+namespace {
 
 void check_ids(const char* field, const std::vector<int64_t>& ids, int64_t count) {
   for (int64_t id : ids) {
@@ -139,16 +135,14 @@ GraphTrainResult train_graph_classifier(
   return r;
 }
 
-GraphEvaluation evaluate_graph_classifier(const Context& ctx, const GraphModel& model,
-                                          const io::GraphDataset& data,
-                                          const std::vector<int64_t>& ids, GraphMetric metric,
-                                          int64_t eval_batch_size) {
+GraphPredictions predict_graphs(const Context& ctx, const GraphModel& model,
+                                const io::GraphDataset& data, const std::vector<int64_t>& ids,
+                                int64_t eval_batch_size) {
   GKD_CHECK(!ids.empty() && eval_batch_size >= 1, "[evaluate_graph] ", ids.size(),
             " graphs, eval_batch_size ", eval_batch_size, " (expected >= 1 each)");
   std::vector<float> logits;
   std::vector<int64_t> labels;
   double loss_sum = 0;
-  const int64_t classes = model.config().out_dim;
   for (size_t at = 0; at < ids.size(); at += static_cast<size_t>(eval_batch_size)) {
     const size_t end = std::min(ids.size(), at + static_cast<size_t>(eval_batch_size));
     const io::GraphBatch b =
@@ -159,25 +153,35 @@ GraphEvaluation evaluate_graph_classifier(const Context& ctx, const GraphModel& 
     const Tensor y = b.y.to(ctx.device());
     loss_sum += autograd::cross_entropy(out.logits, y).value().to(Device::kCPU).item<float>() *
                 double(end - at);
-    const std::vector<float> l = out.logits.value().to(Device::kCPU).to_vector<float>();
+    const std::vector<float> l =
+        out.logits.value().to(Device::kCPU).to_dtype(DType::kF32).to_vector<float>();
     logits.insert(logits.end(), l.begin(), l.end());
     const std::vector<int64_t> lab = b.y.to_vector<int64_t>();
     labels.insert(labels.end(), lab.begin(), lab.end());
   }
   const auto n = static_cast<int64_t>(labels.size());
-  const Tensor logit_t = Tensor::from_vector<float>(n, classes, logits);
-  const Tensor label_t = Tensor::from_vector<int64_t>(n, 1, labels);
-  GraphEvaluation e{.loss = loss_sum / double(n)};
-  if (metric == GraphMetric::kAccuracy) {
-    e.metric = accuracy(logit_t, label_t);
-  } else {
-    GKD_CHECK(classes == 2, "[train_graph] roc_auc needs a binary task (got ", classes,
-              " classes)");
-    std::vector<float> margin(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) margin[i] = logits[i * 2 + 1] - logits[i * 2];
-    e.metric = roc_auc(Tensor::from_vector<float>(n, 1, margin), label_t);
-  }
-  return e;
+  return {.logits = Tensor::from_vector<float>(n, model.config().out_dim, logits),
+          .labels = Tensor::from_vector<int64_t>(n, 1, labels),
+          .loss = loss_sum / double(n)};
+}
+
+double graph_metric(const Tensor& scores, const Tensor& labels, GraphMetric metric) {
+  if (metric == GraphMetric::kAccuracy) return accuracy(scores, labels);
+  GKD_CHECK(scores.cols() == 2, "[train_graph] roc_auc needs a binary task (got ", scores.cols(),
+            " classes)");
+  const std::vector<double> s = scores.to(Device::kCPU).to_dtype(DType::kF64).to_vector<double>();
+  const int64_t n = scores.rows();
+  std::vector<double> margin(static_cast<size_t>(n));  // class 1 against class 0: only order counts
+  for (int64_t i = 0; i < n; ++i) margin[i] = s[i * 2 + 1] - s[i * 2];
+  return roc_auc(Tensor::from_vector<double>(n, 1, margin), labels);
+}
+
+GraphEvaluation evaluate_graph_classifier(const Context& ctx, const GraphModel& model,
+                                          const io::GraphDataset& data,
+                                          const std::vector<int64_t>& ids, GraphMetric metric,
+                                          int64_t eval_batch_size) {
+  const GraphPredictions p = predict_graphs(ctx, model, data, ids, eval_batch_size);
+  return {.loss = p.loss, .metric = graph_metric(p.logits, p.labels, metric)};
 }
 
 CvSelection select_epoch_by_fold_mean(const std::vector<std::vector<double>>& curves) {

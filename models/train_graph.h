@@ -62,6 +62,25 @@ GraphTrainResult train_graph_classifier(
     const GraphTrainOptions& options,
     const std::function<void(const GraphEpochMetrics&)>& on_epoch = {});
 
+// The training batches of one epoch, as sample ids into the dataset: with iters_per_epoch > 0,
+// each the first batch_size entries of a fresh permutation of `train` (a uniform subset);
+// otherwise `train` in a fresh order cut into batches, a last batch of one graph joining the
+// previous one (batch norm needs two rows). Philox-seeded by (options.seed, epoch).
+std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& train,
+                                                const GraphTrainOptions& options, uint64_t epoch);
+
+// The eval-mode logits of the graphs `ids` ([n, C] f32 on the CPU, in `ids` order), their labels
+// (i64 [n, 1]) and the mean cross-entropy.
+struct GraphPredictions {
+  Tensor logits, labels;
+  double loss = 0;
+};
+GraphPredictions predict_graphs(const Context& ctx, const GraphModel& model,
+                                const io::GraphDataset& data, const std::vector<int64_t>& ids,
+                                int64_t eval_batch_size = 512);
+// The metric (percent) of scores [n, C] (logits or probabilities) against labels.
+double graph_metric(const Tensor& scores, const Tensor& labels, GraphMetric metric);
+
 // Mean cross-entropy and metric (percent) over the graphs `ids`, in eval mode, in batches.
 struct GraphEvaluation {
   double loss = 0, metric = 0;

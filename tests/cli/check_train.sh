@@ -179,6 +179,18 @@ assert len(lines) == 12 and {l["fold"] for l in lines} == {0, 1, 2}
 assert abs(e["test"] - s["per_fold"][2]["last_test"]) < 1e-9, (e, s["per_fold"][2])
 assert e["command"] == "eval" and e["dataset"] == "SHAPES"
 PY
+  # gkd distill on graphs: a GML cohort of GIN and GCN with 3-fold CV, and its checkpoints.
+  "$gkd" distill --method gml --cohort gin,gcn --data "$work/SHAPES" --hidden 8 --layers 2 \
+    --epochs 3 --folds 3 --batch-size 4 --iters-per-epoch 0 --out "$work/gml" --json --quiet \
+    > "$work/gml.json" || fail "graph gml: exit $?"
+  "$gkd" eval --checkpoint "$work/gml/run0_fold1_student1.ckpt" --json > "$work/eval.json" ||
+    fail "graph gml eval: exit $?"
+  /usr/bin/python3 - "$work/gml.json" "$work/eval.json" <<'PY' || fail "graph gml outputs"
+import json, sys
+s, e = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert s["protocol"] == "3-fold CV" and len(s["students"]) == 2 and sorted(s["baselines"]) == ["gcn", "gin"]
+assert abs(e["test"] - s["per_fold"][1]["students"][1]["test"]) < 1e-9 and e["model"] == "gcn"
+PY
   ;;
 ppi)
   mkdir -p "$work/ppi"

@@ -12,6 +12,7 @@
 #include "distill/mskd.h"
 #include "distill/offline.h"
 #include "distill/online.h"
+#include "distill/online_graph.h"
 #include "engine/io/synthetic.h"
 #include "engine/ops_structure.h"
 #include "models/selection.h"
@@ -432,4 +433,91 @@ TEST_CASE("mskd: the code's weights and curriculum, and per-node attention, by d
   want *= 0.5 / double(n);
   CHECK(value(attention.extra_loss(data.graph).term(tape, out, 7)) ==
         doctest::Approx(want).epsilon(1e-5));
+}
+
+namespace {
+
+// Cycles (label 0) and stars (label 1) of 4-8 nodes with one feature column of ones.
+io::GraphDataset shapes(int64_t count) {
+  io::GraphDataset d{.name = "shapes", .samples = {}, .num_classes = 2, .num_node_features = 1};
+  for (int64_t i = 0; i < count; ++i) {
+    const auto n = static_cast<int32_t>(4 + i % 5);
+    const bool star = i % 2 == 1;
+    std::vector<int32_t> src, dst;
+    for (int32_t v = star ? 1 : 0; v < n; ++v) {
+      const int32_t u = star ? 0 : (v + 1) % n;
+      src.push_back(v), dst.push_back(u), src.push_back(u), dst.push_back(v);
+    }
+    d.samples.push_back({.graph = Graph::from_edges(n, src, dst),
+                         .x = Tensor::full(n, 1, 1.0, DType::kF32),
+                         .edge_attr = {},
+                         .label = star ? 1 : 0});
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by definition") {
+  const Context ctx = Context::cpu();
+  const io::GraphDataset data = shapes(24);
+  models::GraphSplit split;
+  for (int64_t i = 0; i < 24; ++i) (i % 4 == 0 ? split.test : split.train).push_back(i);
+  const models::GraphModelConfig config{
+      .in_dim = 1, .out_dim = 2, .hidden = 6, .layers = 2, .dropout = 0};
+  const models::GraphTrainOptions budget{.epochs = 4, .batch_size = 6, .iters_per_epoch = 0};
+  models::GraphModel alone(config, 3), member(config, 3);
+  const models::GraphTrainResult a =
+      models::train_graph_classifier(ctx, alone, data, split, budget);
+  const std::vector<models::GraphModel*> one{&member};
+  const distill::GraphCohortResult c = distill::train_graph_cohort(
+      ctx, one, data, split, budget, {.method = distill::OnlineMethod::kDml});
+  for (size_t e = 0; e < a.history.size(); ++e) {
+    CAPTURE(e);
+    CHECK(c.students[0].history[e].train_loss == doctest::Approx(a.history[e].train_loss));
+    CHECK(c.students[0].history[e].test == a.history[e].test);
+  }
+
+  // Three students, one batch holding every training graph: epoch 1's loss is the definition.
+  std::vector<models::GraphModel> students;
+  for (uint64_t s = 0; s < 3; ++s) students.emplace_back(config, 10 + s);
+  const models::GraphTrainOptions one_batch{.epochs = 1, .batch_size = 64, .iters_per_epoch = 0};
+  const io::GraphBatch b =
+      io::make_batch(data, models::epoch_batches(split.train, one_batch, 1).front());
+  std::vector<double> want(3);
+  {
+    Tape tape(ctx);
+    std::vector<Var> z;
+    for (auto& s : students) z.push_back(s.forward(tape, b, {.training = true}).logits);
+    for (int m = 0; m < 3; ++m) {
+      double kl = 0;
+      for (int p = 0; p < 3; ++p) {
+        if (p != m) kl += value(autograd::kl_div(z[m], z[p], 2.0));
+      }
+      want[m] = value(autograd::cross_entropy(z[m], b.y)) -
+                0.2 * value(autograd::entropy(z[m], 2.0)) + 0.5 * kl / 2.0;
+    }
+  }
+  for (auto& s : students) {  // the forward above updated the batch-norm statistics: reset
+    for (auto& [name, buf] : s.named_buffers()) {
+      buf->value.fill(name.find("running_var") != std::string::npos ? 1.0 : 0.0);
+    }
+  }
+  std::vector<models::GraphModel*> pointers;
+  for (auto& s : students) pointers.push_back(&s);
+  const distill::GraphCohortResult r =
+      distill::train_graph_cohort(ctx, pointers, data, split, one_batch,
+                                  {.method = distill::OnlineMethod::kGml,
+                                   .weight = 0.5,
+                                   .temperature = 2.0,
+                                   .entropy_weight = 0.2,
+                                   .alw_rank = 3});
+  for (int m = 0; m < 3; ++m) {
+    CAPTURE(m);
+    CHECK(r.students[m].history[0].train_loss == doctest::Approx(want[m]).epsilon(1e-5));
+  }
+  CHECK(r.ensemble_test >= 0);
+  CHECK_THROWS_WITH_AS(distill::train_graph_cohort(ctx, pointers, data, split, one_batch,
+                                                   {.method = distill::OnlineMethod::kOc}),
+                       doctest::Contains("oc is not available for graph classification"), Error);
 }

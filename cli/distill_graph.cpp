@@ -1,0 +1,167 @@
+// gkd distill on a graph-classification folder (TU: stratified k-fold CV; OGB: the scaffold split
+// and ROC-AUC): per job (run and fold) a dml or gml cohort of graph models, and each student
+// architecture trained alone with the same seed and budget (the baselines).
+#include <fmt/core.h>
+#include <omp.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/distill_common.h"
+#include "cli/run_dir.h"
+#include "distill/online_graph.h"
+#include "engine/error.h"
+#include "models/checkpoint.h"
+
+namespace gkd::cli {
+
+int distill_online_graph(const DistillCall& call) {
+  using nlohmann::json;
+  const TrainConfig& c = call.config;
+  const DistillConfig& d = call.distill;
+  const TrainFlags& f = call.flags;
+  const Context& ctx = call.ctx;
+  GKD_CHECK(d.schedule == "simultaneous",
+            "gkd distill on graph classification: --schedule alternating is not available");
+  const distill::OnlineOptions online{.method = distill::online_method_from_string(d.method),
+                                      .weight = d.weight,
+                                      .temperature = d.temperature,
+                                      .entropy_weight = d.entropy_weight,
+                                      .alw_rank = d.alw_rank};
+  // Everything that can fail on bad input happens before the run directory exists.
+  const io::GraphDataset data = load_graph_data(c.data);
+  GKD_CHECK(!data.samples.empty(), c.data.spec, ": the dataset holds no graphs");
+  const bool own_split = !data.train.empty();
+  const models::GraphMetric metric =
+      own_split ? models::GraphMetric::kRocAuc : models::GraphMetric::kAccuracy;
+  const std::vector<std::string> archs = cohort_archs(d, c);
+  const auto k_count = static_cast<int64_t>(archs.size());
+  std::vector<models::GraphModelConfig> configs;
+  std::vector<json> meta_configs;
+  for (const std::string& arch : archs) {
+    TrainConfig ck = c;
+    ck.model = arch;
+    configs.push_back(graph_model_config(ck, data));
+    meta_configs.push_back(train_config_json(ck));
+  }
+  const std::vector<GraphJob> jobs = graph_jobs(c, data);
+  const models::GraphTrainOptions budget = graph_train_options(c, metric);
+
+  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
+  dir.write_json("config.json", call.resolved);
+  std::vector<int64_t> seeds;
+  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
+  json manifest = make_manifest(ctx, call.argc, call.argv, seeds);
+  manifest["command"] = "distill";
+  dir.write_json("manifest.json", manifest);
+  const char* metric_name = own_split ? "roc_auc" : "accuracy";
+  if (!f.quiet) {
+    std::string who;
+    for (const auto& config : configs) {
+      who += (who.empty() ? "" : " + ") + models::GraphModel(config, 0).describe();
+    }
+    fmt::print(stderr, "gkd distill --method {}: {} ({} graphs, {}) | {} | {}\n", d.method,
+               data.name, data.samples.size(),
+               own_split ? "the dataset's split" : std::to_string(c.folds) + "-fold CV", who,
+               ctx.describe());
+  }
+
+  std::vector<ResultStats> students(archs.size());
+  ResultStats ensemble;
+  std::map<std::string, ResultStats> baselines;
+  std::vector<double> epoch_ms;
+  json per_job = json::array();
+  for (const GraphJob& job : jobs) {
+    const uint64_t seed = job.seed * 1000 + static_cast<uint64_t>(job.fold);
+    models::GraphTrainOptions o = budget;
+    o.seed = seed;
+    std::vector<std::unique_ptr<models::GraphModel>> cohort;
+    std::vector<models::GraphModel*> pointers;
+    for (int64_t k = 0; k < k_count; ++k) {
+      const uint64_t init = d.same_init || k == 0 || !d.cohort.empty()
+                                ? seed
+                                : seed + 1000003 * static_cast<uint64_t>(k);
+      cohort.push_back(std::make_unique<models::GraphModel>(configs[k], init));
+      pointers.push_back(cohort.back().get());
+    }
+    const distill::GraphCohortResult res =
+        distill::train_graph_cohort(ctx, pointers, data, job.split, o, online);
+    json entry = {
+        {"run", job.run}, {"fold", job.fold}, {"seed", job.seed}, {"students", json::array()}};
+    for (int64_t k = 0; k < k_count; ++k) {
+      const models::GraphTrainResult& s = res.students[k];
+      students[k].test.push_back(s.test);
+      students[k].val.push_back(s.best_val);
+      entry["students"].push_back({{"test", s.test}, {"val", s.best_val}});
+      models::save_model(dir.file(fmt::format("run{}_fold{}_student{}.ckpt", job.run, job.fold, k)),
+                         models::model_state(*cohort[k]),
+                         checkpoint_metadata(meta_configs[k], "graph", data.name, job.run, job.fold,
+                                             static_cast<int64_t>(job.seed), s.best_epoch)
+                             .dump());
+    }
+    ensemble.test.push_back(res.ensemble_test);
+    ensemble.val.push_back(res.ensemble_val);
+    entry["ensemble"] = {{"test", res.ensemble_test}, {"val", res.ensemble_val}};
+    epoch_ms.push_back(res.median_epoch_ms);
+    for (int64_t k = 0; d.baseline && k < k_count; ++k) {
+      if (entry.contains("baselines") && entry["baselines"].contains(archs[k])) continue;
+      models::GraphModel alone(configs[k], seed);
+      const models::GraphTrainResult b =
+          models::train_graph_classifier(ctx, alone, data, job.split, o);
+      baselines[archs[k]].test.push_back(b.test);
+      baselines[archs[k]].val.push_back(b.best_val);
+      entry["baselines"][archs[k]] = {{"test", b.test}, {"val", b.best_val}};
+    }
+    if (!f.quiet) {
+      std::string line;
+      for (int64_t k = 0; k < k_count; ++k) {
+        line += fmt::format("  student{} {:.1f}", k, students[k].test.back());
+      }
+      fmt::print(
+          stderr, "  run {} fold {}:{}  ensemble {:.1f}{}\n", job.run + 1, job.fold + 1, line,
+          res.ensemble_test,
+          d.baseline ? fmt::format("  baseline {:.1f}", baselines[archs[0]].test.back()) : "");
+    }
+    per_job.push_back(entry);
+  }
+
+  json summary = {{"command", "distill"},
+                  {"method", d.method},
+                  {"dataset", data.name},
+                  {"metric", metric_name},
+                  {"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},
+                  {"runs", c.runs},
+                  {"students", json::array()},
+                  {"ensemble", ensemble.summary()},
+                  {"epoch_ms_median", median(epoch_ms)},
+                  {"device", ctx.describe()},
+                  {"threads", omp_get_max_threads()},
+                  {"per_fold", per_job},
+                  {"run_dir", dir.path()}};
+  for (const ResultStats& s : students) summary["students"].push_back(s.summary());
+  if (d.baseline) {
+    summary["baseline"] = baselines[archs[0]].summary();
+    for (const auto& [arch, stats] : baselines) summary["baselines"][arch] = stats.summary();
+  }
+  dir.write_json("summary.json", summary);
+  dir.commit();
+  if (!f.quiet) {
+    fmt::print(stderr,
+               "{} {}: student0 {} {:.2f} ± {:.2f}, ensemble {:.2f} ± {:.2f}{}; run "
+               "directory {}\n",
+               data.name, d.method, metric_name, mean(students[0].test), stddev(students[0].test),
+               mean(ensemble.test), stddev(ensemble.test),
+               d.baseline
+                   ? fmt::format(", baseline {:.2f} ± {:.2f}", mean(baselines[archs[0]].test),
+                                 stddev(baselines[archs[0]].test))
+                   : "",
+               dir.path());
+  }
+  if (f.json) fmt::print("{}\n", summary.dump());
+  return 0;
+}
+
+}  // namespace gkd::cli

@@ -1,0 +1,172 @@
+#include "distill/online_graph.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "autograd/functions_dense.h"
+#include "autograd/functions_graph.h"
+#include "autograd/functions_loss.h"
+#include "autograd/optim.h"
+#include "distill/alw.h"
+#include "engine/error.h"
+#include "engine/ops_dense.h"
+#include "models/checkpoint.h"
+#include "models/selection.h"
+
+namespace gkd::distill {
+
+namespace ag = autograd;
+using autograd::Tape;
+using autograd::Var;
+
+GraphCohortResult train_graph_cohort(const Context& ctx,
+                                     const std::vector<models::GraphModel*>& students,
+                                     const io::GraphDataset& data, const models::GraphSplit& split,
+                                     const models::GraphTrainOptions& o,
+                                     const OnlineOptions& online) {
+  const auto k_count = static_cast<int64_t>(students.size());
+  GKD_CHECK(k_count >= 1, "[graph cohort] no students");
+  GKD_CHECK(online.method == OnlineMethod::kDml || online.method == OnlineMethod::kGml,
+            "[graph cohort] ", online_method_name(online.method),
+            " is not available for graph classification (expected dml or gml)");
+  GKD_CHECK(online.schedule == Schedule::kSimultaneous,
+            "[graph cohort] only the simultaneous schedule is available for graph classification");
+  GKD_CHECK(o.epochs >= 1 && o.batch_size >= 2 && !split.test.empty() && split.train.size() >= 2,
+            "[graph cohort] epochs ", o.epochs, ", batch_size ", o.batch_size, ", ",
+            split.train.size(), " training and ", split.test.size(),
+            " test graphs (expected >= 1, "
+            ">= 2, >= 2 and >= 1)");
+  const int64_t classes = students.front()->config().out_dim;
+  const bool gml = online.method == OnlineMethod::kGml;
+  const bool use_alw = gml && online.alw_rank > 0;
+  std::vector<std::unique_ptr<ag::Adam>> optimizers;
+  std::vector<models::ModelState> states;
+  std::vector<Alw> alw(students.size());
+  for (int64_t k = 0; k < k_count; ++k) {
+    models::GraphModel* s = students[k];
+    GKD_CHECK(s->config().out_dim == classes, "[graph cohort] the students predict ",
+              s->config().out_dim, " and ", classes, " classes");
+    for (ag::Parameter* p : s->parameters()) p->value = p->value.to(ctx.device());
+    for (auto& [name, b] : s->named_buffers()) b->value = b->value.to(ctx.device());
+    std::vector<ag::Parameter*> params = s->parameters();
+    if (use_alw) {  // one χ row per graph of the dataset
+      alw[k] = make_alw(static_cast<int64_t>(data.samples.size()), online.alw_rank, classes,
+                        o.seed * 1000 + static_cast<uint64_t>(k), ctx.device());
+      params.push_back(alw[k].chi.get());
+      params.push_back(alw[k].phi.get());
+    }
+    optimizers.push_back(std::make_unique<ag::Adam>(
+        ctx, params, ag::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay}));
+    states.push_back(models::model_state(*s));
+  }
+
+  GraphCohortResult r;
+  r.students.resize(students.size());
+  std::vector<models::EpochSelector> selectors(students.size());
+  std::vector<std::vector<Tensor>> best(students.size());
+  std::vector<double> epoch_ms;
+  uint64_t step = 0;
+  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    std::vector<double> loss_sum(students.size(), 0.0);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto batches = models::epoch_batches(split.train, o, static_cast<uint64_t>(epoch));
+    for (const std::vector<int64_t>& ids : batches) {
+      const io::GraphBatch b = io::make_batch(data, ids);
+      const Tensor y = b.y.to(ctx.device());
+      const Tensor rows =
+          Tensor::from_vector<int64_t>(static_cast<int64_t>(ids.size()), 1, ids).to(ctx.device());
+      Tape tape(ctx);
+      std::vector<Var> logits, kd;
+      for (int64_t k = 0; k < k_count; ++k) {
+        logits.push_back(students[k]
+                             ->forward(tape, b,
+                                       {.training = true,
+                                        .seed = o.seed * 1000 + static_cast<uint64_t>(k),
+                                        .step = step})
+                             .logits);
+        kd.push_back(use_alw ? alw_logits(tape, logits.back(),
+                                          ag::gather_rows(tape.param(*alw[k].chi), rows),
+                                          tape.param(*alw[k].phi))
+                             : logits.back());
+      }
+      const Var mutual = k_count > 1 ? ag::cohort_kl(kd, online.temperature) : Var();  // [K, 1]
+      Var total;
+      for (int64_t m = 0; m < k_count; ++m) {
+        Var loss = ag::cross_entropy(logits[m], y);
+        if (gml && online.entropy_weight > 0) {
+          loss = ag::add(
+              loss, ag::scale(ag::entropy(logits[m], online.temperature), -online.entropy_weight));
+        }
+        if (mutual.defined() && online.weight > 0) {
+          const Tensor index = Tensor::from_vector<int64_t>(1, 1, {m}).to(ctx.device());
+          loss = ag::add(loss, ag::scale(ag::gather_rows(mutual, index), online.weight));
+        }
+        loss_sum[m] += loss.value().to(Device::kCPU).to_dtype(DType::kF64).item<double>();
+        total = total.defined() ? ag::add(total, loss) : loss;
+      }
+      for (auto& opt : optimizers) opt->zero_grad();
+      tape.backward(total);
+      for (auto& opt : optimizers) opt->step();
+      ++step;
+    }
+    if (o.lr_step > 0 && epoch % o.lr_step == 0) {
+      for (auto& opt : optimizers) opt->set_lr(opt->lr() * o.lr_gamma);
+    }
+    ctx.synchronize();
+    epoch_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    for (int64_t k = 0; k < k_count; ++k) {
+      models::GraphEpochMetrics m{.epoch = epoch,
+                                  .train_loss = loss_sum[k] / double(batches.size()),
+                                  .epoch_ms = epoch_ms.back()};
+      if (!split.val.empty()) {
+        const models::GraphEvaluation v = models::evaluate_graph_classifier(
+            ctx, *students[k], data, split.val, o.metric, o.eval_batch_size);
+        m.val_loss = v.loss;
+        m.val = v.metric;
+      }
+      m.test = models::evaluate_graph_classifier(ctx, *students[k], data, split.test, o.metric,
+                                                 o.eval_batch_size)
+                   .metric;
+      const bool better = selectors[k].observe({.epoch = epoch,
+                                                .train_loss = m.train_loss,
+                                                .val = m.val,
+                                                .val_loss = m.val_loss,
+                                                .test = m.test});
+      if (better && o.restore_best && !split.val.empty()) best[k] = models::snapshot(states[k]);
+      r.students[k].history.push_back(m);
+    }
+  }
+  std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
+  r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
+  Tensor test_probs, val_probs, test_labels, val_labels;  // ensemble: mean of softmax outputs
+  const auto add_probs = [&](Tensor& sum, Tensor& labels, const models::GraphModel& s,
+                             const std::vector<int64_t>& ids) {
+    const models::GraphPredictions p = models::predict_graphs(ctx, s, data, ids, o.eval_batch_size);
+    const Tensor probs = ops::softmax_rows(Context::cpu(), p.logits.to_dtype(DType::kF64));
+    sum = sum.defined() ? ops::add(Context::cpu(), sum, probs) : probs;
+    labels = p.labels;
+  };
+  for (int64_t k = 0; k < k_count; ++k) {
+    models::GraphTrainResult& res = r.students[k];
+    if (!best[k].empty()) models::restore(states[k], best[k]);
+    res.last_test = res.history.back().test;
+    if (split.val.empty()) {
+      res.best_epoch = res.history.back().epoch;
+      res.test = res.last_test;
+    } else {
+      res.best_epoch = selectors[k].best_epoch();
+      res.best_val = selectors[k].best_val();
+      res.test = selectors[k].test_at_best();
+    }
+    res.median_epoch_ms = r.median_epoch_ms;
+    add_probs(test_probs, test_labels, *students[k], split.test);
+    if (!split.val.empty()) add_probs(val_probs, val_labels, *students[k], split.val);
+  }
+  r.ensemble_test = models::graph_metric(test_probs, test_labels, o.metric);
+  if (!split.val.empty()) r.ensemble_val = models::graph_metric(val_probs, val_labels, o.metric);
+  return r;
+}
+
+}  // namespace gkd::distill

@@ -1,0 +1,33 @@
+// Online distillation on graph classification (GML's graph tasks: OGB molecules, TU datasets): a
+// cohort of graph models trained together on the same mini-batches, each minimising
+//   CE(z_m) − γ_H · H(softmax(z_m/T)) + λ · T²/(K−1) Σ_p KL(softmax(z̃_p/T) ‖ softmax(z̃_m/T))
+// per batch of graphs (dml: γ_H = 0 and no ALW; gml: both; z̃ the adaptive logit weighting with
+// one χ row per graph). Peers are fixed references in each other's terms; one forward of every
+// student per batch, one backward of the summed losses (the simultaneous schedule).
+#pragma once
+
+#include <vector>
+
+#include "distill/online.h"
+#include "models/graph_model.h"
+#include "models/train_graph.h"
+
+namespace gkd::distill {
+
+struct GraphCohortResult {
+  std::vector<models::GraphTrainResult> students;  // best-validation selection per student
+  double ensemble_test = 0;  // the mean of the students' softmax outputs on the test graphs
+  double ensemble_val = 0;   // ... on the validation graphs (0 without any)
+  double median_epoch_ms = 0;
+};
+
+// dml or gml only (graph models have no aligned hidden layers here). Each student has its own
+// Adam with options.lr / weight_decay and the StepLR schedule; each is left in its
+// best-validation state when the split has validation graphs.
+GraphCohortResult train_graph_cohort(const Context& ctx,
+                                     const std::vector<models::GraphModel*>& students,
+                                     const io::GraphDataset& data, const models::GraphSplit& split,
+                                     const models::GraphTrainOptions& options,
+                                     const OnlineOptions& online);
+
+}  // namespace gkd::distill
