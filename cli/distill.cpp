@@ -141,6 +141,53 @@ std::vector<std::string> cohort_archs(const DistillConfig& d, const TrainConfig&
   return archs;
 }
 
+int finish_distill(const DistillCall& call, RunDir& dir, const DistillReport& r) {
+  const TrainConfig& c = call.config;
+  nlohmann::json summary = {{"command", "distill"},
+                            {"method", call.distill.method},
+                            {"dataset", r.dataset},
+                            {"metric", r.metric},
+                            {"runs", c.runs},
+                            {"students", nlohmann::json::array()},
+                            {"epoch_ms_median", median(r.epoch_ms)},
+                            {"device", call.ctx.describe()},
+                            {"threads", omp_get_max_threads()},
+                            {"run_dir", dir.path()}};
+  const auto stats = [](const ResultStats& s) {
+    return fmt::format("{:.2f} ± {:.2f}", mean(s.test), stddev(s.test));
+  };
+  std::string line;
+  for (size_t k = 0; k < r.students.size(); ++k) {
+    summary["students"].push_back(r.students[k].summary());
+    line += fmt::format("{}student{} {}", k ? ", " : "", k, stats(r.students[k]));
+  }
+  if (r.ensemble) {
+    summary["ensemble"] = r.ensemble->summary();
+    line += ", ensemble " + stats(*r.ensemble);
+  }
+  if (!r.baselines.empty()) {
+    summary["baseline"] = r.baselines.at(r.first_arch).summary();
+    for (const auto& [arch, s] : r.baselines) summary["baselines"][arch] = s.summary();
+    line += ", baseline " + stats(r.baselines.at(r.first_arch));
+  }
+  if (!r.teachers.empty()) {
+    summary["teacher"] = r.teachers.back().summary();
+    if (r.teachers.size() > 1) {
+      for (const ResultStats& t : r.teachers) summary["teachers"].push_back(t.summary());
+    }
+    line += ", teacher " + stats(r.teachers.back());
+  }
+  summary.update(r.details);
+  dir.write_json("summary.json", summary);
+  dir.commit();
+  if (!call.flags.quiet) {
+    fmt::print(stderr, "{} {} ({}): {} over {} result(s); run directory {}\n", r.dataset,
+               call.distill.method, r.metric, line, r.students.front().test.size(), dir.path());
+  }
+  if (call.flags.json) fmt::print("{}\n", summary.dump());
+  return 0;
+}
+
 autograd::StructureKernel kernel_of(const DistillConfig& d) {
   using K = autograd::StructureKernelKind;
   autograd::StructureKernel k;

@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "autograd/functions_graph.h"
+#include "cli/run_dir.h"
 #include "cli/train_common.h"
 
 namespace gkd::cli {
@@ -61,6 +63,27 @@ struct ResultStats {
     return {{"test_mean", mean(test)}, {"test_std", stddev(test)}, {"val_mean", mean(val)}};
   }
 };
+
+// What every gkd distill path reports. summary.json and --json get the common keys (command,
+// method, dataset, metric, runs, students, epoch_ms_median, device, threads, run_dir), "teacher"
+// (the last teacher) and "teachers" (MSKD) when there are teachers, "ensemble" for cohorts,
+// "baseline" (the first student's architecture alone) and "baselines" (per architecture), plus
+// `details` (per_run or per_fold, protocol).
+struct DistillReport {
+  std::string dataset, metric;
+  std::vector<ResultStats> students;
+  std::vector<ResultStats> teachers;      // offline: shallow to deep; empty for cohorts
+  const ResultStats* ensemble = nullptr;  // cohorts
+  std::string first_arch;                 // the key of "baseline" in baselines
+  std::map<std::string, ResultStats> baselines;
+  std::vector<double> epoch_ms;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+struct DistillCall;
+// Writes summary.json, commits the run directory, prints the closing line (unless --quiet) and
+// the summary (with --json). Returns the exit code, 0.
+int finish_distill(const DistillCall& call, RunDir& dir, const DistillReport& report);
 
 struct DistillCall {
   const TrainConfig& config;

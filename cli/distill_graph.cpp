@@ -51,12 +51,7 @@ int distill_online_graph(const DistillCall& call) {
   const models::GraphTrainOptions budget = graph_train_options(c, metric);
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
-  dir.write_json("config.json", call.resolved);
-  std::vector<int64_t> seeds;
-  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
-  json manifest = make_manifest(ctx, call.argc, call.argv, seeds);
-  manifest["command"] = "distill";
-  dir.write_json("manifest.json", manifest);
+  write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
   const char* metric_name = own_split ? "roc_auc" : "accuracy";
   if (!f.quiet) {
     std::string who;
@@ -128,40 +123,18 @@ int distill_online_graph(const DistillCall& call) {
     per_job.push_back(entry);
   }
 
-  json summary = {{"command", "distill"},
-                  {"method", d.method},
-                  {"dataset", data.name},
-                  {"metric", metric_name},
-                  {"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},
-                  {"runs", c.runs},
-                  {"students", json::array()},
-                  {"ensemble", ensemble.summary()},
-                  {"epoch_ms_median", median(epoch_ms)},
-                  {"device", ctx.describe()},
-                  {"threads", omp_get_max_threads()},
-                  {"per_fold", per_job},
-                  {"run_dir", dir.path()}};
-  for (const ResultStats& s : students) summary["students"].push_back(s.summary());
-  if (d.baseline) {
-    summary["baseline"] = baselines[archs[0]].summary();
-    for (const auto& [arch, stats] : baselines) summary["baselines"][arch] = stats.summary();
-  }
-  dir.write_json("summary.json", summary);
-  dir.commit();
-  if (!f.quiet) {
-    fmt::print(stderr,
-               "{} {}: student0 {} {:.2f} ± {:.2f}, ensemble {:.2f} ± {:.2f}{}; run "
-               "directory {}\n",
-               data.name, d.method, metric_name, mean(students[0].test), stddev(students[0].test),
-               mean(ensemble.test), stddev(ensemble.test),
-               d.baseline
-                   ? fmt::format(", baseline {:.2f} ± {:.2f}", mean(baselines[archs[0]].test),
-                                 stddev(baselines[archs[0]].test))
-                   : "",
-               dir.path());
-  }
-  if (f.json) fmt::print("{}\n", summary.dump());
-  return 0;
+  return finish_distill(
+      call, dir,
+      {.dataset = data.name,
+       .metric = metric_name,
+       .students = students,
+       .teachers = {},
+       .ensemble = &ensemble,
+       .first_arch = archs[0],
+       .baselines = baselines,
+       .epoch_ms = epoch_ms,
+       .details = {{"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},
+                   {"per_fold", per_job}}});
 }
 
 }  // namespace gkd::cli

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -137,12 +138,7 @@ int distill_offline(const DistillCall& call) {
   }
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
-  dir.write_json("config.json", call.resolved);
-  std::vector<int64_t> seeds;
-  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
-  json manifest = make_manifest(ctx, call.argc, call.argv, seeds);
-  manifest["command"] = "distill";
-  dir.write_json("manifest.json", manifest);
+  write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
 
   const bool quiet = f.quiet;
   if (!quiet) {
@@ -154,7 +150,8 @@ int distill_offline(const DistillCall& call) {
                data.name, models::Model(student_config, 0).describe(), who, ctx.describe());
   }
   std::vector<ResultStats> teacher_stats(teachers.size());
-  ResultStats student_stats, baseline_stats;
+  ResultStats student_stats;
+  std::map<std::string, ResultStats> baselines;  // the student's architecture alone
   std::vector<double> epoch_ms;
   json runs = json::array();
   for (int64_t r = 0; r < c.runs; ++r) {
@@ -242,51 +239,29 @@ int distill_offline(const DistillCall& call) {
       models::Model alone(student_config, seed);
       const models::NodeTrainResult b =
           models::train_node_classifier(ctx, alone, data, to, log("baseline"));
-      baseline_stats.test.push_back(b.test_acc);
-      baseline_stats.val.push_back(b.best_val_acc);
+      baselines[c.model].test.push_back(b.test_acc);
+      baselines[c.model].val.push_back(b.best_val_acc);
       run["baseline"] = {{"test", b.test_acc}, {"val", b.best_val_acc}};
     }
     if (!quiet) {
-      fmt::print(stderr, "  run {}/{} seed {}: teacher {:.1f}%  student {:.1f}%{}\n", r + 1, c.runs,
-                 seed, teacher_stats.back().test.back(), s.test_acc,
-                 d.baseline ? fmt::format("  baseline {:.1f}%", baseline_stats.test.back()) : "");
+      fmt::print(
+          stderr, "  run {}/{} seed {}: teacher {:.1f}%  student {:.1f}%{}\n", r + 1, c.runs, seed,
+          teacher_stats.back().test.back(), s.test_acc,
+          d.baseline ? fmt::format("  baseline {:.1f}%", baselines[c.model].test.back()) : "");
     }
     runs.push_back(run);
   }
 
-  // "teacher": the (deepest) teacher; MSKD lists every one under "teachers".
-  json summary = {{"command", "distill"},
-                  {"method", d.method},
-                  {"dataset", data.name},
-                  {"metric", "accuracy"},
-                  {"runs", c.runs},
-                  {"students", json::array({student_stats.summary()})},
-                  {"teacher", teacher_stats.back().summary()},
-                  {"epoch_ms_median", median(epoch_ms)},
-                  {"device", ctx.describe()},
-                  {"threads", omp_get_max_threads()},
-                  {"per_run", runs},
-                  {"run_dir", dir.path()}};
-  if (mskd) {
-    summary["teachers"] = json::array();
-    for (const ResultStats& t : teacher_stats) summary["teachers"].push_back(t.summary());
-  }
-  if (d.baseline) summary["baseline"] = baseline_stats.summary();
-  dir.write_json("summary.json", summary);
-  dir.commit();
-  if (!quiet) {
-    fmt::print(stderr,
-               "{} {}: student {:.2f} ± {:.2f}%{} (teacher {:.2f} ± {:.2f}%) over {} run(s); run "
-               "directory {}\n",
-               data.name, d.method, mean(student_stats.test), stddev(student_stats.test),
-               d.baseline ? fmt::format(", baseline {:.2f} ± {:.2f}%", mean(baseline_stats.test),
-                                        stddev(baseline_stats.test))
-                          : "",
-               mean(teacher_stats.back().test), stddev(teacher_stats.back().test), c.runs,
-               dir.path());
-  }
-  if (f.json) fmt::print("{}\n", summary.dump());
-  return 0;
+  return finish_distill(call, dir,
+                        {.dataset = data.name,
+                         .metric = "accuracy",
+                         .students = {student_stats},
+                         .teachers = teacher_stats,
+                         .ensemble = nullptr,
+                         .first_arch = c.model,
+                         .baselines = baselines,
+                         .epoch_ms = epoch_ms,
+                         .details = {{"per_run", runs}}});
 }
 
 }  // namespace gkd::cli

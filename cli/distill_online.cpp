@@ -71,12 +71,7 @@ int distill_online(const DistillCall& call) {
   }
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
-  dir.write_json("config.json", call.resolved);
-  std::vector<int64_t> seeds;
-  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
-  json manifest = make_manifest(ctx, call.argc, call.argv, seeds);
-  manifest["command"] = "distill";
-  dir.write_json("manifest.json", manifest);
+  write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
   if (!f.quiet) {
     std::string who;
     for (const auto& config : student_config) {
@@ -158,42 +153,16 @@ int distill_online(const DistillCall& call) {
     runs.push_back(run);
   }
 
-  json summary = {{"command", "distill"},
-                  {"method", d.method},
-                  {"dataset", data.name},
-                  {"metric", "accuracy"},
-                  {"runs", c.runs},
-                  {"students", json::array()},
-                  {"ensemble", ensemble.summary()},
-                  {"epoch_ms_median", median(epoch_ms)},
-                  {"device", ctx.describe()},
-                  {"threads", omp_get_max_threads()},
-                  {"per_run", runs},
-                  {"run_dir", dir.path()}};
-  for (const ResultStats& s : students) summary["students"].push_back(s.summary());
-  if (d.baseline) {
-    // "baseline" is the first student's architecture alone; mixed cohorts list every one.
-    summary["baseline"] = baselines[archs[0]].summary();
-    for (const auto& [arch, stats] : baselines) summary["baselines"][arch] = stats.summary();
-  }
-  dir.write_json("summary.json", summary);
-  dir.commit();
-  if (!f.quiet) {
-    std::string line;
-    for (size_t k = 0; k < students.size(); ++k) {
-      line += fmt::format("student{} {:.2f} ± {:.2f}%, ", k, mean(students[k].test),
-                          stddev(students[k].test));
-    }
-    fmt::print(stderr, "{} {}: {}ensemble {:.2f} ± {:.2f}%{} over {} run(s); run directory {}\n",
-               data.name, d.method, line, mean(ensemble.test), stddev(ensemble.test),
-               d.baseline
-                   ? fmt::format(", baseline {:.2f} ± {:.2f}%", mean(baselines[archs[0]].test),
-                                 stddev(baselines[archs[0]].test))
-                   : "",
-               c.runs, dir.path());
-  }
-  if (f.json) fmt::print("{}\n", summary.dump());
-  return 0;
+  return finish_distill(call, dir,
+                        {.dataset = data.name,
+                         .metric = "accuracy",
+                         .students = students,
+                         .teachers = {},
+                         .ensemble = &ensemble,
+                         .first_arch = archs[0],
+                         .baselines = baselines,
+                         .epoch_ms = epoch_ms,
+                         .details = {{"per_run", runs}}});
 }
 
 }  // namespace gkd::cli

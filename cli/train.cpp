@@ -64,10 +64,7 @@ int train_nodes(const TrainCall& call) {
   const models::Model shape_only(mc, 0);  // for its description and parameter count
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
-  dir.write_json("config.json", call.resolved);
-  std::vector<int64_t> seeds;
-  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
-  dir.write_json("manifest.json", make_manifest(ctx, call.argc, call.argv, seeds));
+  write_run_header(dir, "train", call.resolved, c, ctx, call.argc, call.argv);
 
   const bool tty = !f.quiet && isatty(STDERR_FILENO);
   if (!f.quiet) {

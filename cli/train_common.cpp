@@ -288,15 +288,18 @@ nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::st
           {"gkd_commit", kGitCommit}};
 }
 
-nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,
-                             const std::vector<int64_t>& seeds) {
-  return {{"command", "train"},
-          {"gkd_commit", kGitCommit},
-          {"device", ctx.describe()},
-          {"threads", omp_get_max_threads()},
-          {"started", iso_time()},
-          {"argv", std::vector<std::string>(argv, argv + argc)},
-          {"seeds", seeds}};
+void write_run_header(RunDir& dir, const std::string& command, const nlohmann::json& resolved,
+                      const TrainConfig& c, const Context& ctx, int argc, char** argv) {
+  std::vector<int64_t> seeds;
+  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
+  dir.write_json("config.json", resolved);
+  dir.write_json("manifest.json", {{"command", command},
+                                   {"gkd_commit", kGitCommit},
+                                   {"device", ctx.describe()},
+                                   {"threads", omp_get_max_threads()},
+                                   {"started", iso_time()},
+                                   {"argv", std::vector<std::string>(argv, argv + argc)},
+                                   {"seeds", seeds}});
 }
 
 namespace {

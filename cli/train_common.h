@@ -133,9 +133,10 @@ models::GraphTrainOptions graph_train_options(const TrainConfig& config,
 // The node trainer's options from the config and a run's seed.
 models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
 
-// The manifest every run directory holds.
-nlohmann::json make_manifest(const Context& ctx, int argc, char** argv,
-                             const std::vector<int64_t>& seeds);
+// Writes what every run directory opens with: config.json (the resolved options) and
+// manifest.json (command, git commit, device, threads, start time, argv, the runs' seeds).
+void write_run_header(RunDir& dir, const std::string& command, const nlohmann::json& resolved,
+                      const TrainConfig& config, const Context& ctx, int argc, char** argv);
 
 // Node and graph classification, after the options are resolved. `resolved` is the option table
 // as JSON (the run directory's config.json).

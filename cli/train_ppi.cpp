@@ -28,10 +28,7 @@ int train_ppi(const TrainCall& call) {
   const std::string name = "ppi";
 
   RunDir dir(f.out.empty() ? default_run_path(name, c.model) : f.out);
-  dir.write_json("config.json", call.resolved);
-  std::vector<int64_t> seeds;
-  for (int64_t r = 0; r < c.runs; ++r) seeds.push_back(c.seed + r);
-  dir.write_json("manifest.json", make_manifest(ctx, call.argc, call.argv, seeds));
+  write_run_header(dir, "train", call.resolved, c, ctx, call.argc, call.argv);
 
   const bool tty = !f.quiet && isatty(STDERR_FILENO);
   if (!f.quiet) {

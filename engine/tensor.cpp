@@ -257,4 +257,23 @@ GKD_TENSOR_INSTANTIATE(int64_t)
 GKD_TENSOR_INSTANTIATE(uint8_t)
 #undef GKD_TENSOR_INSTANTIATE
 
+Tensor concat_rows(const std::vector<const Tensor*>& parts) {
+  GKD_CHECK(!parts.empty(), "[concat_rows] no tensors given");
+  const Tensor& first = *parts.front();
+  int64_t rows = 0;
+  for (const Tensor* t : parts) {
+    GKD_CHECK(t->cols() == first.cols() && t->dtype() == first.dtype(), "[concat_rows] ",
+              t->describe(), " does not stack under ", first.describe(),
+              " (expected the same width and dtype)");
+    rows += t->rows();
+  }
+  Tensor out = Tensor::empty(rows, first.cols(), first.dtype());
+  int64_t at = 0;
+  for (const Tensor* t : parts) {
+    if (t->rows() > 0) out.slice_rows(at, at + t->rows()).copy_from(*t);
+    at += t->rows();
+  }
+  return out;
+}
+
 }  // namespace gkd

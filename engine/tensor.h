@@ -83,4 +83,8 @@ class Tensor {
   Device device_ = Device::kCPU;
 };
 
+// The rows of `parts` (one width and dtype, any devices, at least one part) stacked in order into
+// one contiguous CPU tensor (batching samples of a dataset).
+Tensor concat_rows(const std::vector<const Tensor*>& parts);
+
 }  // namespace gkd

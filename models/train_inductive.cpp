@@ -21,18 +21,6 @@ struct Batch {
   Tensor y;             // [Σ n, L]
 };
 
-Tensor stack_rows(const std::vector<const Tensor*>& parts, Device device) {
-  int64_t rows = 0;
-  for (const Tensor* t : parts) rows += t->rows();
-  Tensor out = Tensor::empty(rows, parts.front()->cols(), parts.front()->dtype());
-  int64_t at = 0;
-  for (const Tensor* t : parts) {
-    if (t->rows() > 0) out.slice_rows(at, at + t->rows()).copy_from(*t);
-    at += t->rows();
-  }
-  return out.to(device);
-}
-
 Batch make_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids, Device device) {
   std::vector<Graph> graphs;
   std::vector<const Tensor*> xs, ys;
@@ -41,8 +29,8 @@ Batch make_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids, Dev
     xs.push_back(&split.x[g]);
     ys.push_back(&split.y[g]);
   }
-  Batch b{.graph = Graph::batch(graphs).to(device), .x = {}, .y = stack_rows(ys, device)};
-  b.x.dense = stack_rows(xs, device);
+  Batch b{.graph = Graph::batch(graphs).to(device), .x = {}, .y = concat_rows(ys).to(device)};
+  b.x.dense = concat_rows(xs).to(device);
   return b;
 }
 

@@ -1,28 +1,8 @@
 #include "engine/io/graph_dataset.h"
 
-#include <cstring>
-
 #include "engine/error.h"
 
 namespace gkd::io {
-
-namespace {
-
-// Stacks the rows of `parts` (same width and dtype, CPU) into one contiguous tensor.
-Tensor stack_rows(const std::vector<const Tensor*>& parts) {
-  int64_t rows = 0;
-  for (const Tensor* t : parts) rows += t->rows();
-  const Tensor& first = *parts.front();
-  Tensor out = Tensor::empty(rows, first.cols(), first.dtype());
-  int64_t at = 0;
-  for (const Tensor* t : parts) {
-    if (t->rows() > 0) out.slice_rows(at, at + t->rows()).copy_from(*t);
-    at += t->rows();
-  }
-  return out;
-}
-
-}  // namespace
 
 GraphBatch make_batch(const GraphDataset& dataset, std::span<const int64_t> ids) {
   GKD_CHECK(!ids.empty(), "[make_batch] no samples given");
@@ -44,10 +24,10 @@ GraphBatch make_batch(const GraphDataset& dataset, std::span<const int64_t> ids)
             ": some samples have edge features and some do not");
   GraphBatch b;
   b.graph = Graph::batch(graphs);
-  b.x = stack_rows(xs);
+  b.x = concat_rows(xs);
   // Graph::batch shifts node ids by the node offsets, so each sample's canonical edges (sorted by
   // destination, then source) stay contiguous and in order: stacking edge rows keeps alignment.
-  if (!edge_attrs.empty()) b.edge_attr = stack_rows(edge_attrs);
+  if (!edge_attrs.empty()) b.edge_attr = concat_rows(edge_attrs);
   b.y = Tensor::from_vector<int64_t>(static_cast<int64_t>(labels.size()), 1, labels);
   return b;
 }
