@@ -1,7 +1,9 @@
 #include "autograd/optim.h"
 
 #include <cmath>
+#include <map>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "engine/error.h"
@@ -41,6 +43,68 @@ std::vector<size_t> Optimizer::with_grad() const {
   return active;
 }
 
+Optimizer::NamedTensors Optimizer::pack_state(
+    const std::vector<int64_t>& steps, const std::vector<std::string>& names,
+    const std::vector<std::vector<Tensor>>& moments) const {
+  NamedTensors state;
+  state.emplace_back("lr", Tensor::from_vector<double>(1, 1, {lr_}));
+  state.emplace_back("steps",
+                     Tensor::from_vector<int64_t>(static_cast<int64_t>(steps.size()), 1, steps));
+  for (size_t k = 0; k < names.size(); ++k) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const Tensor& m = moments[k][i];
+      if (m.defined()) state.emplace_back(names[k] + "." + std::to_string(i), m.to(Device::kCPU));
+    }
+  }
+  return state;
+}
+
+std::vector<int64_t> Optimizer::unpack_state(const NamedTensors& state,
+                                             const std::vector<std::string>& names,
+                                             std::vector<std::vector<Tensor>>* moments) {
+  std::map<std::string, const Tensor*> by_name;
+  for (const auto& [name, t] : state) {
+    GKD_CHECK(by_name.emplace(name, &t).second, "[", name_, "] state: '", name, "' appears twice");
+  }
+  const auto take = [&](const std::string& name) -> const Tensor* {
+    const auto it = by_name.find(name);
+    if (it == by_name.end()) return nullptr;
+    const Tensor* t = it->second;
+    by_name.erase(it);
+    return t;
+  };
+  const int64_t n = static_cast<int64_t>(params_.size());
+  const Tensor* lr = take("lr");
+  GKD_CHECK(lr && lr->rows() == 1 && lr->cols() == 1 && lr->dtype() == DType::kF64, "[", name_,
+            "] state: 'lr' is ", lr ? lr->describe() : "missing", " (expected [1, 1] f64)");
+  const Tensor* steps_t = take("steps");
+  GKD_CHECK(
+      steps_t && steps_t->rows() == n && steps_t->cols() == 1 && steps_t->dtype() == DType::kI64,
+      "[", name_, "] state: 'steps' is ", steps_t ? steps_t->describe() : "missing", " (expected [",
+      n, ", 1] i64)");
+  const std::vector<int64_t> steps = steps_t->to(Device::kCPU).to_vector<int64_t>();
+  moments->assign(names.size(), std::vector<Tensor>(params_.size()));
+  for (size_t k = 0; k < names.size(); ++k) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const std::string name = names[k] + "." + std::to_string(i);
+      const Tensor* m = take(name);
+      const Tensor& p = params_[i]->value;
+      GKD_CHECK(steps[i] >= 0 && (m != nullptr) == (steps[i] > 0), "[", name_, "] state: '", name,
+                "' is ", m ? "present" : "missing", " with ", steps[i],
+                " steps (expected a moment exactly when steps > 0)");
+      if (!m) continue;
+      GKD_CHECK(m->same_shape(p) && m->dtype() == p.dtype(), "[", name_, "] state: '", name,
+                "' is ", m->describe(), " (expected ", p.describe(), ", like parameter '",
+                params_[i]->name, "')");
+      (*moments)[k][i] = m->to(p.device()).clone();
+    }
+  }
+  GKD_CHECK(by_name.empty(), "[", name_, "] state: unexpected entry '",
+            by_name.empty() ? "" : by_name.begin()->first, "'");
+  set_lr(lr->item<double>());
+  return steps;
+}
+
 Adam::Adam(Context ctx, std::vector<Parameter*> params, AdamOptions options)
     : Adam("Adam", std::move(ctx), std::move(params), options) {}
 
@@ -73,6 +137,25 @@ void Adam::step() {
   o.lr = lr_;
   ops::adam_step(ctx_, params, grads, exp_avg, exp_avg_sq, steps, o);
   for (size_t i : active) ++state_[i].steps;  // only once the update went through
+}
+
+Optimizer::NamedTensors Adam::state() const {
+  std::vector<int64_t> steps;
+  std::vector<std::vector<Tensor>> moments(2);
+  for (const State& s : state_) {
+    steps.push_back(s.steps);
+    moments[0].push_back(s.exp_avg);
+    moments[1].push_back(s.exp_avg_sq);
+  }
+  return pack_state(steps, {"exp_avg", "exp_avg_sq"}, moments);
+}
+
+void Adam::load_state(const NamedTensors& state) {
+  std::vector<std::vector<Tensor>> moments;
+  const std::vector<int64_t> steps = unpack_state(state, {"exp_avg", "exp_avg_sq"}, &moments);
+  for (size_t i = 0; i < state_.size(); ++i) {
+    state_[i] = {moments[0][i], moments[1][i], steps[i]};
+  }
 }
 
 AdamW::AdamW(Context ctx, std::vector<Parameter*> params, AdamWOptions options)
@@ -113,6 +196,29 @@ void SGD::step() {
   o.lr = lr_;
   ops::sgd_step(ctx_, params, grads, bufs, steps, o);
   for (size_t i : active) ++state_[i].steps;
+}
+
+Optimizer::NamedTensors SGD::state() const {
+  std::vector<int64_t> steps;
+  std::vector<std::vector<Tensor>> moments(1);
+  for (const State& s : state_) {
+    steps.push_back(s.steps);
+    moments[0].push_back(s.momentum_buf);
+  }
+  return pack_state(steps, {"momentum_buf"}, moments);
+}
+
+void SGD::load_state(const NamedTensors& state) {
+  std::vector<std::vector<Tensor>> moments;
+  // Without momentum no buffer exists, whatever the step counts.
+  const std::vector<int64_t> steps =
+      unpack_state(state,
+                   options_.momentum != 0.0 ? std::vector<std::string>{"momentum_buf"}
+                                            : std::vector<std::string>{},
+                   &moments);
+  for (size_t i = 0; i < state_.size(); ++i) {
+    state_[i] = {options_.momentum != 0.0 ? moments[0][i] : Tensor(), steps[i]};
+  }
 }
 
 double clip_grad_norm(const Context& ctx, const std::vector<Parameter*>& params, double max_norm) {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/tape.h"
@@ -43,11 +45,29 @@ class Optimizer {
   double lr() const { return lr_; }
   void set_lr(double lr);  // for learning-rate schedules; must be > 0
 
+  // Everything a resumed run needs besides the parameters (checkpoints): the lr, each parameter's
+  // step count and its moments, named by parameter index ("steps", "exp_avg.3", ...). load_state
+  // takes what state() gave for the same parameter list; a missing, extra or misshapen entry
+  // throws gkd::Error naming it, and nothing is modified then.
+  using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+  virtual NamedTensors state() const = 0;
+  virtual void load_state(const NamedTensors& state) = 0;
+
  protected:
   // Rejects null and repeated parameters; the parameters must outlive the optimizer.
   Optimizer(const char* name, Context ctx, std::vector<Parameter*> params, double lr);
   // Indices of the parameters with a defined grad, each checked against its value (shape, dtype).
   std::vector<size_t> with_grad() const;
+  // The common layout of state(): "lr" (f64 [1, 1]), "steps" (i64 [n, 1]) and "<moment>.<i>" for
+  // each defined moment tensor of parameter i. moments[k][i] is moment names[k] of parameter i.
+  NamedTensors pack_state(const std::vector<int64_t>& steps, const std::vector<std::string>& names,
+                          const std::vector<std::vector<Tensor>>& moments) const;
+  // Checks `state` against that layout and the parameters (every error names the entry), sets the
+  // lr, and returns the step counts and the moments (CPU copies moved to each parameter's device;
+  // undefined where state() had none).
+  std::vector<int64_t> unpack_state(const NamedTensors& state,
+                                    const std::vector<std::string>& names,
+                                    std::vector<std::vector<Tensor>>* moments);
 
   const char* name_;  // "Adam", "AdamW", "SGD": prefixes every error message
   Context ctx_;
@@ -59,6 +79,8 @@ class Adam : public Optimizer {
  public:
   Adam(Context ctx, std::vector<Parameter*> params, AdamOptions options = {});
   void step() override;
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state) override;
   const AdamOptions& options() const { return options_; }
 
  protected:
@@ -84,6 +106,8 @@ class SGD : public Optimizer {
  public:
   SGD(Context ctx, std::vector<Parameter*> params, SgdOptions options = {});
   void step() override;
+  NamedTensors state() const override;
+  void load_state(const NamedTensors& state) override;
   const SgdOptions& options() const { return options_; }
 
  private:

@@ -1,5 +1,6 @@
 #include "cli/run_dir.h"
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <system_error>
@@ -10,19 +11,38 @@ namespace gkd::cli {
 
 namespace fs = std::filesystem;
 
-RunDir::RunDir(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {
-  GKD_CHECK(!fs::exists(path_), path_, ": the run directory exists already (expected a new path)");
+RunDir::RunDir(std::string path, Mode mode) : path_(std::move(path)), partial_(path_ + ".partial") {
   std::error_code ec;
-  fs::remove_all(partial_, ec);
-  fs::create_directories(partial_, ec);
-  GKD_CHECK(!ec, partial_, ": cannot create the run directory (", ec.message(), ")");
-  metrics_.open(partial_ + "/metrics.jsonl");
+  if (mode == Mode::kResume) {
+    GKD_CHECK(!fs::exists(path_), path_, ": the run finished already (nothing to resume)");
+    GKD_CHECK(fs::is_directory(partial_), partial_,
+              ": no unfinished run there (expected the directory a killed gkd train left)");
+    // A killed process leaves its temporaries ("*.tmp", "*.tmp-<pid>") beside the files they
+    // were about to replace; those files are intact, the temporaries are garbage.
+    for (const fs::directory_entry& e : fs::directory_iterator(partial_, ec)) {
+      if (e.path().filename().string().find(".tmp") != std::string::npos) fs::remove(e, ec);
+    }
+    keep_on_failure_ = true;
+  } else {
+    GKD_CHECK(!fs::exists(path_), path_,
+              ": the run directory exists already (expected a new path)");
+    fs::remove_all(partial_, ec);
+    fs::create_directories(partial_, ec);
+    GKD_CHECK(!ec, partial_, ": cannot create the run directory (", ec.message(), ")");
+  }
+  metrics_.open(partial_ + "/metrics.jsonl", std::ios::trunc);
   GKD_CHECK(metrics_.good(), partial_, "/metrics.jsonl: cannot be written");
 }
 
 RunDir::~RunDir() {
   if (committed_) return;
   metrics_.close();
+  if (keep_on_failure_) {
+    std::fprintf(stderr,
+                 "gkd: the unfinished run stays in %s; continue it with gkd train --resume %s\n",
+                 partial_.c_str(), path_.c_str());
+    return;
+  }
   std::error_code ec;
   fs::remove_all(partial_, ec);  // best effort: a destructor must not throw
 }
@@ -52,6 +72,14 @@ void RunDir::commit() {
   fs::rename(partial_, path_, ec);
   GKD_CHECK(!ec, path_, ": cannot finish the run directory (", ec.message(), ")");
   committed_ = true;
+}
+
+std::string run_path_of(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const std::string suffix = ".partial";
+  if (path.size() > suffix.size() && path.ends_with(suffix))
+    path.resize(path.size() - suffix.size());
+  return path;
 }
 
 std::string default_run_path(const std::string& dataset, const std::string& model) {

@@ -37,6 +37,8 @@ override the config file; config keys are the option names with '_' for '-'.
   --json                 print one summary object on stdout
   --quiet                no progress on stderr
   --threads N            OpenMP threads (default: OpenMP's own default)
+  --resume DIR           continue the killed node-classification run DIR (its DIR.partial) from
+                         its state files; ends as the uninterrupted run would have
 )";
 
 }  // namespace
@@ -50,6 +52,11 @@ int run_train(int argc, char** argv) {
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();
   const TrainCall call{c, resolved, f, ctx, argc, argv};
+  const bool node_task = !is_ppi_data(c.data.spec) && !is_graph_data(c.data.spec);
+  GKD_CHECK(f.resume.empty() || node_task, f.resume,
+            ".partial/config.json: field data: --resume continues node-classification runs only "
+            "(this run trains on ",
+            c.data.spec, ")");
   if (is_ppi_data(c.data.spec)) return train_ppi(call);
   return is_graph_data(c.data.spec) ? train_graphs(call) : train_nodes(call);
 }
@@ -63,8 +70,10 @@ int train_nodes(const TrainCall& call) {
   const models::ModelConfig mc = node_model_config(c, data.x.cols(), data.num_classes);
   const models::Model shape_only(mc, 0);  // for its description and parameter count
 
-  RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out);
+  RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out,
+             f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
   write_run_header(dir, "train", call.resolved, c, ctx, call.argc, call.argv);
+  dir.keep_on_failure();  // from here on the run dir holds resumable state
 
   const bool tty = !f.quiet && isatty(STDERR_FILENO);
   if (!f.quiet) {
@@ -80,7 +89,11 @@ int train_nodes(const TrainCall& call) {
     // A per-class split is redrawn for every run (Shchur et al.); file masks stay fixed.
     if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
     models::Model model(mc, seed);
-    const models::NodeTrainOptions to = node_train_options(c, seed);
+    models::NodeTrainOptions to = node_train_options(c, seed);
+    to.state = {.path = dir.file(fmt::format("run{}.state.ckpt", r)),
+                .every = c.state_every,
+                .resume = !f.resume.empty(),
+                .tag = fmt::format("{} seed {}", call.resolved.dump(), seed)};
     const auto on_epoch = [&](const models::EpochMetrics& m) {
       dir.append_metrics({{"run", r},
                           {"seed", seed},
@@ -100,6 +113,10 @@ int train_nodes(const TrainCall& call) {
     const models::NodeTrainResult res =
         models::train_node_classifier(ctx, model, data, to, on_epoch);
     if (tty) fmt::print(stderr, "\n");
+    if (!f.quiet && res.resumed_epoch > 0) {
+      fmt::print(stderr, "  run {}/{}: resumed after epoch {} from its state file\n", r + 1, c.runs,
+                 res.resumed_epoch);
+    }
     // The model is in its best-validation state (the trainer restored it).
     models::save_model(dir.file(fmt::format("run{}.ckpt", r)), models::model_state(model),
                        checkpoint_metadata(call.resolved, "node", data.name, r, 0,
@@ -123,6 +140,7 @@ int train_nodes(const TrainCall& call) {
                     {"best_val_test", res.test_acc},
                     {"paper_rule_test", res.paper_test_acc},
                     {"diverged_epoch", res.diverged_epoch},
+                    {"resumed_epoch", res.resumed_epoch},
                     {"epoch_ms_median", res.median_step_ms}});
   }
 

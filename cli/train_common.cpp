@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <omp.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <algorithm>
@@ -67,6 +68,9 @@ OptionTable make_train_table(TrainConfig& c) {
         "(0: off; a non-finite loss always stops the run)");
   t.add("stop_on_divergence", &c.stop_on_divergence,
         "node tasks: end the run at a detected divergence (the best state is kept)");
+  t.add("state_every", &c.state_every, 0,
+        "node tasks: write the resumable training state every N epochs (0: only when a run "
+        "ends); gkd train --resume DIR continues a killed run from it");
   t.add("runs", &c.runs, 1, "independent runs, seeds seed .. seed + runs - 1");
   t.add("seed", &c.seed, 0, "first seed (weights, dropout, splits)");
   t.add("device", &c.device, {"auto", "cpu", "cuda"},
@@ -129,6 +133,8 @@ bool parse_run_arguments(int argc, char** argv, const char* header, const std::s
       f->config = value;
     } else if (name == "out") {
       f->out = value;
+    } else if (name == "resume" && command == "train") {
+      f->resume = run_path_of(value);
     } else if (name == "threads") {
       char* end = nullptr;
       f->threads = std::strtoll(value.c_str(), &end, 10);
@@ -140,6 +146,22 @@ bool parse_run_arguments(int argc, char** argv, const char* header, const std::s
     } else {
       throw UsageError("unknown option " + arg + " (see gkd " + command + " --help)");
     }
+  }
+  if (!f->resume.empty()) {
+    if (!f->config.empty() || !f->out.empty() || !flags.empty()) {
+      throw UsageError(
+          "--resume continues a run with its own config.json; only --threads, "
+          "--quiet and --json may accompany it");
+    }
+    GKD_CHECK(!std::filesystem::exists(f->resume), f->resume,
+              ": the run finished already (nothing to resume)");
+    GKD_CHECK(std::filesystem::is_directory(f->resume + ".partial"), f->resume,
+              ".partial: no unfinished run there (expected the directory a killed gkd train "
+              "left)");
+    f->config = f->resume + ".partial/config.json";
+    GKD_CHECK(std::filesystem::exists(f->config), f->config,
+              ": missing (the run was killed before it began: start it again)");
+    f->out = f->resume;
   }
   if (!f->config.empty()) {
     std::ifstream in(f->config);

@@ -46,6 +46,7 @@ struct TrainConfig {
   double clip_grad_norm = 0;
   double divergence_jump = 0;
   bool stop_on_divergence = false;
+  int64_t state_every = 10;
   int64_t runs = 1;
   int64_t seed = 1;
   std::string device = "auto";
@@ -72,6 +73,7 @@ nlohmann::json train_config_json(TrainConfig config);
 struct TrainFlags {
   std::string config;
   std::string out;
+  std::string resume;  // gkd train --resume: the unfinished run directory (then also `out`)
   bool json = false;
   bool quiet = false;
   int64_t threads = 0;
@@ -79,8 +81,9 @@ struct TrainFlags {
 
 // Parses `gkd train`-style arguments: --config FILE, --out DIR, --json, --quiet, --threads N and
 // the table's options as flags. Applies the config file, then the flags (flags win), and the
-// thread count. Returns false when --help was printed (with `header`). Bad usage throws
-// UsageError; a bad config file throws gkd::Error naming it.
+// thread count. For "train", --resume DIR takes the config of the unfinished run DIR instead
+// (only --threads, --quiet and --json may accompany it). Returns false when --help was printed
+// (with `header`). Bad usage throws UsageError; a bad config file throws gkd::Error naming it.
 bool parse_run_arguments(int argc, char** argv, const char* header, const std::string& command,
                          OptionTable& table, TrainFlags* flags);
 

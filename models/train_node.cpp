@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string>
 
 #include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
@@ -13,6 +14,37 @@
 #include "models/selection.h"
 
 namespace gkd::models {
+
+namespace {
+
+// The history columns of a node-training state file: EpochMetrics, field by field.
+constexpr int64_t kHistoryColumns = 7;
+
+Tensor history_tensor(const std::vector<EpochMetrics>& history) {
+  std::vector<double> v;
+  for (const EpochMetrics& m : history) {
+    v.insert(v.end(), {static_cast<double>(m.epoch), m.train_loss, m.val_loss, m.train_acc,
+                       m.val_acc, m.test_acc, m.step_ms});
+  }
+  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kHistoryColumns, v);
+}
+
+std::vector<EpochMetrics> history_rows(const Tensor& history) {
+  const std::vector<double> v = history.to_vector<double>();
+  std::vector<EpochMetrics> out;
+  for (size_t i = 0; i < v.size(); i += kHistoryColumns) {
+    out.push_back({.epoch = static_cast<int64_t>(v[i]),
+                   .train_loss = v[i + 1],
+                   .val_loss = v[i + 2],
+                   .train_acc = v[i + 3],
+                   .val_acc = v[i + 4],
+                   .test_acc = v[i + 5],
+                   .step_ms = v[i + 6]});
+  }
+  return out;
+}
+
+}  // namespace
 
 NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io::NodeDataset& data,
                                       const NodeTrainOptions& o,
@@ -33,13 +65,45 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   }
   autograd::Adam adam(ctx, params, {.lr = o.lr, .weight_decay = o.weight_decay});
 
-  const ModelState state = model_state(model);
+  // The live tensors: the model's state, then the extra parameters; the best snapshot covers all.
+  ModelState live = model_state(model);
+  for (size_t i = 0; i < extra.parameters.size(); ++i) {
+    live.emplace_back("extra." + std::to_string(i), &extra.parameters[i]->value);
+  }
   std::vector<Tensor> best_state;
   NodeTrainResult r;
   EpochSelector selector(o.paper_eval_every);
   std::vector<double> step_ms;
   DivergenceMonitor divergence(o.divergence_jump);
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+  const TrainStateRefs refs{live, best_state, adam};
+  TrainState resumed;
+  bool finished = false;
+  if (load_train_state(o.state, kHistoryColumns, &resumed, refs)) {
+    // Replay the recorded epochs: selection, divergence and the caller see them as they were.
+    for (const EpochMetrics& m : history_rows(resumed.history)) {
+      divergence.observe(m.epoch, m.train_loss);
+      selector.observe({.epoch = m.epoch,
+                        .train_loss = m.train_loss,
+                        .val = m.val_acc,
+                        .val_loss = m.val_loss,
+                        .test = m.test_acc});
+      step_ms.push_back(m.step_ms);
+      r.history.push_back(m);
+      if (on_epoch) on_epoch(m);
+    }
+    finished = resumed.finished;
+    r.resumed_epoch = resumed.epoch;
+  }
+  const auto save_state = [&](bool done) {
+    if (o.state.path.empty()) return;
+    save_train_state(o.state,
+                     {.epoch = static_cast<int64_t>(r.history.size()),
+                      .finished = done,
+                      .diverged_epoch = divergence.epoch(),
+                      .history = history_tensor(r.history)},
+                     refs);
+  };
+  for (int64_t epoch = resumed.epoch + 1; !finished && epoch <= o.epochs; ++epoch) {
     EpochMetrics m;
     m.epoch = epoch;
     {
@@ -84,17 +148,20 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
                           .val_loss = m.val_loss,
                           .test = m.test_acc}) &&
         o.restore_best) {
-      best_state = snapshot(state);
+      best_state = snapshot(live);
     }
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
     if (o.patience > 0 && epoch - selector.best_epoch() >= o.patience) break;
+    if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
   }
   GKD_CHECK(!r.history.empty(), "[train] the training loss was not finite in epoch 1");
-  if (o.restore_best) restore(state, best_state);
+  if (!finished) save_state(true);
+  if (o.restore_best) restore(live, best_state);
   r.epochs_run = static_cast<int64_t>(r.history.size());
   r.last_test_acc = r.history.back().test_acc;
-  r.diverged_epoch = divergence.epoch();
+  // A run that stopped on a non-finite loss never recorded that epoch: the state file names it.
+  r.diverged_epoch = divergence.epoch() != 0 ? divergence.epoch() : resumed.diverged_epoch;
   r.best_epoch = selector.best_epoch();
   r.best_val_acc = selector.best_val();
   r.test_acc = selector.test_at_best();

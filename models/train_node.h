@@ -9,6 +9,7 @@
 #include "engine/context.h"
 #include "engine/io/node_dataset.h"
 #include "models/model.h"
+#include "models/train_state.h"
 
 namespace gkd::models {
 
@@ -28,6 +29,11 @@ struct NodeTrainOptions {
   // far is reported, and ends the run when stop_on_divergence. The best state is kept either way.
   double divergence_jump = 0;
   bool stop_on_divergence = false;
+  // Crash safety (models/train_state.h): the trainer's whole state is written to state.path every
+  // state.every epochs and when the run ends; with state.resume the run continues from that file,
+  // first replaying the recorded epochs through on_epoch, and ends bit-identical to an
+  // uninterrupted run on the same device and thread count.
+  StateFileOptions state;
 };
 
 struct EpochMetrics {
@@ -50,6 +56,7 @@ struct NodeTrainResult {
   double paper_test_acc = 0;
   int64_t epochs_run = 0;
   int64_t diverged_epoch = 0;  // the first diverging epoch, 0 if none
+  int64_t resumed_epoch = 0;   // the epoch a resumed run continued after (0: a fresh run)
   double median_step_ms = 0;
   std::vector<EpochMetrics> history;
 };

@@ -4,6 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "autograd/functions_dense.h"
 #include "engine/io/synthetic.h"
@@ -240,4 +244,58 @@ TEST_CASE("train: GCN learns the synthetic graph, selection and early stopping a
   const NodeTrainResult r2 =
       train_node_classifier(Context::cpu(), again, data, {.epochs = 60, .patience = 15});
   CHECK(r2.history.back().train_loss == r.history.back().train_loss);
+}
+
+TEST_CASE("train: a run interrupted mid-way and resumed from its state file ends bit-identical") {
+  const io::NodeDataset data = io::make_csbm({.num_nodes = 300, .seed = 5});
+  const ModelConfig mc{.arch = Arch::kGat,
+                       .in_dim = data.x.cols(),
+                       .out_dim = data.num_classes,
+                       .hidden = 4,
+                       .heads = 2,
+                       .dropout = 0.3,
+                       .attn_dropout = 0.2};
+  const std::string path = "test_models_resume.state.ckpt";
+  std::remove(path.c_str());
+  NodeTrainOptions o{.epochs = 25, .patience = 0};
+  Model whole(mc, 7);
+  const NodeTrainResult ref = train_node_classifier(Context::cpu(), whole, data, o);
+
+  // The first attempt dies in epoch 13; the state was last written after epoch 10.
+  o.state = {.path = path, .every = 5, .resume = true, .tag = "gat seed 7"};
+  Model first(mc, 7);
+  CHECK_THROWS_WITH(train_node_classifier(Context::cpu(), first, data, o,
+                                          [](const EpochMetrics& m) {
+                                            if (m.epoch == 13) throw std::runtime_error("killed");
+                                          }),
+                    "killed");
+  // A fresh process: new model object, same config and seed.
+  Model second(mc, 7);
+  std::vector<int64_t> seen;
+  const NodeTrainResult resumed = train_node_classifier(
+      Context::cpu(), second, data, o, [&](const EpochMetrics& m) { seen.push_back(m.epoch); });
+  CHECK(resumed.resumed_epoch == 10);
+  REQUIRE(seen.size() == 25);  // epochs 1..10 replayed, 11..25 trained
+  CHECK(seen.front() == 1);
+  CHECK(seen.back() == 25);
+  REQUIRE(resumed.history.size() == ref.history.size());
+  for (size_t i = 0; i < ref.history.size(); ++i) {
+    CHECK(resumed.history[i].train_loss == ref.history[i].train_loss);
+    CHECK(resumed.history[i].val_acc == ref.history[i].val_acc);
+  }
+  CHECK(resumed.best_epoch == ref.best_epoch);
+  CHECK(resumed.test_acc == ref.test_acc);
+  const auto a = whole.named_parameters(), b = second.named_parameters();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].second->value.to_vector<float>() == b[i].second->value.to_vector<float>());
+  }
+  // A finished state returns the result without training; another tag is refused.
+  Model third(mc, 7);
+  CHECK(train_node_classifier(Context::cpu(), third, data, o).test_acc == ref.test_acc);
+  o.state.tag = "another config";
+  Model fourth(mc, 7);
+  CHECK_THROWS_WITH(train_node_classifier(Context::cpu(), fourth, data, o),
+                    doctest::Contains("field tag"));
+  std::remove(path.c_str());
 }

@@ -190,17 +190,25 @@ TEST_CASE("reference: optimizers skip parameters without a gradient, keeping per
       ref_sgd[i] = {p, MatrixXd::Zero(p.rows(), p.cols())};
     }
     std::vector<autograd::Parameter*> params = {&storage[0], &storage[1], &storage[2]};
-    std::unique_ptr<autograd::Optimizer> opt;
-    if (kind == kAdam) {
-      opt =
-          std::make_unique<autograd::Adam>(ctx, params, autograd::AdamOptions{.weight_decay = 0.1});
-    } else if (kind == kAdamW) {
-      opt = std::make_unique<autograd::AdamW>(ctx, params, autograd::AdamWOptions{.lr = 0.01});
-    } else {
-      opt = std::make_unique<autograd::SGD>(
+    const auto make = [&]() -> std::unique_ptr<autograd::Optimizer> {
+      if (kind == kAdam) {
+        return std::make_unique<autograd::Adam>(ctx, params,
+                                                autograd::AdamOptions{.weight_decay = 0.1});
+      }
+      if (kind == kAdamW) {
+        return std::make_unique<autograd::AdamW>(ctx, params, autograd::AdamWOptions{.lr = 0.01});
+      }
+      return std::make_unique<autograd::SGD>(
           ctx, params, autograd::SgdOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.1});
-    }
+    };
+    std::unique_ptr<autograd::Optimizer> opt = make();
     for (int step = 0; step < 5; ++step) {
+      if (step == 2) {
+        // A resumed run: a fresh optimizer takes over the state (b has none yet).
+        const autograd::Optimizer::NamedTensors state = opt->state();
+        opt = make();
+        opt->load_state(state);
+      }
       opt->zero_grad();
       for (size_t i = 0; i < 3; ++i) {
         CHECK_FALSE(storage[i].grad.defined());
@@ -222,6 +230,35 @@ TEST_CASE("reference: optimizers skip parameters without a gradient, keeping per
       CHECK(test::close_ratio(to_eigen(storage[i].value), want, 1e-12, 1e-12) <= 1.0);
     }
   }
+}
+
+TEST_CASE("reference: optimizer state is refused when it does not fit the parameters") {
+  const Context ctx = Context::cpu();
+  autograd::Parameter w{"w", Tensor::zeros(3, 2, DType::kF32), {}};
+  autograd::Adam adam(ctx, {&w});
+  w.grad = Tensor::full(3, 2, 0.5, DType::kF32);
+  adam.step();
+  const autograd::Optimizer::NamedTensors good = adam.state();
+  REQUIRE(good.size() == 4);  // lr, steps, exp_avg.0, exp_avg_sq.0
+  const auto without = [&](const std::string& name) {
+    autograd::Optimizer::NamedTensors s;
+    for (const auto& [n, t] : good) {
+      if (n != name) s.emplace_back(n, t);
+    }
+    return s;
+  };
+  CHECK_THROWS_WITH_AS(adam.load_state(without("lr")), doctest::Contains("'lr' is missing"), Error);
+  CHECK_THROWS_WITH_AS(adam.load_state(without("exp_avg.0")),
+                       doctest::Contains("'exp_avg.0' is missing with 1 steps"), Error);
+  autograd::Optimizer::NamedTensors bad = good;
+  bad[2].second = Tensor::zeros(2, 3, DType::kF32);
+  CHECK_THROWS_WITH_AS(adam.load_state(bad), doctest::Contains("'exp_avg.0' is [2, 3] f32"), Error);
+  bad = good;
+  bad.emplace_back("exp_avg.1", Tensor::zeros(3, 2, DType::kF32));
+  CHECK_THROWS_WITH_AS(adam.load_state(bad), doctest::Contains("unexpected entry 'exp_avg.1'"),
+                       Error);
+  adam.load_state(good);
+  CHECK(adam.lr() == 1e-3);
 }
 
 TEST_CASE("reference: adam and sgd reject bad hyper-parameters and mismatched tensors") {

@@ -1,0 +1,115 @@
+#include "models/train_state.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine/error.h"
+#include "engine/io/checkpoint.h"
+
+namespace gkd::models {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kFormat = "gkd-train-state";
+constexpr int kFormatVersion = 1;
+
+// The tensor named `name` of the file, checked against the shape and dtype of `like`.
+const Tensor& checked(const io::Checkpoint& c, const std::string& path, const std::string& name,
+                      const Tensor& like) {
+  GKD_CHECK(c.has(name), path, ": field ", name,
+            ": missing (the state was written by a "
+            "different model or trainer)");
+  const Tensor& t = c.tensor(name);
+  GKD_CHECK(t.same_shape(like) && t.dtype() == like.dtype(), path, ": field ", name, ": is ",
+            t.describe(), " (expected ", like.describe(), ")");
+  return t;
+}
+
+}  // namespace
+
+void save_train_state(const StateFileOptions& file, const TrainState& state,
+                      const TrainStateRefs& refs) {
+  io::Checkpoint c;
+  c.metadata = json{{"format", kFormat},
+                    {"version", kFormatVersion},
+                    {"tag", file.tag},
+                    {"epoch", state.epoch},
+                    {"finished", state.finished},
+                    {"diverged_epoch", state.diverged_epoch},
+                    {"has_best", !refs.best.empty()}}
+                   .dump();
+  c.tensors.emplace_back("history", state.history);
+  for (const auto& [name, t] : refs.live) c.tensors.emplace_back("live/" + name, *t);
+  for (size_t i = 0; i < refs.best.size(); ++i) {
+    c.tensors.emplace_back("best/" + refs.live[i].first, refs.best[i]);
+  }
+  for (auto& [name, t] : refs.optimizer.state()) c.tensors.emplace_back("optimizer/" + name, t);
+  io::save_checkpoint(file.path, c);
+}
+
+bool load_train_state(const StateFileOptions& file, int64_t history_columns, TrainState* state,
+                      const TrainStateRefs& refs) {
+  if (!file.resume || file.path.empty() || !std::filesystem::exists(file.path)) return false;
+  const std::string& path = file.path;
+  const io::Checkpoint c = io::load_checkpoint(path);
+  json meta;
+  try {
+    meta = json::parse(c.metadata);
+  } catch (const json::exception&) {
+    GKD_FAIL(path, ": field metadata: not JSON (expected a gkd train state)");
+  }
+  const auto field = [&](const char* key, json::value_t type) -> const json& {
+    GKD_CHECK(meta.is_object() && meta.contains(key) && meta[key].type() == type, path, ": field ",
+              key, ": missing or of the wrong type (expected a gkd train state)");
+    return meta[key];
+  };
+  GKD_CHECK(field("format", json::value_t::string) == kFormat, path,
+            ": field format: not a gkd train state");
+  const int64_t version = field("version", json::value_t::number_unsigned).get<int64_t>();
+  GKD_CHECK(version == kFormatVersion, path, ": field version: ", version, " (expected ",
+            kFormatVersion, ")");
+  GKD_CHECK(field("tag", json::value_t::string) == file.tag, path,
+            ": field tag: the state belongs to a different run configuration (expected the "
+            "config and seed this run was started with)");
+  const int64_t epoch = field("epoch", json::value_t::number_unsigned).get<int64_t>();
+  const bool finished = field("finished", json::value_t::boolean).get<bool>();
+  const int64_t diverged = field("diverged_epoch", json::value_t::number_unsigned).get<int64_t>();
+  const bool has_best = field("has_best", json::value_t::boolean).get<bool>();
+
+  GKD_CHECK(c.has("history"), path, ": field history: missing");
+  const Tensor& history = c.tensor("history");
+  GKD_CHECK(history.dtype() == DType::kF64 && history.rows() == epoch &&
+                history.cols() == history_columns,
+            path, ": field history: is ", history.describe(), " (expected [", epoch, ", ",
+            history_columns, "] f64)");
+  // Validate every tensor before modifying any: a bad file leaves the run as it was.
+  std::vector<const Tensor*> live, best;
+  for (const auto& [name, t] : refs.live) live.push_back(&checked(c, path, "live/" + name, *t));
+  if (has_best) {
+    for (const auto& [name, t] : refs.live) best.push_back(&checked(c, path, "best/" + name, *t));
+  }
+  autograd::Optimizer::NamedTensors opt;
+  size_t expected = 1 + live.size() + best.size();
+  for (const auto& [name, t] : c.tensors) {
+    if (name.rfind("optimizer/", 0) == 0) opt.emplace_back(name.substr(10), t);
+  }
+  expected += opt.size();
+  GKD_CHECK(c.tensors.size() == expected, path, ": holds ", c.tensors.size(), " tensors (expected ",
+            expected, ": the state was written by a different model)");
+  try {
+    refs.optimizer.load_state(opt);  // validates everything before it modifies anything
+  } catch (const Error& e) {
+    GKD_FAIL(path, ": field optimizer: ", e.what());
+  }
+  for (size_t i = 0; i < live.size(); ++i) refs.live[i].second->copy_from(*live[i]);
+  refs.best.clear();
+  for (const Tensor* t : best) refs.best.push_back(t->clone());
+  *state = {
+      .epoch = epoch, .finished = finished, .diverged_epoch = diverged, .history = history.clone()};
+  return true;
+}
+
+}  // namespace gkd::models
