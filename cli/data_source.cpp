@@ -1,7 +1,10 @@
 #include "cli/data_source.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include "cli/commands.h"
@@ -9,6 +12,8 @@
 #include "engine/io/ogb.h"
 #include "engine/io/synthetic.h"
 #include "engine/io/tu.h"
+#include "engine/memory_budget.h"
+#include "models/footprint.h"
 
 namespace gkd::cli {
 namespace {
@@ -32,6 +37,11 @@ io::CsbmOptions parse_synthetic(const std::string& spec) {
     const double v = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0') {
       throw UsageError("--data " + spec + ": " + key + "=" + text + " is not a number");
+    }
+    // Counts and the seed are cast to integers: keep them where the cast is exact.
+    if (!std::isfinite(v) || v < 0 || v > 9e15) {
+      throw UsageError("--data " + spec + ": " + key + "=" + text +
+                       " is out of range (expected 0 .. 9e15)");
     }
     if (key == "nodes") {
       o.num_nodes = static_cast<int64_t>(v);
@@ -98,7 +108,16 @@ io::NodeDataset load_node_data(const DataOptions& o, uint64_t split_seed) {
                        ": the synthetic graph has dense features and its own split (expected "
                        "--features as-stored --split auto)");
     }
-    return io::make_csbm(parse_synthetic(o.spec));
+    const io::CsbmOptions csbm = parse_synthetic(o.spec);
+    // The generator holds its edge lists besides the dataset it builds: about twice the dataset.
+    const double edges = std::min(static_cast<double>(csbm.num_nodes) * csbm.avg_degree, 9e15);
+    const int64_t dataset = models::estimate_dataset_bytes({.nodes = csbm.num_nodes,
+                                                            .edges = static_cast<int64_t>(edges),
+                                                            .features = csbm.num_features,
+                                                            .classes = csbm.num_classes});
+    check_fits(Device::kCPU, "generating --data " + o.spec,
+               dataset > std::numeric_limits<int64_t>::max() / 2 ? dataset : 2 * dataset);
+    return io::make_csbm(csbm);
   }
   const std::string path = resolve_data_path(o.spec);
   GKD_CHECK(fs::is_regular_file(path), path,

@@ -137,6 +137,9 @@ int distill_offline(const DistillCall& call) {
     }
   }
 
+  // Teachers train one at a time, then the student (the teachers' outputs it reads are small).
+  for (const TeacherSpec& t : teachers) check_node_memory(ctx, data, {t.config});
+  check_node_memory(ctx, data, {student_config});
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
   write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
 

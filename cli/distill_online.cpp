@@ -70,6 +70,7 @@ int distill_online(const DistillCall& call) {
     student_meta_config.push_back(train_config_json(student_train[k]));
   }
 
+  check_node_memory(ctx, data, student_config);
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
   write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
   if (!f.quiet) {

@@ -15,6 +15,7 @@
 #include "cli/run_dir.h"
 #include "cli/train_common.h"
 #include "engine/error.h"
+#include "engine/memory_budget.h"
 #include "models/checkpoint.h"
 #include "models/model.h"
 #include "models/train_node.h"
@@ -69,6 +70,7 @@ int train_nodes(const TrainCall& call) {
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
   const models::ModelConfig mc = node_model_config(c, data.x.cols(), data.num_classes);
   const models::Model shape_only(mc, 0);  // for its description and parameter count
+  const int64_t memory = check_node_memory(ctx, data, {mc});
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, c.model) : f.out,
              f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
@@ -77,10 +79,12 @@ int train_nodes(const TrainCall& call) {
 
   const bool tty = !f.quiet && isatty(STDERR_FILENO);
   if (!f.quiet) {
-    fmt::print(stderr, "gkd train: {} ({} nodes, {} edges, {} features{}, {} classes) | {} | {}\n",
+    fmt::print(stderr,
+               "gkd train: {} ({} nodes, {} edges, {} features{}, {} classes) | {} | {}, about "
+               "{}\n",
                data.name, data.graph.num_nodes(), data.graph.num_edges(), data.x.cols(),
                data.x.is_sparse() ? " sparse" : "", data.num_classes, shape_only.describe(),
-               ctx.describe());
+               ctx.describe(), format_bytes(memory));
   }
   std::vector<double> test, val, step_ms;
   json runs = json::array();

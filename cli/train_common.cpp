@@ -15,7 +15,9 @@
 #include "engine/io/checkpoint.h"
 #include "engine/io/ogb.h"
 #include "engine/io/splits.h"
+#include "engine/memory_budget.h"
 #include "kernels/registry.h"
+#include "models/footprint.h"
 
 namespace gkd::cli {
 
@@ -308,6 +310,22 @@ nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::st
           {"epoch", epoch},
           {"config", resolved},
           {"gkd_commit", kGitCommit}};
+}
+
+int64_t check_node_memory(const Context& ctx, const io::NodeDataset& data,
+                          const std::vector<models::ModelConfig>& together) {
+  const models::NodeDataShape shape = models::data_shape(data);
+  int64_t bytes = models::estimate_dataset_bytes(shape);
+  std::string what;
+  for (const models::ModelConfig& mc : together) {
+    bytes += models::estimate_node_training_bytes(mc, shape);
+    what += (what.empty() ? "" : " + ") + std::string(models::arch_name(mc.arch));
+  }
+  check_fits(ctx.device(),
+             fmt::format("training {} on {} ({} nodes, {} edges)", what, data.name, shape.nodes,
+                         shape.edges),
+             bytes);
+  return bytes;
 }
 
 void write_run_header(RunDir& dir, const std::string& command, const nlohmann::json& resolved,

@@ -136,6 +136,12 @@ models::GraphTrainOptions graph_train_options(const TrainConfig& config,
 // The node trainer's options from the config and a run's seed.
 models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
 
+// Refuses node training that would not fit on ctx's device, before the run directory exists: the
+// dataset plus the models trained at the same time (a cohort; one model otherwise), estimated
+// from their shapes (models/footprint.h). Throws gkd::Error with the estimate; returns it.
+int64_t check_node_memory(const Context& ctx, const io::NodeDataset& data,
+                          const std::vector<models::ModelConfig>& together);
+
 // Writes what every run directory opens with: config.json (the resolved options) and
 // manifest.json (command, git commit, device, threads, start time, argv, the runs' seeds).
 void write_run_header(RunDir& dir, const std::string& command, const nlohmann::json& resolved,

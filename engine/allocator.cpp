@@ -1,5 +1,6 @@
 #include "engine/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
 
 #include "engine/device.h"
@@ -7,16 +8,40 @@
 
 namespace gkd {
 
+namespace {
+
+// Every host block starts with a header holding its size, so that host_free can account for it;
+// the header is one alignment unit, which keeps the caller's pointer 64-byte aligned.
+constexpr size_t kHostAlign = 64;
+std::atomic<size_t> host_in_use{0}, host_peak{0};
+
+}  // namespace
+
 void* host_allocate(size_t bytes) {
-  constexpr size_t kAlign = 64;
-  const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
-  void* ptr = std::aligned_alloc(kAlign, rounded == 0 ? kAlign : rounded);
-  GKD_CHECK(ptr != nullptr, "[host_allocate] cannot allocate ", bytes, " bytes of host memory");
-  return ptr;
+  const size_t rounded = (bytes + kHostAlign - 1) / kHostAlign * kHostAlign;
+  void* base = std::aligned_alloc(kHostAlign, rounded + kHostAlign);
+  GKD_CHECK(base != nullptr, "[host_allocate] cannot allocate ", bytes, " bytes of host memory");
+  *static_cast<size_t*>(base) = rounded;
+  const size_t now = host_in_use.fetch_add(rounded) + rounded;
+  size_t peak = host_peak.load();
+  while (now > peak && !host_peak.compare_exchange_weak(peak, now)) {
+  }
+  return static_cast<char*>(base) + kHostAlign;
 }
 
 void host_free(void* ptr) noexcept {
-  std::free(ptr);
+  if (ptr == nullptr) return;
+  void* base = static_cast<char*>(ptr) - kHostAlign;
+  host_in_use.fetch_sub(*static_cast<size_t*>(base));
+  std::free(base);
+}
+
+HostMemoryStats host_memory_stats() {
+  return {.bytes_in_use = host_in_use.load(), .peak_bytes = host_peak.load()};
+}
+
+void reset_host_peak() {
+  host_peak.store(host_in_use.load());
 }
 
 CachingAllocator::CachingAllocator(RawAllocate raw_allocate, RawFree raw_free)

@@ -14,6 +14,15 @@ namespace gkd {
 void* host_allocate(size_t bytes);  // 64-byte aligned; throws gkd::Error on failure
 void host_free(void* ptr) noexcept;
 
+// Host tensor memory of the whole process (sizes rounded to 64 B), for footprint estimates and
+// their tests: what is held now, and the most held at once since the last reset_host_peak().
+struct HostMemoryStats {
+  size_t bytes_in_use = 0;
+  size_t peak_bytes = 0;
+};
+HostMemoryStats host_memory_stats();
+void reset_host_peak();
+
 class CachingAllocator {
  public:
   using RawAllocate = void* (*)(size_t bytes);

@@ -23,6 +23,9 @@ int cuda_device_count(std::string* why = nullptr);
 // Name of device 0, e.g. "NVIDIA H100 80GB HBM3"; empty without a device.
 std::string cuda_device_name();
 
+// Free bytes on device 0 (cudaMemGetInfo), not counting gkd's own cached blocks; 0 without one.
+size_t cuda_free_bytes();
+
 void* cuda_malloc(size_t bytes);  // throws gkd::Error with the size on failure
 void cuda_free(void* ptr) noexcept;
 

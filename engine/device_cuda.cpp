@@ -46,6 +46,16 @@ std::string cuda_device_name() {
   return prop.name;
 }
 
+size_t cuda_free_bytes() {
+  if (cuda_device_count() == 0) return 0;
+  size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return free;
+}
+
 void* cuda_malloc(size_t bytes) {
   void* ptr = nullptr;
   const cudaError_t status = cudaMalloc(&ptr, bytes);

@@ -22,6 +22,9 @@ int cuda_device_count(std::string* why) {
 std::string cuda_device_name() {
   return {};
 }
+size_t cuda_free_bytes() {
+  return 0;
+}
 void* cuda_malloc(size_t) {
   no_cuda("cuda_malloc");
 }

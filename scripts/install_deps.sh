@@ -12,6 +12,8 @@ packages=(
   nlohmann-json3-dev                # PPI graph JSON (and, later, run configs)
   python3 python3-torch             # the PyTorch peer check (Debian's system python3)
   clang-format                      # style check
+  clang libclang-rt-14-dev libomp-dev  # the sanitizer + libFuzzer build of .ci/run
+  python3-matplotlib                # scripts/plot.py (figures from run directories and gkd-bench)
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -36,6 +37,10 @@ NodeDataset make_csbm(const CsbmOptions& o) {
   GKD_CHECK(o.num_nodes >= 2 && o.num_classes >= 2 && o.num_features >= 1,
             "[make_csbm] need num_nodes >= 2, num_classes >= 2, num_features >= 1 (got ",
             o.num_nodes, ", ", o.num_classes, ", ", o.num_features, ")");
+  // Node ids are 32-bit in the graph's CSR.
+  GKD_CHECK(o.num_nodes <= std::numeric_limits<int32_t>::max() && o.num_classes <= o.num_nodes,
+            "[make_csbm] num_nodes is ", o.num_nodes, " and num_classes ", o.num_classes,
+            " (expected num_classes <= num_nodes <= 2^31 - 1)");
   GKD_CHECK(o.avg_degree >= 0 && o.avg_degree < static_cast<double>(o.num_nodes),
             "[make_csbm] avg_degree ", o.avg_degree, " (expected 0 <= avg_degree < num_nodes)");
   GKD_CHECK(o.homophily >= 0 && o.homophily <= 1, "[make_csbm] homophily ", o.homophily,

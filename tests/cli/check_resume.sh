@@ -12,28 +12,41 @@ rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# About 2.5 s uninterrupted on one thread: kills land in epochs, in state writes and between runs.
+# About 2.5 s uninterrupted on one thread (a few times that under the sanitizers).
 set -- --data synthetic:nodes=6000,features=32 --model gat --hidden 8 --heads 4 --epochs 40 \
   --runs 2 --seed 3 --state-every 1 --threads 1 --quiet --json
 "$gkd" train "$@" --out "$work/ref" > "$work/ref.json" || fail "reference run: exit $?"
 
-"$gkd" train "$@" --out "$work/run" > /dev/null &
-pid=$!
-kills=0
-for delay in 0.05 0.4 0.23 0.61 0.02 0.37 0.9 0.11; do
-  sleep "$delay"
-  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-  wait "$pid" 2>/dev/null || true
-  [ -e "$work/run" ] && break  # finished before this kill
+# Kills are placed by progress, not by the clock, so they land mid-training on a fast or a slow
+# (sanitizer) build alike: the first before training starts, then each once metrics.jsonl has
+# reached the next line count (80 lines in all), after a jitter that varies the phase hit (a
+# step, an evaluation, a state write, a run boundary).
+lines() { cat "$work/run.partial/metrics.jsonl" 2>/dev/null | wc -l; }
+start() {
   if [ -f "$work/run.partial/config.json" ]; then
     "$gkd" train --resume "$work/run" --threads 1 --json > "$work/run.json" 2>> "$work/resumes" &
   else  # killed before the run directory was written: nothing to resume, start again
+    rm -rf "$work/run.partial"
     "$gkd" train "$@" --out "$work/run" > "$work/run.json" &
   fi
   pid=$!
+}
+start "$@"
+sleep 0.02
+kill -9 "$pid" 2>/dev/null && kills=1 || kills=0
+wait "$pid" 2>/dev/null || true
+for target_jitter in 3:0 9:0.01 17:0.003 26:0.02 39:0 40:0.005 52:0.015 66:0.001; do
+  target=${target_jitter%:*}
+  start "$@"
+  while [ "$(lines)" -lt "$target" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+  sleep "${target_jitter#*:}"
+  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+  wait "$pid" 2>/dev/null || true
+  [ -e "$work/run" ] && break  # finished before this kill
 done
-wait "$pid" || fail "the last resume: exit $?"
-[ $kills -ge 3 ] || fail "only $kills kills landed (the run is too fast for this test)"
+[ -e "$work/run" ] || start "$@"
+[ -e "$work/run" ] || wait "$pid" || fail "the last resume: exit $?"
+[ $kills -ge 5 ] || fail "only $kills kills landed"
 # Proof that runs continued from their state rather than starting over.
 resumed=$(grep -c "resumed after epoch" "$work/resumes" || true)
 [ "$resumed" -ge 2 ] || fail "only $resumed runs resumed from a state file: $(cat "$work/resumes")"

@@ -80,6 +80,13 @@ bad)
   expect 2 "unknown option --hidden-size" -- "$gkd" train --hidden-size 3 --out "$work/run"
   expect 2 "expected one of mlp, gcn, gat, sage, gin" -- "$gkd" train --model gnn --out "$work/run"
   expect 1 "no such file" -- "$gkd" train --data "$work/missing.npz" --out "$work/run"
+  # Memory: refused up front with the estimate (GKD_MEMORY_LIMIT caps what counts as available).
+  expect 1 "needs about .* but 8.0 MiB are available" -- env GKD_MEMORY_LIMIT=8M "$gkd" train \
+    --data synthetic --model gat --heads 8 --hidden 64 --out "$work/run"
+  expect 1 "generating --data synthetic:nodes=1e12 needs about" -- "$gkd" train \
+    --data synthetic:nodes=1e12 --out "$work/run"
+  expect 2 "nodes=1e30 is out of range" -- "$gkd" train --data synthetic:nodes=1e30 --out "$work/run"
+  expect 1 "GKD_MEMORY_LIMIT is 'lots'" -- env GKD_MEMORY_LIMIT=lots "$gkd" train --out "$work/run"
   ;;
 distill)
   echo '{"model": "gcn", "hidden": 16, "layers": 3, "epochs": 10}' > "$work/teacher.json"

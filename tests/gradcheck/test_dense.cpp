@@ -117,12 +117,14 @@ TEST_CASE("gradcheck: exp, log, scale") {
 
 TEST_CASE("gradcheck: add, mul, div with every broadcast pairing") {
   using Shape = std::pair<int64_t, int64_t>;
-  for (auto [sa, sb] : {std::pair<Shape, Shape>{{5, 4}, {5, 4}},
-                        {{5, 4}, {1, 4}},
-                        {{5, 1}, {5, 4}},
-                        {{1, 4}, {5, 1}},
-                        {{5, 4}, {1, 1}},
-                        {{1, 1}, {1, 1}}}) {
+  for (const auto& sa_sb : {std::pair<Shape, Shape>{{5, 4}, {5, 4}},
+                            {{5, 4}, {1, 4}},
+                            {{5, 1}, {5, 4}},
+                            {{1, 4}, {5, 1}},
+                            {{5, 4}, {1, 1}},
+                            {{1, 1}, {1, 1}}}) {
+    const auto sa = sa_sb.first;
+    const auto sb = sa_sb.second;
     CAPTURE(sa.first);
     CAPTURE(sa.second);
     CAPTURE(sb.first);

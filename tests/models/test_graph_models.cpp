@@ -101,7 +101,9 @@ void check_gradients(GraphModel& m, const io::GraphBatch& b, bool training) {
     buf->value = test::random_tensor(1, buf->value.cols(), DType::kF64, seed++, 0.5, 1.5);
   }
   objective(m, b, training, true);
-  for (auto& [name, p] : m.named_parameters()) {
+  for (auto& name_p : m.named_parameters()) {
+    auto& name = name_p.first;
+    auto& p = name_p.second;
     CAPTURE(name);
     REQUIRE(p->grad.defined());
     const std::vector<double> grad = p->grad.to_vector<double>();

@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "autograd/functions_dense.h"
+#include "engine/allocator.h"
 #include "engine/io/synthetic.h"
+#include "engine/sparse_matrix.h"
+#include "models/footprint.h"
 #include "models/metrics.h"
 #include "models/model.h"
 #include "models/train_node.h"
@@ -298,4 +301,49 @@ TEST_CASE("train: a run interrupted mid-way and resumed from its state file ends
   CHECK_THROWS_WITH(train_node_classifier(Context::cpu(), fourth, data, o),
                     doctest::Contains("field tag"));
   std::remove(path.c_str());
+}
+
+TEST_CASE("footprint: the training estimate bounds the measured host peak within 3x") {
+  const size_t empty = host_memory_stats().bytes_in_use;
+  const io::NodeDataset dense = io::make_csbm({.num_nodes = 3000, .num_features = 64, .seed = 2});
+  // A bag-of-words-like sparse copy: the same graph with a sparse feature matrix.
+  io::NodeDataset sparse = dense;
+  sparse.x = {.dense = Tensor(), .sparse = SparseMatrix::from_dense(dense.x.dense)};
+  const std::vector<std::pair<std::string, ModelConfig>> configs = {
+      {"mlp", {.arch = Arch::kMlp, .hidden = 64}},
+      {"gcn", {.arch = Arch::kGcn, .hidden = 64}},
+      {"gcn3-aux", {.arch = Arch::kGcn, .hidden = 64, .layers = 3, .aux_heads = true}},
+      {"sage", {.arch = Arch::kSage, .hidden = 64}},
+      {"gin", {.arch = Arch::kGin, .hidden = 64}},
+      {"gat", {.arch = Arch::kGat, .hidden = 8, .heads = 8, .attn_dropout = 0.5}},
+  };
+  for (const io::NodeDataset* data : {&dense, static_cast<const io::NodeDataset*>(&sparse)}) {
+    for (const auto& named : configs) {
+      ModelConfig mc = named.second;
+      mc.in_dim = data->x.cols();
+      mc.out_dim = data->num_classes;
+      CAPTURE(named.first);
+      CAPTURE(data->x.is_sparse());
+      Model model(mc, 1);
+      const size_t before = host_memory_stats().bytes_in_use;
+      reset_host_peak();
+      train_node_classifier(Context::cpu(), model, *data, {.epochs = 2});
+      const double peak = static_cast<double>(host_memory_stats().peak_bytes - before);
+      const double estimate =
+          static_cast<double>(estimate_node_training_bytes(mc, data_shape(*data)));
+      const std::string label = named.first + (data->x.is_sparse() ? " sparse" : " dense");
+      MESSAGE(label, ": estimate ", estimate, " peak ", peak, " ratio ", estimate / peak);
+      CHECK(estimate >= peak);
+      CHECK(estimate <= 3 * peak);
+    }
+  }
+  // The datasets themselves, with the self-loop and norm caches training built: the dense one and
+  // the sparse copy (which shares the graph).
+  const double held = static_cast<double>(host_memory_stats().bytes_in_use - empty);
+  const double estimate = static_cast<double>(
+      estimate_dataset_bytes(data_shape(dense)) + estimate_dataset_bytes(data_shape(sparse)) -
+      estimate_dataset_bytes({.nodes = 3000, .edges = dense.graph.num_edges(), .features = 0}));
+  MESSAGE("datasets: estimate ", estimate, " held ", held);
+  CHECK(estimate >= held);
+  CHECK(estimate <= 3 * held);
 }

@@ -72,7 +72,9 @@ void compare(const PeerCase& c, Tape& tape, Var out,
              const std::vector<std::pair<std::string, Var>>& inputs) {
   CHECK(test::close_ratio(test::to_eigen(out.value()), c.at("out"), 1e-10, 1e-12) <= 1.0);
   tape.backward(out, c.tensor("R"));
-  for (const auto& [key, var] : inputs) {
+  for (const auto& key_var : inputs) {
+    const auto& key = key_var.first;
+    const auto& var = key_var.second;
     CAPTURE(key);
     CHECK(test::close_ratio(test::to_eigen(var.grad()), c.at("grad_" + key), 1e-9, 1e-12) <= 1.0);
   }
@@ -144,7 +146,9 @@ namespace {
 // Loads every parameter (and buffer) of a model from the case's "param:<name>" arrays, in double.
 template <class M>
 void load_params(const PeerCase& c, const M& model) {
-  for (auto& [name, p] : model.named_parameters()) {
+  for (auto& name_p : model.named_parameters()) {
+    auto& name = name_p.first;
+    auto& p = name_p.second;
     CAPTURE(name);
     p->value = c.tensor("param:" + name);
     p->grad = Tensor();
@@ -155,7 +159,9 @@ void load_params(const PeerCase& c, const M& model) {
 // After backward: each parameter's gradient against PyTorch's.
 template <class M>
 void compare_param_grads(const PeerCase& c, const M& model) {
-  for (auto& [name, p] : model.named_parameters()) {
+  for (auto& name_p : model.named_parameters()) {
+    auto& name = name_p.first;
+    auto& p = name_p.second;
     CAPTURE(name);
     REQUIRE(p->grad.defined());
     CHECK(test::close_ratio(test::to_eigen(p->grad), c.at("grad_param:" + name), 1e-9, 1e-12) <=
@@ -212,7 +218,9 @@ TEST_CASE("peer: Xu et al.'s GIN graph model in training mode (batch norm statis
   Tape tape(Context::cpu());
   const Var out = model.forward(tape, io::make_batch(data, ids), {.training = true}).logits;
   CHECK(test::close_ratio(test::to_eigen(out.value()), c.at("out"), 1e-10, 1e-12) <= 1.0);
-  for (auto& [name, b] : model.named_buffers()) {
+  for (auto& name_b : model.named_buffers()) {
+    auto& name = name_b.first;
+    auto& b = name_b.second;
     CAPTURE(name);
     CHECK(test::close_ratio(test::to_eigen(b->value), c.at("buffer:" + name), 1e-10, 1e-12) <= 1.0);
   }

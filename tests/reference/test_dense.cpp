@@ -260,7 +260,9 @@ TEST_CASE("reference: unary exp / log / scale with broadcast inputs, overwrite a
   for (DType dtype : {DType::kF64, DType::kF32}) {
     for (int64_t f : kWidths) {
       for (auto op : {ops::UnaryOp::kScale, ops::UnaryOp::kExp, ops::UnaryOp::kLog}) {
-        for (auto [xr, xc] : {std::pair<int64_t, int64_t>{n, f}, {1, f}, {n, 1}, {1, 1}}) {
+        for (const auto& xr_xc : {std::pair<int64_t, int64_t>{n, f}, {1, f}, {n, 1}, {1, 1}}) {
+          const auto xr = xr_xc.first;
+          const auto xc = xr_xc.second;
           const uint64_t seed = test::fresh_seed();
           CAPTURE(f);
           CAPTURE(static_cast<int>(op));
@@ -295,11 +297,13 @@ TEST_CASE("reference: binary add / mul / div with every broadcast pairing") {
   for (DType dtype : {DType::kF64, DType::kF32}) {
     for (int64_t f : kWidths) {
       for (auto op : {ops::BinaryOp::kAdd, ops::BinaryOp::kMul, ops::BinaryOp::kDiv}) {
-        for (auto [sa, sb] : {std::pair<Shape, Shape>{{n, f}, {n, f}},
-                              {{n, f}, {1, f}},
-                              {{n, 1}, {n, f}},
-                              {{1, f}, {n, 1}},
-                              {{1, 1}, {n, f}}}) {
+        for (const auto& sa_sb : {std::pair<Shape, Shape>{{n, f}, {n, f}},
+                                  {{n, f}, {1, f}},
+                                  {{n, 1}, {n, f}},
+                                  {{1, f}, {n, 1}},
+                                  {{1, 1}, {n, f}}}) {
+          const auto sa = sa_sb.first;
+          const auto sb = sa_sb.second;
           const uint64_t seed = test::fresh_seed();
           CAPTURE(f);
           CAPTURE(static_cast<int>(op));

@@ -55,7 +55,9 @@ Eigen::VectorXd softmax(const Eigen::VectorXd& z) {
 
 TEST_CASE("reference: edge_softmax and edge_softmax_backward equal the dense row formulation") {
   const Context ctx = Context::cpu();
-  for (const auto& [name, g] : test::graph_cases()) {
+  for (const test::GraphCase& graph_case : test::graph_cases()) {
+    const std::string& name = graph_case.name;
+    const Graph& g = graph_case.graph;
     const Rows rows = rows_of(g);
     for (DType dtype : {DType::kF64, DType::kF32}) {
       for (int64_t heads : {1, 3}) {
@@ -114,7 +116,9 @@ TEST_CASE("reference: edge_softmax and edge_softmax_backward equal the dense row
 
 TEST_CASE("reference: edge_kl and edge_kl_backward equal the dense row formulation") {
   const Context ctx = Context::cpu();
-  for (const auto& [name, g] : test::graph_cases()) {
+  for (const test::GraphCase& graph_case : test::graph_cases()) {
+    const std::string& name = graph_case.name;
+    const Graph& g = graph_case.graph;
     const Rows rows = rows_of(g);
     for (DType dtype : {DType::kF64, DType::kF32}) {
       for (int64_t heads : {1, 3}) {
@@ -226,7 +230,9 @@ TEST_CASE("reference: structure_kl equals the dense LSP loss for every kernel") 
       {.kind = Kind::kRbf, .sigma = 0.8},
       {.kind = Kind::kCosine},
   };
-  for (const auto& [name, g] : test::graph_cases()) {
+  for (const test::GraphCase& graph_case : test::graph_cases()) {
+    const std::string& name = graph_case.name;
+    const Graph& g = graph_case.graph;
     const Rows rows = rows_of(g);
     for (DType dtype : {DType::kF64, DType::kF32}) {
       for (size_t k = 0; k < options.size(); ++k) {

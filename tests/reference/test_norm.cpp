@@ -43,7 +43,9 @@ TEST_CASE("reference: batch_norm training and eval forward, running statistics")
   const Context ctx = Context::cpu();
   const double eps = 1e-5, m = 0.1;
   for (DType dtype : {DType::kF64, DType::kF32}) {
-    for (auto [n, f] : {std::pair{2, 1}, std::pair{7, 5}, std::pair{33, 40}}) {
+    for (const auto& n_f : {std::pair{2, 1}, std::pair{7, 5}, std::pair{33, 40}}) {
+      const auto n = n_f.first;
+      const auto f = n_f.second;
       const uint64_t seed = test::fresh_seed();
       CAPTURE(n);
       CAPTURE(f);

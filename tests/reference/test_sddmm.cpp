@@ -126,7 +126,9 @@ const char* op_name(SddmmOp op) {
 
 TEST_CASE("reference: sddmm and sddmm_backward equal the dense formulation for every op") {
   const Context ctx = Context::cpu();
-  for (const auto& [name, g] : test::graph_cases()) {
+  for (const test::GraphCase& graph_case : test::graph_cases()) {
+    const std::string& name = graph_case.name;
+    const Graph& g = graph_case.graph;
     for (DType dtype : {DType::kF64, DType::kF32}) {
       for (int64_t heads : {1, 3}) {
         for (int64_t f : {1, 5, 33}) {
@@ -184,7 +186,9 @@ TEST_CASE("reference: sddmm cosine clamps zero rows and L1 has zero slope at tie
 
 TEST_CASE("reference: u_add_v and edge_reduce equal the edge-list and adjacency formulations") {
   const Context ctx = Context::cpu();
-  for (const auto& [name, g] : test::graph_cases()) {
+  for (const test::GraphCase& graph_case : test::graph_cases()) {
+    const std::string& name = graph_case.name;
+    const Graph& g = graph_case.graph;
     for (DType dtype : {DType::kF64, DType::kF32}) {
       for (int64_t heads : {1, 3}) {
         for (bool leaky : {false, true}) {

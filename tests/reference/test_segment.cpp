@@ -68,8 +68,10 @@ TEST_CASE("reference: segment_reduce and segment_reduce_backward equal the dense
             max_dx(off[b] + i, j) = dyd(b, j);
           }
         }
-        for (auto [op, m] :
+        for (const auto& op_m :
              {std::pair{SegmentOp::kSum, sum_m}, std::pair{SegmentOp::kMean, mean_m}}) {
+          const SegmentOp op = op_m.first;
+          const auto& m = op_m.second;
           CAPTURE(static_cast<int>(op));
           test::check_write_modes(
               [&](Tensor& y, bool acc) {

@@ -40,7 +40,9 @@ Eigen::MatrixXd dense_spmm(const Graph& g, const Tensor& x, const Tensor& w, boo
 
 TEST_CASE("reference: spmm equals the dense product on every fixture, option and width") {
   const Context ctx = Context::cpu();
-  for (const auto& [name, g] : test::graph_cases()) {
+  for (const test::GraphCase& graph_case : test::graph_cases()) {
+    const std::string& name = graph_case.name;
+    const Graph& g = graph_case.graph;
     for (DType dtype : {DType::kF64, DType::kF32}) {
       for (int64_t heads : {1, 3}) {
         for (int64_t f : {1, 5, 33}) {

@@ -4,6 +4,10 @@
 
 #include "engine/allocator.h"
 #include "engine/error.h"
+#include "engine/memory_budget.h"
+#include "engine/tensor.h"
+
+using namespace gkd;
 
 namespace {
 int g_raw_allocs = 0, g_raw_frees = 0;
@@ -67,4 +71,36 @@ TEST_CASE("allocator: an exhausted raw allocator frees the cache, retries, then 
   void* b = alloc.allocate(8192);
   CHECK(b != nullptr);
   alloc.deallocate(b);
+}
+
+TEST_CASE("allocator: host memory in use and its peak follow tensor lifetimes") {
+  const size_t base = host_memory_stats().bytes_in_use;
+  reset_host_peak();
+  {
+    const Tensor a = Tensor::zeros(1000, 10, DType::kF32);  // 40,000 B, a multiple of 64
+    CHECK(host_memory_stats().bytes_in_use == base + 40000);
+    { const Tensor b = Tensor::zeros(1, 1, DType::kF64); }  // 8 B, rounded to 64
+    CHECK(host_memory_stats().peak_bytes == base + 40064);
+  }
+  CHECK(host_memory_stats().bytes_in_use == base);
+  reset_host_peak();
+  CHECK(host_memory_stats().peak_bytes == base);
+}
+
+TEST_CASE("memory budget: GKD_MEMORY_LIMIT caps the available memory and check_fits names it") {
+  CHECK(format_bytes(812) == "812 B");
+  CHECK(format_bytes(3 * 1024 * 1024 + 400 * 1024) == "3.4 MiB");
+  CHECK(format_bytes(int64_t{5} << 40) == "5.0 TiB");
+  ::setenv("GKD_MEMORY_LIMIT", "64M", 1);
+  CHECK(available_memory(Device::kCPU) <= int64_t{64} << 20);
+  check_fits(Device::kCPU, "a small job", 1 << 20);
+  CHECK_THROWS_WITH_AS(check_fits(Device::kCPU, "a big job", int64_t{3} << 30),
+                       "a big job needs about 3.0 GiB of cpu memory, but 64.0 MiB are available "
+                       "(the machine's free memory, or GKD_MEMORY_LIMIT)",
+                       Error);
+  ::setenv("GKD_MEMORY_LIMIT", "64X", 1);
+  CHECK_THROWS_WITH_AS(available_memory(Device::kCPU),
+                       doctest::Contains("GKD_MEMORY_LIMIT is '64X'"), Error);
+  ::unsetenv("GKD_MEMORY_LIMIT");
+  CHECK(available_memory(Device::kCPU) > 0);  // /proc/meminfo on Linux
 }

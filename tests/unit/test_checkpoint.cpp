@@ -142,8 +142,10 @@ TEST_CASE("checkpoint: every dtype, a column view and an empty tensor round-trip
   CHECK(back.metadata == ck.metadata);
   REQUIRE(back.tensors.size() == ck.tensors.size());
   for (size_t i = 0; i < ck.tensors.size(); ++i) {
-    const auto& [name, want] = ck.tensors[i];
-    const auto& [got_name, got] = back.tensors[i];
+    const std::string& name = ck.tensors[i].first;
+    const Tensor& want = ck.tensors[i].second;
+    const std::string& got_name = back.tensors[i].first;
+    const Tensor& got = back.tensors[i].second;
     INFO("tensor ", i, " ", name);
     CHECK(got_name == name);  // insertion order, not sorted
     CHECK(got.dtype() == want.dtype());

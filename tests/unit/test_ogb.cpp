@@ -209,7 +209,10 @@ TEST_CASE("ogb: malformed folders raise gkd::Error naming the file, line and fie
       {"split/scaffold/train.csv.gz", "2\n0\n2\n",
        "train.csv.gz: line 3: graph 2 is already in the train split"},
   };
-  for (const auto& [rel, text, fragment] : cases) {
+  for (const auto& c : cases) {
+    const std::string& rel = std::get<0>(c);
+    const std::string& text = std::get<1>(c);
+    const std::string& fragment = std::get<2>(c);
     CAPTURE(rel);
     CAPTURE(text);
     const std::string msg = error_with(rel, text);
