@@ -90,7 +90,12 @@ int distill_online_graph(const DistillCall& call) {
       const models::GraphTrainResult& s = res.students[k];
       students[k].test.push_back(s.test);
       students[k].val.push_back(s.best_val);
-      entry["students"].push_back({{"test", s.test}, {"val", s.best_val}});
+      entry["students"].push_back({{"test", s.test},
+                                   {"val", s.best_val},
+                                   {"non_finite", s.non_finite},
+                                   {"skipped_steps", s.skipped_steps}});
+      report_non_finite(f, fmt::format("run {} fold {} student {}", job.run + 1, job.fold + 1, k),
+                        s.non_finite, s.skipped_steps);
       models::save_model(dir.file(fmt::format("run{}_fold{}_student{}.ckpt", job.run, job.fold, k)),
                          models::model_state(*cohort[k]),
                          checkpoint_metadata(meta_configs[k], "graph", data.name, job.run, job.fold,

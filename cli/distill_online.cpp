@@ -121,7 +121,11 @@ int distill_online(const DistillCall& call) {
       run["students"].push_back({{"test", s.test_acc},
                                  {"val", s.best_val_acc},
                                  {"best_epoch", s.best_epoch},
-                                 {"diverged_epoch", s.diverged_epoch}});
+                                 {"diverged_epoch", s.diverged_epoch},
+                                 {"non_finite", s.non_finite},
+                                 {"skipped_steps", s.skipped_steps}});
+      report_non_finite(f, fmt::format("run {} student {}", r + 1, k), s.non_finite,
+                        s.skipped_steps);
       models::save_model(dir.file(fmt::format("run{}_student{}.ckpt", r, k)),
                          models::model_state(*cohort[k]),
                          checkpoint_metadata(student_meta_config[k], "node", data.name, r, 0,

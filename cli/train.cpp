@@ -117,6 +117,8 @@ int train_nodes(const TrainCall& call) {
     const models::NodeTrainResult res =
         models::train_node_classifier(ctx, model, data, to, on_epoch);
     if (tty) fmt::print(stderr, "\n");
+    report_non_finite(f, fmt::format("run {}/{}", r + 1, c.runs), res.non_finite,
+                      res.skipped_steps);
     if (!f.quiet && res.resumed_epoch > 0) {
       fmt::print(stderr, "  run {}/{}: resumed after epoch {} from its state file\n", r + 1, c.runs,
                  res.resumed_epoch);
@@ -145,6 +147,8 @@ int train_nodes(const TrainCall& call) {
                     {"paper_rule_test", res.paper_test_acc},
                     {"diverged_epoch", res.diverged_epoch},
                     {"resumed_epoch", res.resumed_epoch},
+                    {"non_finite", res.non_finite},
+                    {"skipped_steps", res.skipped_steps},
                     {"epoch_ms_median", res.median_step_ms}});
   }
 

@@ -70,6 +70,9 @@ OptionTable make_train_table(TrainConfig& c) {
         "(0: off; a non-finite loss always stops the run)");
   t.add("stop_on_divergence", &c.stop_on_divergence,
         "node tasks: end the run at a detected divergence (the best state is kept)");
+  t.add("on_non_finite", &c.on_non_finite, {"stop", "skip"},
+        "at a NaN or Inf loss or gradient (named on stderr), end the run keeping its best state "
+        "(stop), or skip that step (skip; 5 in a row end the run)");
   t.add("state_every", &c.state_every, 0,
         "node tasks: write the resumable training state every N epochs (0: only when a run "
         "ends); gkd train --resume DIR continues a killed run from it");
@@ -284,7 +287,8 @@ models::GraphTrainOptions graph_train_options(const TrainConfig& c, models::Grap
           .weight_decay = c.weight_decay,
           .lr_step = c.lr_step,
           .lr_gamma = c.lr_gamma,
-          .metric = metric};
+          .metric = metric,
+          .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite)};
 }
 
 models::NodeTrainOptions node_train_options(const TrainConfig& c, uint64_t seed) {
@@ -295,7 +299,8 @@ models::NodeTrainOptions node_train_options(const TrainConfig& c, uint64_t seed)
           .seed = seed,
           .clip_grad_norm = c.clip_grad_norm,
           .divergence_jump = c.divergence_jump,
-          .stop_on_divergence = c.stop_on_divergence};
+          .stop_on_divergence = c.stop_on_divergence,
+          .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite)};
 }
 
 nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::string& task,
@@ -310,6 +315,14 @@ nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::st
           {"epoch", epoch},
           {"config", resolved},
           {"gkd_commit", kGitCommit}};
+}
+
+void report_non_finite(const TrainFlags& flags, const std::string& label, const std::string& report,
+                       int64_t skipped_steps) {
+  if (flags.quiet || report.empty()) return;
+  fmt::print(stderr, "  {}: {} ({})\n", label, report,
+             skipped_steps > 0 ? fmt::format("{} step(s) skipped", skipped_steps)
+                               : "the run stopped there; its best state is kept");
 }
 
 int64_t check_node_memory(const Context& ctx, const io::NodeDataset& data,

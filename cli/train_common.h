@@ -46,6 +46,7 @@ struct TrainConfig {
   double clip_grad_norm = 0;
   double divergence_jump = 0;
   bool stop_on_divergence = false;
+  std::string on_non_finite = "stop";
   int64_t state_every = 10;
   int64_t runs = 1;
   int64_t seed = 1;
@@ -135,6 +136,11 @@ models::GraphTrainOptions graph_train_options(const TrainConfig& config,
 
 // The node trainer's options from the config and a run's seed.
 models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
+
+// One stderr line (unless --quiet) when a trainer met a non-finite loss or gradient: `label` ("run
+// 1/5", "run 1 fold 3", "student 2"), the trainer's report, and what was done about it.
+void report_non_finite(const TrainFlags& flags, const std::string& label, const std::string& report,
+                       int64_t skipped_steps);
 
 // Refuses node training that would not fit on ctx's device, before the run directory exists: the
 // dataset plus the models trained at the same time (a cohort; one model otherwise), estimated

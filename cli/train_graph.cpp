@@ -82,6 +82,8 @@ int train_graphs(const TrainCall& call) {
     const models::GraphTrainResult res =
         models::train_graph_classifier(ctx, model, data, job.split, o, on_epoch);
     if (tty) fmt::print(stderr, "\n");
+    report_non_finite(f, fmt::format("run {} fold {}", job.run + 1, job.fold + 1), res.non_finite,
+                      res.skipped_steps);
     // Best-validation state with val graphs, else the last epoch's.
     models::save_model(dir.file(fmt::format("run{}_fold{}.ckpt", job.run, job.fold)),
                        models::model_state(model),
@@ -100,6 +102,8 @@ int train_graphs(const TrainCall& call) {
                        {"val", res.best_val},
                        {"best_val_test", res.test},
                        {"last_test", res.last_test},
+                       {"non_finite", res.non_finite},
+                       {"skipped_steps", res.skipped_steps},
                        {"epoch_ms_median", res.median_epoch_ms}});
     if (c.selection == "best-val" || own_split) {
       test.push_back(own_split && c.selection == "paper" ? res.last_test : res.test);

@@ -41,12 +41,14 @@ int train_ppi(const TrainCall& call) {
   for (int64_t r = 0; r < c.runs; ++r) {
     const auto seed = static_cast<uint64_t>(c.seed + r);
     models::Model model(mc, seed);
-    const models::InductiveTrainOptions to{.epochs = c.epochs,
-                                           .graphs_per_step = c.graphs_per_step,
-                                           .lr = c.lr,
-                                           .weight_decay = c.weight_decay,
-                                           .raw_logit_rule = c.raw_logit_rule,
-                                           .seed = seed};
+    const models::InductiveTrainOptions to{
+        .epochs = c.epochs,
+        .graphs_per_step = c.graphs_per_step,
+        .lr = c.lr,
+        .weight_decay = c.weight_decay,
+        .raw_logit_rule = c.raw_logit_rule,
+        .seed = seed,
+        .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite)};
     const auto on_epoch = [&](const models::InductiveEpochMetrics& m) {
       dir.append_metrics({{"run", r},
                           {"seed", seed},
@@ -63,6 +65,8 @@ int train_ppi(const TrainCall& call) {
     const models::InductiveTrainResult res =
         models::train_inductive(ctx, model, data, to, on_epoch);
     if (tty) fmt::print(stderr, "\n");
+    report_non_finite(f, fmt::format("run {}/{}", r + 1, c.runs), res.non_finite,
+                      res.skipped_steps);
     models::save_model(dir.file(fmt::format("run{}.ckpt", r)), models::model_state(model),
                        checkpoint_metadata(call.resolved, "ppi", name, r, 0,
                                            static_cast<int64_t>(seed), res.best_epoch)
@@ -77,6 +81,8 @@ int train_ppi(const TrainCall& call) {
                     {"best_val_test", res.test_f1},
                     {"paper_rule_test", res.paper_test_f1},
                     {"last_test", res.last_test_f1},
+                    {"non_finite", res.non_finite},
+                    {"skipped_steps", res.skipped_steps},
                     {"epoch_ms_median", res.median_epoch_ms}});
   }
   return finish_train(call, dir,

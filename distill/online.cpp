@@ -15,6 +15,7 @@
 #include "models/init.h"
 #include "models/metrics.h"
 #include "models/selection.h"
+#include "models/step_guard.h"
 
 namespace gkd::distill {
 
@@ -201,19 +202,36 @@ CohortResult train_cohort(
   result.students.resize(students.size());
   std::vector<models::DivergenceMonitor> divergence(students.size(),
                                                     models::DivergenceMonitor(o.divergence_jump));
-  // Records student m's loss; true when the cohort must stop before stepping (a non-finite
-  // loss, or a detected jump with stop_on_divergence).
-  const auto must_stop = [&](int64_t m, int64_t epoch, double loss) {
-    return divergence[m].observe(epoch, loss) && (!std::isfinite(loss) || o.stop_on_divergence);
+  std::vector<models::StepGuard> guards;
+  for (int64_t k = 0; k < k_count; ++k) {
+    guards.emplace_back(
+        "student " + std::to_string(k) + " (" + models::arch_name(students[k]->config().arch) + ")",
+        students[k]->named_parameters(), o.on_non_finite);
+  }
+  using Verdict = models::StepGuard::Verdict;
+  // Records student m's loss: kStop when the cohort must stop before stepping (a non-finite loss
+  // under the stop policy, or a detected jump with stop_on_divergence), kSkip when m skips this
+  // step.
+  const auto check_loss = [&](int64_t m, int64_t epoch, double loss) {
+    const Verdict v = guards[m].check_loss("epoch " + std::to_string(epoch), loss);
+    const bool jumped = divergence[m].observe(epoch, loss);
+    return jumped && std::isfinite(loss) && o.stop_on_divergence ? Verdict::kStop : v;
   };
-  const auto step = [&](int64_t m) {
+  // After backward: steps student m unless its gradients are not finite.
+  const auto step = [&](int64_t m, int64_t epoch) {
+    const Verdict v = guards[m].check_gradients(ctx, "epoch " + std::to_string(epoch),
+                                                optimizers[m]->parameters());
+    if (v != Verdict::kStep) return v;
     if (o.clip_grad_norm > 0) ag::clip_grad_norm(ctx, students[m]->parameters(), o.clip_grad_norm);
     optimizers[m]->step();
+    guards[m].stepped();
+    return v;
   };
   std::vector<double> epoch_ms;
   bool stopped = false;
   for (int64_t epoch = 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> train_loss(students.size());
+    std::vector<Verdict> verdicts(students.size(), Verdict::kStep);
     const auto t0 = std::chrono::steady_clock::now();
     if (online.schedule == Schedule::kSimultaneous) {
       // One forward of every student; each loss treats the others' outputs as constants, so one
@@ -239,13 +257,18 @@ CohortResult train_cohort(
         Var loss = student_loss(tape, g, y, train_mask, outs[m],
                                 mutual_kl ? row(tape, mutual, m) : Var(), peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
-        stopped = must_stop(m, epoch, train_loss[m]) || stopped;
-        total = accumulate(total, loss);
+        verdicts[m] = check_loss(m, epoch, train_loss[m]);
+        stopped = verdicts[m] == Verdict::kStop || stopped;
+        // A skipped student's loss stays out of the backward: it would only bring NaN.
+        if (verdicts[m] == Verdict::kStep) total = accumulate(total, loss);
       }
       if (stopped) break;
       for (auto& opt : optimizers) opt->zero_grad();
-      tape.backward(total);
-      for (int64_t m = 0; m < k_count; ++m) step(m);
+      if (total.defined()) tape.backward(total);
+      for (int64_t m = 0; m < k_count; ++m) {
+        if (verdicts[m] == Verdict::kStep) stopped = step(m, epoch) == Verdict::kStop || stopped;
+      }
+      if (stopped) break;
     } else {
       // The official Alignahead alternation: each student in turn steps against the others'
       // current parameters (their outputs in eval mode, as fixed references).
@@ -271,13 +294,18 @@ CohortResult train_cohort(
         }
         Var loss = student_loss(tape, g, y, train_mask, out, mutual, peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
-        if (must_stop(m, epoch, train_loss[m])) {
+        const Verdict v = check_loss(m, epoch, train_loss[m]);
+        if (v == Verdict::kSkip) continue;
+        if (v == Verdict::kStop) {
           stopped = true;
           break;
         }
         optimizers[m]->zero_grad();
         tape.backward(loss);
-        step(m);
+        if (step(m, epoch) == Verdict::kStop) {
+          stopped = true;
+          break;
+        }
       }
       if (stopped) break;
     }
@@ -309,7 +337,11 @@ CohortResult train_cohort(
     }
   }
 
-  GKD_CHECK(!epoch_ms.empty(), "[cohort] a training loss was not finite in epoch 1");
+  std::string reports;
+  for (const models::StepGuard& guard : guards) {
+    if (!guard.report().empty()) reports += (reports.empty() ? "" : "; ") + guard.report();
+  }
+  GKD_CHECK(!epoch_ms.empty(), "[cohort] ", reports, " (the run ended in its first epoch)");
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   result.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   Tensor mean_probs;  // [N, C]: the ensemble of the (restored) students
@@ -323,6 +355,8 @@ CohortResult train_cohort(
     r.last_test_acc = r.history.back().test_acc;
     r.epochs_run = static_cast<int64_t>(r.history.size());
     r.diverged_epoch = divergence[k].epoch();
+    r.non_finite = guards[k].report();
+    r.skipped_steps = guards[k].skipped_steps();
     r.median_step_ms = result.median_epoch_ms;
     Tape tape(ctx);
     ag::NoGrad no_grad(tape);

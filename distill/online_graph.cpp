@@ -13,6 +13,7 @@
 #include "engine/ops_dense.h"
 #include "models/checkpoint.h"
 #include "models/selection.h"
+#include "models/step_guard.h"
 
 namespace gkd::distill {
 
@@ -67,16 +68,27 @@ GraphCohortResult train_graph_cohort(const Context& ctx,
   std::vector<std::vector<Tensor>> best(students.size());
   std::vector<double> epoch_ms;
   uint64_t step = 0;
-  for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+  std::vector<models::StepGuard> guards;
+  for (int64_t k = 0; k < k_count; ++k) {
+    guards.emplace_back(
+        "student " + std::to_string(k) + " (" + models::arch_name(students[k]->config().arch) + ")",
+        students[k]->named_parameters(), o.on_non_finite);
+  }
+  using Verdict = models::StepGuard::Verdict;
+  bool stopped = false;
+  for (int64_t epoch = 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> loss_sum(students.size(), 0.0);
     const auto t0 = std::chrono::steady_clock::now();
     const auto batches = models::epoch_batches(split.train, o, static_cast<uint64_t>(epoch));
     for (const std::vector<int64_t>& ids : batches) {
+      const std::string where =
+          "epoch " + std::to_string(epoch) + ", batch " + std::to_string(&ids - batches.data() + 1);
       const io::GraphBatch b = io::make_batch(data, ids);
       const Tensor y = b.y.to(ctx.device());
       const Tensor rows =
           Tensor::from_vector<int64_t>(static_cast<int64_t>(ids.size()), 1, ids).to(ctx.device());
       Tape tape(ctx);
+      std::vector<Verdict> verdicts(students.size(), Verdict::kStep);
       std::vector<Var> logits, kd;
       for (int64_t k = 0; k < k_count; ++k) {
         logits.push_back(students[k]
@@ -102,14 +114,28 @@ GraphCohortResult train_graph_cohort(const Context& ctx,
           const Tensor index = Tensor::from_vector<int64_t>(1, 1, {m}).to(ctx.device());
           loss = ag::add(loss, ag::scale(ag::gather_rows(mutual, index), online.weight));
         }
-        loss_sum[m] += loss.value().to(Device::kCPU).to_dtype(DType::kF64).item<double>();
-        total = total.defined() ? ag::add(total, loss) : loss;
+        const double value = loss.value().to(Device::kCPU).to_dtype(DType::kF64).item<double>();
+        loss_sum[m] += value;
+        verdicts[m] = guards[m].check_loss(where, value);
+        stopped = verdicts[m] == Verdict::kStop || stopped;
+        // A skipped student's loss stays out of the backward: it would only bring NaN.
+        if (verdicts[m] == Verdict::kStep) total = total.defined() ? ag::add(total, loss) : loss;
       }
+      if (stopped) break;
       for (auto& opt : optimizers) opt->zero_grad();
-      tape.backward(total);
-      for (auto& opt : optimizers) opt->step();
+      if (total.defined()) tape.backward(total);
+      for (int64_t m = 0; m < k_count; ++m) {
+        if (verdicts[m] != Verdict::kStep) continue;
+        const Verdict v = guards[m].check_gradients(ctx, where, optimizers[m]->parameters());
+        stopped = v == Verdict::kStop || stopped;
+        if (v != Verdict::kStep) continue;
+        optimizers[m]->step();
+        guards[m].stepped();
+      }
+      if (stopped) break;
       ++step;
     }
+    if (stopped) break;
     if (o.lr_step > 0 && epoch % o.lr_step == 0) {
       for (auto& opt : optimizers) opt->set_lr(opt->lr() * o.lr_gamma);
     }
@@ -138,6 +164,11 @@ GraphCohortResult train_graph_cohort(const Context& ctx,
       r.students[k].history.push_back(m);
     }
   }
+  std::string reports;
+  for (const models::StepGuard& guard : guards) {
+    if (!guard.report().empty()) reports += (reports.empty() ? "" : "; ") + guard.report();
+  }
+  GKD_CHECK(!epoch_ms.empty(), "[graph cohort] ", reports, " (the run ended in its first epoch)");
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   Tensor test_probs, val_probs, test_labels, val_labels;  // ensemble: mean of softmax outputs
@@ -161,6 +192,8 @@ GraphCohortResult train_graph_cohort(const Context& ctx,
       res.test = selectors[k].test_at_best();
     }
     res.median_epoch_ms = r.median_epoch_ms;
+    res.non_finite = guards[k].report();
+    res.skipped_steps = guards[k].skipped_steps();
     add_probs(test_probs, test_labels, *students[k], split.test);
     if (!split.val.empty()) add_probs(val_probs, val_labels, *students[k], split.val);
   }

@@ -77,6 +77,8 @@ GraphTrainResult train_graph_classifier(
   EpochSelector selector;
   std::vector<double> epoch_ms;
   uint64_t step = 0;
+  StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
+  bool stopped = false;
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     GraphEpochMetrics m;
     m.epoch = epoch;
@@ -90,15 +92,19 @@ GraphTrainResult train_graph_classifier(
       const GraphModelOutput out =
           model.forward(tape, b, {.training = true, .seed = o.seed, .step = step});
       autograd::Var loss = autograd::cross_entropy(out.logits, b.y.to(ctx.device()));
-      adam.zero_grad();
-      tape.backward(loss);
-      adam.step();
+      const double loss_value = loss.value().to(Device::kCPU).item<float>();
+      const std::string where = "epoch " + std::to_string(epoch) + ", batch " +
+                                std::to_string(&chosen - batches.data() + 1);
+      stopped = guarded_step(guard, ctx, where, tape, loss, loss_value, adam) ==
+                StepGuard::Verdict::kStop;
+      if (stopped) break;
       ctx.synchronize();
       ms_sum +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      loss_sum += loss.value().to(Device::kCPU).item<float>();
+      loss_sum += loss_value;
       ++step;
     }
+    if (stopped) break;
     m.train_loss = loss_sum / double(batches.size());
     m.epoch_ms = ms_sum;
     if (o.lr_step > 0 && epoch % o.lr_step == 0) adam.set_lr(adam.lr() * o.lr_gamma);
@@ -120,6 +126,10 @@ GraphTrainResult train_graph_classifier(
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
   }
+  GKD_CHECK(!r.history.empty(), "[train_graph] ", guard.report(),
+            " (the run ended in its first epoch)");
+  r.non_finite = guard.report();
+  r.skipped_steps = guard.skipped_steps();
   if (!best_state.empty()) restore(state, best_state);
   r.last_test = r.history.back().test;
   if (split.val.empty()) {  // no selection: the last epoch counts

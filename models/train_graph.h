@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/context.h"
 #include "engine/io/graph_dataset.h"
 #include "models/graph_model.h"
+#include "models/step_guard.h"
 
 namespace gkd::models {
 
@@ -33,6 +35,8 @@ struct GraphTrainOptions {
   GraphMetric metric = GraphMetric::kAccuracy;
   uint64_t seed = 1;         // batch draws and dropout (the weights come from the model's own seed)
   bool restore_best = true;  // with val graphs: leave the model in its best state (else the last)
+  // A non-finite loss or gradient (models/step_guard.h) ends the run, or skips that step.
+  NonFinitePolicy on_non_finite = NonFinitePolicy::kStop;
 };
 
 // Sample ids into the dataset. val may be empty (then no selection: the last epoch counts).
@@ -54,6 +58,8 @@ struct GraphTrainResult {
   double best_val = 0, test = 0;
   double last_test = 0;
   double median_epoch_ms = 0;
+  std::string non_finite;     // the first non-finite loss or gradient, named; "" if none
+  int64_t skipped_steps = 0;  // steps skipped for one (NonFinitePolicy::kSkipStep)
   std::vector<GraphEpochMetrics> history;
 };
 

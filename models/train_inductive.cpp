@@ -73,6 +73,8 @@ InductiveTrainResult train_inductive(
   EpochSelector selector(o.paper_eval_every);
   std::vector<double> epoch_ms;
   uint64_t step = 0;
+  StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
+  bool stopped = false;
   for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
     InductiveEpochMetrics m;
     m.epoch = epoch;
@@ -89,11 +91,15 @@ InductiveTrainResult train_inductive(
       const ModelOutput out =
           model.forward(tape, b.graph, b.x, {.training = true, .seed = o.seed, .step = step});
       autograd::Var loss = autograd::bce_with_logits(out.logits, b.y);
-      adam.zero_grad();
-      tape.backward(loss);
-      adam.step();
-      loss_sum += loss.value().to(Device::kCPU).item<float>();
+      const double loss_value = loss.value().to(Device::kCPU).item<float>();
+      const std::string where =
+          "epoch " + std::to_string(epoch) + ", step " + std::to_string(steps + 1);
+      stopped = guarded_step(guard, ctx, where, tape, loss, loss_value, adam) ==
+                StepGuard::Verdict::kStop;
+      if (stopped) break;
+      loss_sum += loss_value;
     }
+    if (stopped) break;
     ctx.synchronize();
     m.epoch_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -115,6 +121,10 @@ InductiveTrainResult train_inductive(
     if (on_epoch) on_epoch(m);
   }
   if (o.restore_best) restore(state, best_state);
+  GKD_CHECK(!r.history.empty(), "[train_inductive] ", guard.report(),
+            " (the run ended in its first epoch)");
+  r.non_finite = guard.report();
+  r.skipped_steps = guard.skipped_steps();
   r.last_test_f1 = r.history.back().test_f1;
   r.best_epoch = selector.best_epoch();
   r.best_val_f1 = selector.best_val();

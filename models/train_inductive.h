@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/context.h"
 #include "engine/io/ppi.h"
 #include "models/model.h"
+#include "models/step_guard.h"
 
 namespace gkd::models {
 
@@ -24,6 +26,8 @@ struct InductiveTrainOptions {
   int64_t paper_eval_every = 10;  // the seed code's rule looks every this many epochs
   uint64_t seed = 1;              // graph order and dropout (weights: the model's own seed)
   bool restore_best = true;       // leave the model in its best-validation state
+  // A non-finite loss or gradient (models/step_guard.h) ends the run, or skips that step.
+  NonFinitePolicy on_non_finite = NonFinitePolicy::kStop;
 };
 
 struct InductiveEpochMetrics {
@@ -41,6 +45,8 @@ struct InductiveTrainResult {
   // loss below the lowest records the test F1; the last record is reported (optimistic).
   double paper_test_f1 = 0;
   double median_epoch_ms = 0;
+  std::string non_finite;     // the first non-finite loss or gradient, named; "" if none
+  int64_t skipped_steps = 0;  // steps skipped for one (NonFinitePolicy::kSkipStep)
   std::vector<InductiveEpochMetrics> history;
 };
 

@@ -12,6 +12,7 @@
 #include "models/checkpoint.h"
 #include "models/metrics.h"
 #include "models/selection.h"
+#include "models/step_guard.h"
 
 namespace gkd::models {
 
@@ -75,12 +76,15 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   EpochSelector selector(o.paper_eval_every);
   std::vector<double> step_ms;
   DivergenceMonitor divergence(o.divergence_jump);
+  StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
   const TrainStateRefs refs{live, best_state, adam};
   TrainState resumed;
   bool finished = false;
   if (load_train_state(o.state, kHistoryColumns, &resumed, refs)) {
     // Replay the recorded epochs: selection, divergence and the caller see them as they were.
     for (const EpochMetrics& m : history_rows(resumed.history)) {
+      // A skipped step left a non-finite loss in the history (a skip for a gradient leaves none).
+      guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
       divergence.observe(m.epoch, m.train_loss);
       selector.observe({.epoch = m.epoch,
                         .train_loss = m.train_loss,
@@ -117,15 +121,14 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
         if (term.defined()) loss = autograd::add(loss, term);
       }
       m.train_loss = loss.value().to(Device::kCPU).item<float>();
-      // A non-finite loss would poison every parameter: stop before the step.
-      if (divergence.observe(epoch, m.train_loss) &&
-          (!std::isfinite(m.train_loss) || o.stop_on_divergence)) {
+      const std::string where = "epoch " + std::to_string(epoch);
+      // A non-finite loss or gradient would poison every parameter: it never reaches a step.
+      const bool jumped = divergence.observe(epoch, m.train_loss);
+      if (jumped && std::isfinite(m.train_loss) && o.stop_on_divergence) break;
+      if (guarded_step(guard, ctx, where, tape, loss, m.train_loss, adam, o.clip_grad_norm) ==
+          StepGuard::Verdict::kStop) {
         break;
       }
-      adam.zero_grad();
-      tape.backward(loss);
-      if (o.clip_grad_norm > 0) autograd::clip_grad_norm(ctx, params, o.clip_grad_norm);
-      adam.step();
       ctx.synchronize();
       m.step_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -155,13 +158,15 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
     if (o.patience > 0 && epoch - selector.best_epoch() >= o.patience) break;
     if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
   }
-  GKD_CHECK(!r.history.empty(), "[train] the training loss was not finite in epoch 1");
+  GKD_CHECK(!r.history.empty(), "[train] ", guard.report(), " (the run ended in its first epoch)");
   if (!finished) save_state(true);
   if (o.restore_best) restore(live, best_state);
   r.epochs_run = static_cast<int64_t>(r.history.size());
   r.last_test_acc = r.history.back().test_acc;
   // A run that stopped on a non-finite loss never recorded that epoch: the state file names it.
   r.diverged_epoch = divergence.epoch() != 0 ? divergence.epoch() : resumed.diverged_epoch;
+  r.non_finite = guard.report();
+  r.skipped_steps = guard.skipped_steps();
   r.best_epoch = selector.best_epoch();
   r.best_val_acc = selector.best_val();
   r.test_acc = selector.test_at_best();

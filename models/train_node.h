@@ -9,6 +9,7 @@
 #include "engine/context.h"
 #include "engine/io/node_dataset.h"
 #include "models/model.h"
+#include "models/step_guard.h"
 #include "models/train_state.h"
 
 namespace gkd::models {
@@ -29,6 +30,9 @@ struct NodeTrainOptions {
   // far is reported, and ends the run when stop_on_divergence. The best state is kept either way.
   double divergence_jump = 0;
   bool stop_on_divergence = false;
+  // A non-finite loss or gradient (models/step_guard.h) never reaches the parameters: the run
+  // ends there (kStop), or that step is skipped (kSkipStep; five skips in a row end the run).
+  NonFinitePolicy on_non_finite = NonFinitePolicy::kStop;
   // Crash safety (models/train_state.h): the trainer's whole state is written to state.path every
   // state.every epochs and when the run ends; with state.resume the run continues from that file,
   // first replaying the recorded epochs through on_epoch, and ends bit-identical to an
@@ -57,6 +61,8 @@ struct NodeTrainResult {
   int64_t epochs_run = 0;
   int64_t diverged_epoch = 0;  // the first diverging epoch, 0 if none
   int64_t resumed_epoch = 0;   // the epoch a resumed run continued after (0: a fresh run)
+  std::string non_finite;      // the first non-finite loss or gradient, named; "" if none
+  int64_t skipped_steps = 0;   // steps skipped for one (NonFinitePolicy::kSkipStep)
   double median_step_ms = 0;
   std::vector<EpochMetrics> history;
 };

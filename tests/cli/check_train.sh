@@ -144,27 +144,7 @@ PY
   done
   ;;
 graph)
-  # TU raw layout: 24 graphs, even ones cycles (label 1), odd ones stars (label 2), node labels 1/2.
-  mkdir -p "$work/SHAPES"
-  /usr/bin/python3 - "$work/SHAPES" <<'PY'
-import os, sys
-d = sys.argv[1]
-a, ind, gl, nl, base = [], [], [], [], 0
-for g in range(24):
-    n, star = 4 + g % 5, g % 2 == 1
-    edges = [(0, v) for v in range(1, n)] if star else [(v, (v + 1) % n) for v in range(n)]
-    for u, v in edges:
-        a += [(base + u + 1, base + v + 1), (base + v + 1, base + u + 1)]
-    ind += [g + 1] * n
-    nl += [1 + (v == 0 and star) for v in range(n)]
-    gl.append(2 if star else 1)
-    base += n
-w = lambda name, rows: open(os.path.join(d, "SHAPES_" + name), "w").write("".join(r + "\n" for r in rows))
-w("A.txt", [f"{u}, {v}" for u, v in a])
-w("graph_indicator.txt", map(str, ind))
-w("graph_labels.txt", map(str, gl))
-w("node_labels.txt", map(str, nl))
-PY
+  /usr/bin/python3 "$(dirname "$0")/make_tu_fixture.py" "$work/SHAPES"
   "$gkd" data info "$work/SHAPES" | grep -q "graphs: 24" || fail "data info on the TU fixture"
   "$gkd" train --data "$work/SHAPES" --model gin --hidden 8 --layers 2 --epochs 4 --folds 3 \
     --batch-size 4 --iters-per-epoch 0 --selection paper --out "$work/cv" --json --quiet \

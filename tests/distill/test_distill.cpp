@@ -290,7 +290,10 @@ TEST_CASE("divergence: a non-finite loss stops the run before its step, the best
   b.parameters().front()->value.fill(NAN);
   const std::vector<models::Model*> cohort{&a, &b};
   CHECK_THROWS_WITH_AS(distill::train_cohort(ctx, cohort, data, {.epochs = 3}, {}),
-                       "[cohort] a training loss was not finite in epoch 1", Error);
+                       "[cohort] epoch 1: student 0 (gcn): the training loss is NaN; epoch 1: "
+                       "student 1 (gcn): the training loss is NaN (the run ended in its first "
+                       "epoch)",
+                       Error);
   models::DivergenceMonitor jump(10);
   CHECK_FALSE(jump.observe(1, 1.0));
   CHECK_FALSE(jump.observe(2, 0.05));

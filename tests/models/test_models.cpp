@@ -347,3 +347,52 @@ TEST_CASE("footprint: the training estimate bounds the measured host peak within
   CHECK(estimate >= held);
   CHECK(estimate <= 3 * held);
 }
+
+TEST_CASE("train: a non-finite gradient or loss never reaches the parameters, and is named") {
+  const io::NodeDataset data = io::make_csbm({.num_nodes = 300, .seed = 6});
+  const ModelConfig mc{.arch = Arch::kGcn, .in_dim = data.x.cols(), .out_dim = data.num_classes};
+  // An extra parameter whose log has a finite value but an infinite gradient (1 / 1e-45
+  // overflows f32) at epoch 4, or, at value -1, a NaN loss at epoch 6.
+  autograd::Parameter probe{"probe", Tensor::full(1, 1, 1e-45, DType::kF32), {}};
+  int64_t bad_epoch = 4;
+  const ExtraLoss extra{.term =
+                            [&](autograd::Tape& tape, const ModelOutput&, int64_t epoch) {
+                              return epoch == bad_epoch ? autograd::log(tape.param(probe))
+                                                        : autograd::Var();
+                            },
+                        .parameters = {&probe}};
+  const auto all_finite = [](const Model& m) {
+    for (const auto& named : m.named_parameters()) {
+      for (float v : named.second->value.to_vector<float>()) {
+        if (!std::isfinite(v)) return false;
+      }
+    }
+    return true;
+  };
+
+  Model stopped(mc, 1);
+  const NodeTrainResult a =
+      train_node_classifier(Context::cpu(), stopped, data, {.epochs = 10}, {}, extra);
+  CHECK(a.non_finite == "epoch 4: gcn: the gradient of probe holds NaN or Inf");
+  CHECK(a.epochs_run == 3);
+  CHECK(a.skipped_steps == 0);
+  CHECK(all_finite(stopped));
+
+  Model skipping(mc, 1);
+  const NodeTrainResult b =
+      train_node_classifier(Context::cpu(), skipping, data,
+                            {.epochs = 10, .on_non_finite = NonFinitePolicy::kSkipStep}, {}, extra);
+  CHECK(b.non_finite == "epoch 4: gcn: the gradient of probe holds NaN or Inf");
+  CHECK(b.epochs_run == 10);
+  CHECK(b.skipped_steps == 1);
+  CHECK(all_finite(skipping));
+
+  probe.value = Tensor::full(1, 1, -1.0, DType::kF32);
+  bad_epoch = 6;
+  Model nan_loss(mc, 1);
+  const NodeTrainResult c =
+      train_node_classifier(Context::cpu(), nan_loss, data, {.epochs = 10}, {}, extra);
+  CHECK(c.non_finite == "epoch 6: gcn: the training loss is NaN");
+  CHECK(c.epochs_run == 5);
+  CHECK(all_finite(nan_loss));
+}
