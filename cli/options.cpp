@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <string>
 
 #include "cli/commands.h"
 #include "engine/error.h"
@@ -20,6 +22,13 @@ std::string to_key(std::string flag) {
 std::string to_flag(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
   return "--" + key;
+}
+
+// A value quoted in an error message: its JSON text, invalid UTF-8 (a flag value is raw argv bytes)
+// replaced rather than thrown on, at most 40 characters.
+std::string shown(const nlohmann::json& v) {
+  const std::string text = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return text.size() > 40 ? text.substr(0, 40) + "..." : text;
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -56,14 +65,16 @@ const OptionTable::Option* OptionTable::find(const std::string& key) const {
 void OptionTable::set(const Option& o, const nlohmann::json& v, const std::string& at) const {
   switch (o.kind) {
     case Option::kInt: {
-      GKD_CHECK(v.is_number_integer(), at, "got ", v.dump(), " (expected an integer)");
+      GKD_CHECK(v.is_number_integer(), at, "got ", shown(v), " (expected an integer)");
+      GKD_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t{INT64_MAX}, at, "got ",
+                shown(v), " (expected an integer at most ", INT64_MAX, ")");
       const int64_t x = v.get<int64_t>();
       GKD_CHECK(static_cast<double>(x) >= o.min, at, "got ", x, " (expected >= ", o.min, ")");
       *static_cast<int64_t*>(o.target) = x;
       break;
     }
     case Option::kDouble: {
-      GKD_CHECK(v.is_number(), at, "got ", v.dump(), " (expected a number)");
+      GKD_CHECK(v.is_number(), at, "got ", shown(v), " (expected a number)");
       const double x = v.get<double>();
       GKD_CHECK(std::isfinite(x) && x >= o.min && x <= o.max, at, "got ", x, " (expected ", o.min,
                 " <= value <= ", o.max, ")");
@@ -71,11 +82,11 @@ void OptionTable::set(const Option& o, const nlohmann::json& v, const std::strin
       break;
     }
     case Option::kBool:
-      GKD_CHECK(v.is_boolean(), at, "got ", v.dump(), " (expected true or false)");
+      GKD_CHECK(v.is_boolean(), at, "got ", shown(v), " (expected true or false)");
       *static_cast<bool*>(o.target) = v.get<bool>();
       break;
     case Option::kString: {
-      GKD_CHECK(v.is_string(), at, "got ", v.dump(), " (expected a string)");
+      GKD_CHECK(v.is_string(), at, "got ", shown(v), " (expected a string)");
       const std::string x = v.get<std::string>();
       GKD_CHECK(
           o.choices.empty() || std::find(o.choices.begin(), o.choices.end(), x) != o.choices.end(),

@@ -74,8 +74,8 @@ OptionTable make_train_table(TrainConfig& c) {
         "at a NaN or Inf loss or gradient (named on stderr), end the run keeping its best state "
         "(stop), or skip that step (skip; 5 in a row end the run)");
   t.add("state_every", &c.state_every, 0,
-        "node tasks: write the resumable training state every N epochs (0: only when a run "
-        "ends); gkd train --resume DIR continues a killed run from it");
+        "node and graph tasks: write the resumable training state every N epochs (0: only when "
+        "a run ends); gkd train --resume DIR continues a killed run from it");
   t.add("runs", &c.runs, 1, "independent runs, seeds seed .. seed + runs - 1");
   t.add("seed", &c.seed, 0, "first seed (weights, dropout, splits)");
   t.add("device", &c.device, {"auto", "cpu", "cuda"},
@@ -185,12 +185,17 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   CheckpointInfo info;
   info.meta = nlohmann::json::parse(ckpt.metadata, nullptr, /*allow_exceptions=*/false);
   const nlohmann::json& meta = info.meta;
-  GKD_CHECK(!meta.is_discarded() && meta.is_object() && meta.value("format", "") == "gkd-model",
+  GKD_CHECK(!meta.is_discarded() && meta.is_object() && meta.contains("format") &&
+                meta["format"].is_string() && meta["format"].get<std::string>() == "gkd-model",
             path,
             ": field metadata.format: not a gkd model checkpoint (expected the metadata gkd "
             "train writes)");
   for (const char* key : {"task", "config", "run", "fold", "seed"}) {
     GKD_CHECK(meta.contains(key), path, ": field metadata.", key, " is missing");
+  }
+  for (const char* key : {"run", "fold", "seed"}) {
+    GKD_CHECK(meta[key].is_number_unsigned(), path, ": field metadata.", key, ": ",
+              meta[key].dump(), " (expected a non-negative integer)");
   }
   OptionTable table = make_train_table(info.config);
   table.apply_json(meta["config"], path + " (metadata.config)");

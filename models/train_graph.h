@@ -13,6 +13,7 @@
 #include "engine/io/graph_dataset.h"
 #include "models/graph_model.h"
 #include "models/step_guard.h"
+#include "models/train_state.h"
 
 namespace gkd::models {
 
@@ -37,6 +38,9 @@ struct GraphTrainOptions {
   bool restore_best = true;  // with val graphs: leave the model in its best state (else the last)
   // A non-finite loss or gradient (models/step_guard.h) ends the run, or skips that step.
   NonFinitePolicy on_non_finite = NonFinitePolicy::kStop;
+  // Crash safety (models/train_state.h), as NodeTrainOptions::state: the whole state every
+  // state.every epochs and at the end; state.resume continues from it, bit-identical.
+  StateFileOptions state;
 };
 
 // Sample ids into the dataset. val may be empty (then no selection: the last epoch counts).
@@ -60,6 +64,7 @@ struct GraphTrainResult {
   double median_epoch_ms = 0;
   std::string non_finite;     // the first non-finite loss or gradient, named; "" if none
   int64_t skipped_steps = 0;  // steps skipped for one (NonFinitePolicy::kSkipStep)
+  int64_t resumed_epoch = 0;  // the epoch a resumed run continued after (0: a fresh run)
   std::vector<GraphEpochMetrics> history;
 };
 

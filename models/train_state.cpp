@@ -39,6 +39,7 @@ void save_train_state(const StateFileOptions& file, const TrainState& state,
                     {"epoch", state.epoch},
                     {"finished", state.finished},
                     {"diverged_epoch", state.diverged_epoch},
+                    {"steps", state.steps},
                     {"has_best", !refs.best.empty()}}
                    .dump();
   c.tensors.emplace_back("history", state.history);
@@ -78,6 +79,7 @@ bool load_train_state(const StateFileOptions& file, int64_t history_columns, Tra
   const bool finished = field("finished", json::value_t::boolean).get<bool>();
   const int64_t diverged = field("diverged_epoch", json::value_t::number_unsigned).get<int64_t>();
   const bool has_best = field("has_best", json::value_t::boolean).get<bool>();
+  const int64_t steps = field("steps", json::value_t::number_unsigned).get<int64_t>();
 
   GKD_CHECK(c.has("history"), path, ": field history: missing");
   const Tensor& history = c.tensor("history");
@@ -107,8 +109,11 @@ bool load_train_state(const StateFileOptions& file, int64_t history_columns, Tra
   for (size_t i = 0; i < live.size(); ++i) refs.live[i].second->copy_from(*live[i]);
   refs.best.clear();
   for (const Tensor* t : best) refs.best.push_back(t->clone());
-  *state = {
-      .epoch = epoch, .finished = finished, .diverged_epoch = diverged, .history = history.clone()};
+  *state = {.epoch = epoch,
+            .finished = finished,
+            .diverged_epoch = diverged,
+            .steps = steps,
+            .history = history.clone()};
   return true;
 }
 

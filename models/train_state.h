@@ -5,7 +5,8 @@
 // What is stored: the epoch, the live tensors (model parameters and buffers, and any extra trained
 // parameters), the optimizer's state (moments, step counts, lr), the best-validation snapshot and
 // the per-epoch history. Nothing else is needed: selection and divergence are replayed from the
-// history, and dropout masks are counter-based (seed, epoch), so there is no RNG state to carry.
+// history, and dropout masks and batch draws are counter-based (seed with epoch or step), so there
+// is no RNG state to carry.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,8 @@ struct TrainState {
   int64_t epoch = 0;      // epochs completed
   bool finished = false;  // the trainer returned after `epoch` (last epoch, patience, divergence)
   int64_t diverged_epoch = 0;
-  Tensor history;  // f64 [epoch, columns]: one row per epoch, columns defined by the trainer
+  int64_t steps = 0;  // optimizer steps so far (mini-batch trainers key dropout on the step)
+  Tensor history;     // f64 [epoch, columns]: one row per epoch, columns defined by the trainer
 };
 
 // The tensors a state file carries: `live` (by name) is read back in place; `best` is the

@@ -2,6 +2,8 @@
 // before the dataset is built; graph and sparse-matrix validation errors are re-thrown with the
 // file and field in front, so the user always learns which file and which array is wrong.
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -52,6 +54,15 @@ FeatureMatrix read_features(const Archive& a, const std::string& path) {
   const std::vector<int64_t> shape = integers(path, "x_shape", require(a, path, "x_shape"));
   GKD_CHECK(shape.size() == 2 && shape[0] >= 0 && shape[1] >= 1, path,
             ": field x_shape: expected 2 entries (N >= 0, F >= 1)");
+  // Node ids are i32: a larger N would wrap when narrowed.
+  constexpr int64_t kMaxIndex = std::numeric_limits<int32_t>::max();
+  GKD_CHECK(shape[0] < kMaxIndex, path, ": field x_shape: N is ", shape[0], " (expected at most ",
+            kMaxIndex - 1, ", the i32 node-id range)");
+  // The transpose kept for the backward pass costs 8 bytes per column whatever the nonzeros, so a
+  // huge F from a tiny file must not become a multi-GB allocation (the real datasets have < 10^4).
+  constexpr int64_t kMaxFeatures = int64_t{1} << 24;
+  GKD_CHECK(shape[1] <= kMaxFeatures, path, ": field x_shape: F is ", shape[1],
+            " (expected at most ", kMaxFeatures, " feature columns)");
   const Tensor& indptr = require(a, path, "x_indptr");
   const Tensor& indices = require(a, path, "x_indices");
   const Tensor& data = require(a, path, "x_data");
@@ -128,9 +139,13 @@ NodeDataset load_node_npz(const std::string& path, const NodeNpzOptions& options
   const Tensor& y = require(a, path, "y");
   check_vector(path, "y", y, n);
   const std::vector<int64_t> labels = integers(path, "y", y);
+  // A class id is below the node count: a larger one would only add empty classes, and the
+  // per-class split allocates one counter per class.
   for (size_t i = 0; i < labels.size(); ++i) {
     GKD_CHECK(labels[i] >= 0, path, ": field y: entry ", i, " is ", labels[i],
               " (expected a class id >= 0)");
+    GKD_CHECK(labels[i] < n, path, ": field y: entry ", i, " is ", labels[i],
+              " (expected a class id below the node count ", n, ")");
   }
   d.num_classes = labels.empty() ? 0 : *std::max_element(labels.begin(), labels.end()) + 1;
   d.y = Tensor::from_vector<int64_t>(n, 1, labels);

@@ -1,80 +1,95 @@
 #!/bin/sh
 # Crash safety of `gkd train`: usage check_resume.sh GKD WORKDIR
-# A run is SIGKILLed again and again at staggered moments and continued each time with --resume;
-# every kill must leave state files that load (a torn one fails the resume: CRC), and the finished
-# run must match an uninterrupted run with the same seed exactly: the summary, every run's result
-# and every line of metrics.jsonl (timings aside). Then the refusals: a finished run, extra
-# options, a corrupted state file.
+# A run is SIGKILLed again and again and continued each time with --resume; every kill must leave
+# state files that load (a torn one fails the resume: CRC), and the finished run must match an
+# uninterrupted run with the same seed exactly: the summary, every run's (fold's) result and every
+# line of metrics.jsonl (timings aside). Node classification (2 runs of a GAT) and graph
+# classification (3-fold CV of a GIN with batch norm and shuffled batches). Then the refusals: a
+# finished run, extra options, a corrupted state file.
 set -eu
 gkd=$1
 work=$2
 rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+/usr/bin/python3 "$(dirname "$0")/make_tu_fixture.py" "$work/SHAPES"
 
-# About 2.5 s uninterrupted on one thread (a few times that under the sanitizers).
-set -- --data synthetic:nodes=6000,features=32 --model gat --hidden 8 --heads 4 --epochs 40 \
-  --runs 2 --seed 3 --state-every 1 --threads 1 --quiet --json
-"$gkd" train "$@" --out "$work/ref" > "$work/ref.json" || fail "reference run: exit $?"
-
-# Kills are placed by progress, not by the clock, so they land mid-training on a fast or a slow
-# (sanitizer) build alike: the first before training starts, then each once metrics.jsonl has
-# reached the next line count (80 lines in all), after a jitter that varies the phase hit (a
-# step, an evaluation, a state write, a run boundary).
-lines() { cat "$work/run.partial/metrics.jsonl" 2>/dev/null | wc -l; }
-start() {
-  if [ -f "$work/run.partial/config.json" ]; then
-    "$gkd" train --resume "$work/run" --threads 1 --json > "$work/run.json" 2>> "$work/resumes" &
-  else  # killed before the run directory was written: nothing to resume, start again
-    rm -rf "$work/run.partial"
-    "$gkd" train "$@" --out "$work/run" > "$work/run.json" &
-  fi
-  pid=$!
-}
-start "$@"
-sleep 0.02
-kill -9 "$pid" 2>/dev/null && kills=1 || kills=0
-wait "$pid" 2>/dev/null || true
-for target_jitter in 3:0 9:0.01 17:0.003 26:0.02 39:0 40:0.005 52:0.015 66:0.001; do
-  target=${target_jitter%:*}
+# killed NAME LINES TARGETS -- gkd train arguments...
+# Runs NAME uninterrupted (the reference), then again, killed whenever metrics.jsonl reaches the
+# next of TARGETS (line counts, each with a jitter in seconds: target:jitter) and resumed, until
+# it finishes. Kills are placed by progress, not by the clock, so they land mid-training on a fast
+# or a slow (sanitizer) build alike; the jitter varies the phase hit (a step, an evaluation, a
+# state write, a run boundary). The first kill comes before training starts.
+killed() {
+  name=$1
+  total=$2
+  targets=$3
+  shift 4
+  run="$work/$name"
+  "$gkd" train "$@" --out "$run-ref" > "$run-ref.json" || fail "$name: reference run: exit $?"
+  lines() { cat "$run.partial/metrics.jsonl" 2>/dev/null | wc -l; }
+  start() {
+    if [ -f "$run.partial/config.json" ]; then
+      "$gkd" train --resume "$run" --threads 1 --json > "$run.json" 2>> "$run.resumes" &
+    else  # killed before the run directory was written: nothing to resume, start again
+      rm -rf "$run.partial"
+      "$gkd" train "$@" --out "$run" > "$run.json" &
+    fi
+    pid=$!
+  }
   start "$@"
-  while [ "$(lines)" -lt "$target" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
-  sleep "${target_jitter#*:}"
-  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+  sleep 0.02
+  kill -9 "$pid" 2>/dev/null && kills=1 || kills=0
   wait "$pid" 2>/dev/null || true
-  [ -e "$work/run" ] && break  # finished before this kill
-done
-[ -e "$work/run" ] || start "$@"
-[ -e "$work/run" ] || wait "$pid" || fail "the last resume: exit $?"
-[ $kills -ge 5 ] || fail "only $kills kills landed"
-# Proof that runs continued from their state rather than starting over.
-resumed=$(grep -c "resumed after epoch" "$work/resumes" || true)
-[ "$resumed" -ge 2 ] || fail "only $resumed runs resumed from a state file: $(cat "$work/resumes")"
-echo "killed $kills times; $resumed runs continued from a state file"
-
-/usr/bin/python3 - "$work" <<'PY' || fail "the resumed run differs from the uninterrupted one"
+  for target_jitter in $targets; do
+    target=${target_jitter%:*}
+    start "$@"
+    while [ "$(lines)" -lt "$target" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+    sleep "${target_jitter#*:}"
+    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+    wait "$pid" 2>/dev/null || true
+    [ -e "$run" ] && break  # finished before this kill
+  done
+  [ -e "$run" ] || start "$@"
+  [ -e "$run" ] || wait "$pid" || fail "$name: the last resume: exit $?"
+  [ $kills -ge 5 ] || fail "$name: only $kills kills landed"
+  # Proof that runs continued from their state rather than starting over.
+  resumed=$(grep -c "resumed after epoch" "$run.resumes" || true)
+  [ "$resumed" -ge 2 ] || fail "$name: only $resumed runs resumed from a state file"
+  /usr/bin/python3 - "$run" "$total" <<'PY' || fail "$name: the resumed run differs from the uninterrupted one"
 import json, os, sys
-work = sys.argv[1]
-def summary(name):
-    s = json.load(open(os.path.join(work, name + ".json")))
-    for r in s["per_run"]:
-        r.pop("epoch_ms_median")
-        r.pop("resumed_epoch")
+run, total = sys.argv[1], int(sys.argv[2])
+def summary(path):
+    s = json.load(open(path + ".json"))
+    for key in ["per_run", "per_fold"]:
+        for r in s.get(key, []):
+            for k in ["epoch_ms_median", "resumed_epoch"]:
+                r.pop(k, None)
     for k in ["epoch_ms_median", "run_dir"]:
         s.pop(k)
     return s
-def metrics(name):
-    lines = [json.loads(l) for l in open(os.path.join(work, name, "metrics.jsonl"))]
+def metrics(path):
+    lines = [json.loads(l) for l in open(os.path.join(path, "metrics.jsonl"))]
     for l in lines:
-        l.pop("step_ms")
+        for k in [k for k in l if k.endswith("_ms")]:
+            l.pop(k)
     return lines
-ref, run = summary("ref"), summary("run")
-assert ref == run, (ref, run)
-assert metrics("ref") == metrics("run")
-assert len(metrics("run")) == 80
-assert not os.path.exists(os.path.join(work, "run.partial"))
-assert not [f for f in os.listdir(os.path.join(work, "run")) if ".tmp" in f]
+assert summary(run + "-ref") == summary(run), (summary(run + "-ref"), summary(run))
+assert metrics(run + "-ref") == metrics(run)
+assert len(metrics(run)) == total, len(metrics(run))
+assert not os.path.exists(run + ".partial")
+assert not [f for f in os.listdir(run) if ".tmp" in f]
 PY
+  echo "$name: killed $kills times; $resumed runs continued from a state file; identical"
+}
+
+# About 2.5 s uninterrupted on one thread (a few times that under the sanitizers).
+killed node 80 "3:0 9:0.01 17:0.003 26:0.02 39:0 40:0.005 52:0.015 66:0.001" -- \
+  --data synthetic:nodes=6000,features=32 --model gat --hidden 8 --heads 4 --epochs 40 \
+  --runs 2 --seed 3 --state-every 1 --threads 1 --quiet --json
+killed graph 60 "2:0 7:0.01 15:0.002 20:0 26:0.02 33:0.004 41:0 52:0.01" -- \
+  --data "$work/SHAPES" --model gin --hidden 16 --layers 3 --epochs 20 --folds 3 \
+  --batch-size 4 --iters-per-epoch 4 --state-every 1 --threads 1 --quiet --json
 
 expect() {  # expect CODE MESSAGE -- command...
   code=$1; msg=$2; shift 3
@@ -85,9 +100,9 @@ expect() {  # expect CODE MESSAGE -- command...
   [ $rc -eq "$code" ] || fail "exit $rc (expected $code): $*"
   grep -q -- "$msg" "$work/err" || fail "message '$msg' not in: $(cat "$work/err")"
 }
-expect 1 "finished already" -- "$gkd" train --resume "$work/run"
+expect 1 "finished already" -- "$gkd" train --resume "$work/node"
 expect 1 "no unfinished run" -- "$gkd" train --resume "$work/nothing"
-expect 2 "only --threads" -- "$gkd" train --resume "$work/run" --epochs 5
+expect 2 "only --threads" -- "$gkd" train --resume "$work/node" --epochs 5
 
 # A corrupted state file: the resume names it and keeps the partial directory.
 "$gkd" train --data synthetic:nodes=300,features=8 --epochs 30 --state-every 5 --quiet \
