@@ -38,8 +38,8 @@ override the config file; config keys are the option names with '_' for '-'.
   --json                 print one summary object on stdout
   --quiet                no progress on stderr
   --threads N            OpenMP threads (default: OpenMP's own default)
-  --resume DIR           continue the killed node- or graph-classification run DIR (its
-                         DIR.partial) from its state files; ends as the uninterrupted run would
+  --resume DIR           continue the killed run DIR (its DIR.partial) from its state files;
+                         ends as the uninterrupted run would
 )";
 
 }  // namespace
@@ -53,10 +53,6 @@ int run_train(int argc, char** argv) {
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();
   const TrainCall call{c, resolved, f, ctx, argc, argv};
-  GKD_CHECK(f.resume.empty() || !is_ppi_data(c.data.spec), f.resume,
-            ".partial/config.json: field data: --resume continues node and graph classification "
-            "runs, not PPI (this run trains on ",
-            c.data.spec, ")");
   if (is_ppi_data(c.data.spec)) return train_ppi(call);
   return is_graph_data(c.data.spec) ? train_graphs(call) : train_nodes(call);
 }

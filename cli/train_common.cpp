@@ -74,8 +74,8 @@ OptionTable make_train_table(TrainConfig& c) {
         "at a NaN or Inf loss or gradient (named on stderr), end the run keeping its best state "
         "(stop), or skip that step (skip; 5 in a row end the run)");
   t.add("state_every", &c.state_every, 0,
-        "node and graph tasks: write the resumable training state every N epochs (0: only when "
-        "a run ends); gkd train --resume DIR continues a killed run from it");
+        "write the resumable training state every N epochs (0: only when a run ends); gkd "
+        "train --resume DIR continues a killed run from it");
   t.add("runs", &c.runs, 1, "independent runs, seeds seed .. seed + runs - 1");
   t.add("seed", &c.seed, 0, "first seed (weights, dropout, splits)");
   t.add("device", &c.device, {"auto", "cpu", "cuda"},

@@ -27,8 +27,10 @@ int train_ppi(const TrainCall& call) {
   const models::Model shape_only(mc, 0);
   const std::string name = "ppi";
 
-  RunDir dir(f.out.empty() ? default_run_path(name, c.model) : f.out);
+  RunDir dir(f.out.empty() ? default_run_path(name, c.model) : f.out,
+             f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
   write_run_header(dir, "train", call.resolved, c, ctx, call.argc, call.argv);
+  dir.keep_on_failure();  // from here on the run dir holds resumable state
 
   const bool tty = !f.quiet && isatty(STDERR_FILENO);
   if (!f.quiet) {
@@ -41,14 +43,18 @@ int train_ppi(const TrainCall& call) {
   for (int64_t r = 0; r < c.runs; ++r) {
     const auto seed = static_cast<uint64_t>(c.seed + r);
     models::Model model(mc, seed);
-    const models::InductiveTrainOptions to{
+    models::InductiveTrainOptions to{
         .epochs = c.epochs,
         .graphs_per_step = c.graphs_per_step,
         .lr = c.lr,
         .weight_decay = c.weight_decay,
         .raw_logit_rule = c.raw_logit_rule,
         .seed = seed,
-        .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite)};
+        .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite),
+        .state = {.path = dir.file(fmt::format("run{}.state.ckpt", r)),
+                  .every = c.state_every,
+                  .resume = !f.resume.empty(),
+                  .tag = fmt::format("{} seed {}", call.resolved.dump(), seed)}};
     const auto on_epoch = [&](const models::InductiveEpochMetrics& m) {
       dir.append_metrics({{"run", r},
                           {"seed", seed},
@@ -65,6 +71,10 @@ int train_ppi(const TrainCall& call) {
     const models::InductiveTrainResult res =
         models::train_inductive(ctx, model, data, to, on_epoch);
     if (tty) fmt::print(stderr, "\n");
+    if (!f.quiet && res.resumed_epoch > 0) {
+      fmt::print(stderr, "  run {}/{}: resumed after epoch {} from its state file\n", r + 1, c.runs,
+                 res.resumed_epoch);
+    }
     report_non_finite(f, fmt::format("run {}/{}", r + 1, c.runs), res.non_finite,
                       res.skipped_steps);
     models::save_model(dir.file(fmt::format("run{}.ckpt", r)), models::model_state(model),

@@ -14,6 +14,7 @@
 #include "engine/io/ppi.h"
 #include "models/model.h"
 #include "models/step_guard.h"
+#include "models/train_state.h"
 
 namespace gkd::models {
 
@@ -28,6 +29,9 @@ struct InductiveTrainOptions {
   bool restore_best = true;       // leave the model in its best-validation state
   // A non-finite loss or gradient (models/step_guard.h) ends the run, or skips that step.
   NonFinitePolicy on_non_finite = NonFinitePolicy::kStop;
+  // Crash safety (models/train_state.h), as NodeTrainOptions::state: the whole state every
+  // state.every epochs and at the end; state.resume continues from it, bit-identical.
+  StateFileOptions state;
 };
 
 struct InductiveEpochMetrics {
@@ -47,6 +51,7 @@ struct InductiveTrainResult {
   double median_epoch_ms = 0;
   std::string non_finite;     // the first non-finite loss or gradient, named; "" if none
   int64_t skipped_steps = 0;  // steps skipped for one (NonFinitePolicy::kSkipStep)
+  int64_t resumed_epoch = 0;  // the epoch a resumed run continued after (0: a fresh run)
   std::vector<InductiveEpochMetrics> history;
 };
 

@@ -3,8 +3,9 @@
 # A run is SIGKILLed again and again and continued each time with --resume; every kill must leave
 # state files that load (a torn one fails the resume: CRC), and the finished run must match an
 # uninterrupted run with the same seed exactly: the summary, every run's (fold's) result and every
-# line of metrics.jsonl (timings aside). Node classification (2 runs of a GAT) and graph
-# classification (3-fold CV of a GIN with batch norm and shuffled batches). Then the refusals: a
+# line of metrics.jsonl (timings aside). Node classification (2 runs of a GAT), graph
+# classification (3-fold CV of a GIN with batch norm and shuffled batches) and inductive
+# multi-label training (2 runs of a GAT over PPI-layout graphs). Then the refusals: a
 # finished run, extra options, a corrupted state file.
 set -eu
 gkd=$1
@@ -13,6 +14,7 @@ rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 /usr/bin/python3 "$(dirname "$0")/make_tu_fixture.py" "$work/SHAPES"
+/usr/bin/python3 "$(dirname "$0")/make_ppi_fixture.py" "$work/ppi"
 
 # killed NAME LINES TARGETS -- gkd train arguments...
 # Runs NAME uninterrupted (the reference), then again, killed whenever metrics.jsonl reaches the
@@ -90,6 +92,10 @@ killed node 80 "3:0 9:0.01 17:0.003 26:0.02 39:0 40:0.005 52:0.015 66:0.001" -- 
 killed graph 60 "2:0 7:0.01 15:0.002 20:0 26:0.02 33:0.004 41:0 52:0.01" -- \
   --data "$work/SHAPES" --model gin --hidden 16 --layers 3 --epochs 20 --folds 3 \
   --batch-size 4 --iters-per-epoch 4 --state-every 1 --threads 1 --quiet --json
+
+killed inductive 60 "2:0 9:0.01 14:0.002 21:0 28:0.02 33:0.004 41:0 52:0.01" -- \
+  --data "$work/ppi" --model gat --hidden 8 --heads 2 --epochs 30 --runs 2 --state-every 1 \
+  --threads 1 --quiet --json
 
 expect() {  # expect CODE MESSAGE -- command...
   code=$1; msg=$2; shift 3

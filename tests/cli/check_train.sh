@@ -180,27 +180,7 @@ assert abs(e["test"] - s["per_fold"][1]["students"][1]["test"]) < 1e-9 and e["mo
 PY
   ;;
 ppi)
-  mkdir -p "$work/ppi"
-  /usr/bin/python3 - "$work/ppi" <<'PY'
-import json, os, sys
-import numpy as np
-d, rng = sys.argv[1], np.random.default_rng(7)
-for split, graphs in [("train", 4), ("valid", 1), ("test", 1)]:
-    nodes, links, ids, base = [], [], [], 0
-    for g in range(graphs):
-        n = 12 + g
-        nodes += [{"id": base + v} for v in range(n)]
-        links += [{"source": base + v, "target": base + (v + 1) % n} for v in range(n)]
-        ids += [g + 1] * n
-        base += n
-    x = rng.normal(size=(base, 5)).astype(np.float32)
-    y = (x[:, :3] > 0).astype(np.float32)  # label j is the sign of feature j: learnable
-    json.dump({"directed": False, "multigraph": False, "graph": {}, "nodes": nodes,
-               "links": links}, open(os.path.join(d, split + "_graph.json"), "w"))
-    np.save(os.path.join(d, split + "_feats.npy"), x)
-    np.save(os.path.join(d, split + "_labels.npy"), y)
-    np.save(os.path.join(d, split + "_graph_id.npy"), np.array(ids, dtype=np.int64))
-PY
+  /usr/bin/python3 "$(dirname "$0")/make_ppi_fixture.py" "$work/ppi"
   "$gkd" train --data "$work/ppi" --model mlp --hidden 16 --dropout 0 --lr 0.01 --weight-decay 0 \
     --epochs 60 --out "$work/run" --json --quiet > "$work/ppi.json" || fail "ppi train: exit $?"
   "$gkd" eval --checkpoint "$work/run/run0.ckpt" --json > "$work/eval.json" || fail "eval: exit $?"
