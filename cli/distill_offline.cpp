@@ -140,8 +140,10 @@ int distill_offline(const DistillCall& call) {
   // Teachers train one at a time, then the student (the teachers' outputs it reads are small).
   for (const TeacherSpec& t : teachers) check_node_memory(ctx, data, {t.config});
   check_node_memory(ctx, data, {student_config});
-  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
+  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out,
+             f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
   write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
+  dir.keep_on_failure();  // from here on the run dir holds resumable state
 
   const bool quiet = f.quiet;
   if (!quiet) {
@@ -181,8 +183,12 @@ int distill_offline(const DistillCall& call) {
       std::unique_ptr<models::Model> trained;
       if (!t.loaded) {
         trained = std::make_unique<models::Model>(t.config, seed);
-        const models::NodeTrainResult tr = models::train_node_classifier(
-            ctx, *trained, data, node_train_options(t.train, seed), log(role));
+        models::NodeTrainOptions teacher_options = node_train_options(t.train, seed);
+        teacher_options.state =
+            state_file(dir, f, c, call.resolved, fmt::format("run{}_{}", r, role));
+        const models::NodeTrainResult tr =
+            models::train_node_classifier(ctx, *trained, data, teacher_options, log(role));
+        report_resumed(f, fmt::format("run {} {}", r + 1, role), tr.resumed_epoch);
         models::save_model(dir.file(fmt::format("run{}_{}.ckpt", r, role)),
                            models::model_state(*trained),
                            checkpoint_metadata(t.meta_config, "node", data.name, r, 0,
@@ -198,7 +204,8 @@ int distill_offline(const DistillCall& call) {
           {{"test", teacher_stats[k].test.back()}, {"val", teacher_stats[k].val.back()}});
     }
 
-    const models::NodeTrainOptions to = node_train_options(c, seed);
+    models::NodeTrainOptions to = node_train_options(c, seed);
+    to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_student", r));
     models::Model student(student_config, seed);
     std::unique_ptr<distill::OfflineDistiller> single;
     std::unique_ptr<distill::MskdDistiller> multi;
@@ -223,6 +230,7 @@ int distill_offline(const DistillCall& call) {
     }
     const models::NodeTrainResult s =
         models::train_node_classifier(ctx, student, data, to, log("student"), extra);
+    report_resumed(f, fmt::format("run {} student", r + 1), s.resumed_epoch);
     student_stats.test.push_back(s.test_acc);
     student_stats.val.push_back(s.best_val_acc);
     epoch_ms.push_back(s.median_step_ms);
@@ -240,8 +248,10 @@ int distill_offline(const DistillCall& call) {
     }
     if (d.baseline) {
       models::Model alone(student_config, seed);
+      to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_baseline", r));
       const models::NodeTrainResult b =
           models::train_node_classifier(ctx, alone, data, to, log("baseline"));
+      report_resumed(f, fmt::format("run {} baseline", r + 1), b.resumed_epoch);
       baselines[c.model].test.push_back(b.test_acc);
       baselines[c.model].val.push_back(b.best_val_acc);
       run["baseline"] = {{"test", b.test_acc}, {"val", b.best_val_acc}};

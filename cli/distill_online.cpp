@@ -71,8 +71,10 @@ int distill_online(const DistillCall& call) {
   }
 
   check_node_memory(ctx, data, student_config);
-  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
+  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out,
+             f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
   write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
+  dir.keep_on_failure();  // from here on the run dir holds resumable state
   if (!f.quiet) {
     std::string who;
     for (const auto& config : student_config) {
@@ -90,7 +92,7 @@ int distill_online(const DistillCall& call) {
   for (int64_t r = 0; r < c.runs; ++r) {
     const auto seed = static_cast<uint64_t>(c.seed + r);
     if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
-    const models::NodeTrainOptions to = node_train_options(c, seed);
+    models::NodeTrainOptions to = node_train_options(c, seed);
     std::vector<std::unique_ptr<models::Model>> cohort;
     std::vector<models::Model*> pointers;
     for (int64_t k = 0; k < k_count; ++k) {
@@ -102,8 +104,10 @@ int distill_online(const DistillCall& call) {
       cohort.push_back(std::make_unique<models::Model>(student_config[k], init));
       pointers.push_back(cohort.back().get());
     }
+    models::NodeTrainOptions cohort_options = to;
+    cohort_options.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_cohort", r));
     const distill::CohortResult res = distill::train_cohort(
-        ctx, pointers, data, to, online, [&](int64_t k, const models::EpochMetrics& m) {
+        ctx, pointers, data, cohort_options, online, [&](int64_t k, const models::EpochMetrics& m) {
           dir.append_metrics({{"run", r},
                               {"seed", seed},
                               {"model", "student" + std::to_string(k)},
@@ -113,6 +117,7 @@ int distill_online(const DistillCall& call) {
                               {"test_acc", m.test_acc},
                               {"step_ms", m.step_ms}});
         });
+    report_resumed(f, fmt::format("run {} cohort", r + 1), res.students[0].resumed_epoch);
     json run = {{"seed", seed}, {"students", json::array()}};
     for (int64_t k = 0; k < k_count; ++k) {
       const models::NodeTrainResult& s = res.students[k];
@@ -140,7 +145,10 @@ int distill_online(const DistillCall& call) {
     for (int64_t k = 0; d.baseline && k < k_count; ++k) {
       if (baselines.count(archs[k]) && baselines[archs[k]].test.size() == size_t(r + 1)) continue;
       models::Model alone(baseline_config[k], seed);
+      to.state =
+          state_file(dir, f, c, call.resolved, fmt::format("run{}_baseline_{}", r, archs[k]));
       const models::NodeTrainResult b = models::train_node_classifier(ctx, alone, data, to);
+      report_resumed(f, fmt::format("run {} baseline {}", r + 1, archs[k]), b.resumed_epoch);
       baselines[archs[k]].test.push_back(b.test_acc);
       baselines[archs[k]].val.push_back(b.best_val_acc);
       run["baselines"][archs[k]] = {{"test", b.test_acc}, {"val", b.best_val_acc}};

@@ -89,10 +89,7 @@ int train_nodes(const TrainCall& call) {
     if (r > 0 && c.data.split == "per-class") data = load_node_data(c.data, seed);
     models::Model model(mc, seed);
     models::NodeTrainOptions to = node_train_options(c, seed);
-    to.state = {.path = dir.file(fmt::format("run{}.state.ckpt", r)),
-                .every = c.state_every,
-                .resume = !f.resume.empty(),
-                .tag = fmt::format("{} seed {}", call.resolved.dump(), seed)};
+    to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}", r));
     const auto on_epoch = [&](const models::EpochMetrics& m) {
       dir.append_metrics({{"run", r},
                           {"seed", seed},
@@ -114,10 +111,7 @@ int train_nodes(const TrainCall& call) {
     if (tty) fmt::print(stderr, "\n");
     report_non_finite(f, fmt::format("run {}/{}", r + 1, c.runs), res.non_finite,
                       res.skipped_steps);
-    if (!f.quiet && res.resumed_epoch > 0) {
-      fmt::print(stderr, "  run {}/{}: resumed after epoch {} from its state file\n", r + 1, c.runs,
-                 res.resumed_epoch);
-    }
+    report_resumed(f, fmt::format("run {}/{}", r + 1, c.runs), res.resumed_epoch);
     // The model is in its best-validation state (the trainer restored it).
     models::save_model(dir.file(fmt::format("run{}.ckpt", r)), models::model_state(model),
                        checkpoint_metadata(call.resolved, "node", data.name, r, 0,

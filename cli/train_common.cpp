@@ -138,7 +138,7 @@ bool parse_run_arguments(int argc, char** argv, const char* header, const std::s
       f->config = value;
     } else if (name == "out") {
       f->out = value;
-    } else if (name == "resume" && command == "train") {
+    } else if (name == "resume") {
       f->resume = run_path_of(value);
     } else if (name == "threads") {
       char* end = nullptr;
@@ -320,6 +320,20 @@ nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::st
           {"epoch", epoch},
           {"config", resolved},
           {"gkd_commit", kGitCommit}};
+}
+
+models::StateFileOptions state_file(const RunDir& dir, const TrainFlags& flags,
+                                    const TrainConfig& config, const nlohmann::json& resolved,
+                                    const std::string& name) {
+  return {.path = dir.file(name + ".state.ckpt"),
+          .every = config.state_every,
+          .resume = !flags.resume.empty(),
+          .tag = resolved.dump() + " " + name};
+}
+
+void report_resumed(const TrainFlags& flags, const std::string& label, int64_t resumed_epoch) {
+  if (flags.quiet || resumed_epoch == 0) return;
+  fmt::print(stderr, "  {}: resumed after epoch {} from its state file\n", label, resumed_epoch);
 }
 
 void report_non_finite(const TrainFlags& flags, const std::string& label, const std::string& report,

@@ -137,6 +137,15 @@ models::GraphTrainOptions graph_train_options(const TrainConfig& config,
 // The node trainer's options from the config and a run's seed.
 models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
 
+// The state file of one training job of this run directory: "<name>.state.ckpt", written every
+// --state-every epochs, read back with --resume; tagged with the resolved config and `name`.
+models::StateFileOptions state_file(const RunDir& dir, const TrainFlags& flags,
+                                    const TrainConfig& config, const nlohmann::json& resolved,
+                                    const std::string& name);
+
+// One stderr line (unless --quiet) when a training job continued from its state file.
+void report_resumed(const TrainFlags& flags, const std::string& label, int64_t resumed_epoch);
+
 // One stderr line (unless --quiet) when a trainer met a non-finite loss or gradient: `label` ("run
 // 1/5", "run 1 fold 3", "student 2"), the trainer's report, and what was done about it.
 void report_non_finite(const TrainFlags& flags, const std::string& label, const std::string& report,

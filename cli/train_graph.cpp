@@ -65,10 +65,7 @@ int train_graphs(const TrainCall& call) {
     models::GraphModel model(mc, job.seed * 1000 + static_cast<uint64_t>(job.fold));
     models::GraphTrainOptions o = to;
     o.seed = job.seed * 1000 + static_cast<uint64_t>(job.fold);
-    o.state = {.path = dir.file(fmt::format("run{}_fold{}.state.ckpt", job.run, job.fold)),
-               .every = c.state_every,
-               .resume = !f.resume.empty(),
-               .tag = fmt::format("{} run {} fold {}", call.resolved.dump(), job.run, job.fold)};
+    o.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_fold{}", job.run, job.fold));
     const auto on_epoch = [&](const models::GraphEpochMetrics& m) {
       dir.append_metrics({{"run", job.run},
                           {"seed", job.seed},
@@ -88,10 +85,7 @@ int train_graphs(const TrainCall& call) {
     const models::GraphTrainResult res =
         models::train_graph_classifier(ctx, model, data, job.split, o, on_epoch);
     if (tty) fmt::print(stderr, "\n");
-    if (!f.quiet && res.resumed_epoch > 0) {
-      fmt::print(stderr, "  run {} fold {}: resumed after epoch {} from its state file\n",
-                 job.run + 1, job.fold + 1, res.resumed_epoch);
-    }
+    report_resumed(f, fmt::format("run {} fold {}", job.run + 1, job.fold + 1), res.resumed_epoch);
     report_non_finite(f, fmt::format("run {} fold {}", job.run + 1, job.fold + 1), res.non_finite,
                       res.skipped_steps);
     // Best-validation state with val graphs, else the last epoch's.

@@ -51,10 +51,7 @@ int train_ppi(const TrainCall& call) {
         .raw_logit_rule = c.raw_logit_rule,
         .seed = seed,
         .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite),
-        .state = {.path = dir.file(fmt::format("run{}.state.ckpt", r)),
-                  .every = c.state_every,
-                  .resume = !f.resume.empty(),
-                  .tag = fmt::format("{} seed {}", call.resolved.dump(), seed)}};
+        .state = state_file(dir, f, c, call.resolved, fmt::format("run{}", r))};
     const auto on_epoch = [&](const models::InductiveEpochMetrics& m) {
       dir.append_metrics({{"run", r},
                           {"seed", seed},
@@ -71,10 +68,7 @@ int train_ppi(const TrainCall& call) {
     const models::InductiveTrainResult res =
         models::train_inductive(ctx, model, data, to, on_epoch);
     if (tty) fmt::print(stderr, "\n");
-    if (!f.quiet && res.resumed_epoch > 0) {
-      fmt::print(stderr, "  run {}/{}: resumed after epoch {} from its state file\n", r + 1, c.runs,
-                 res.resumed_epoch);
-    }
+    report_resumed(f, fmt::format("run {}/{}", r + 1, c.runs), res.resumed_epoch);
     report_non_finite(f, fmt::format("run {}/{}", r + 1, c.runs), res.non_finite,
                       res.skipped_steps);
     models::save_model(dir.file(fmt::format("run{}.ckpt", r)), models::model_state(model),

@@ -16,6 +16,7 @@
 #include "models/metrics.h"
 #include "models/selection.h"
 #include "models/step_guard.h"
+#include "models/train_state.h"
 
 namespace gkd::distill {
 
@@ -229,7 +230,73 @@ CohortResult train_cohort(
   };
   std::vector<double> epoch_ms;
   bool stopped = false;
-  for (int64_t epoch = 1; epoch <= o.epochs && !stopped; ++epoch) {
+
+  // Crash safety (models/train_state.h): every student's state, ALW factors and optimizer, the
+  // best snapshots, and one block of history columns per student.
+  models::ModelState live;
+  for (int64_t k = 0; k < k_count; ++k) {
+    for (const auto& [name, t] : states[k])
+      live.emplace_back("s" + std::to_string(k) + "/" + name, t);
+  }
+  for (int64_t k = 0; k < k_count; ++k) {
+    if (!alw[k].chi) continue;
+    live.emplace_back("s" + std::to_string(k) + "/alw.chi", &alw[k].chi->value);
+    live.emplace_back("s" + std::to_string(k) + "/alw.phi", &alw[k].phi->value);
+  }
+  std::vector<ag::Optimizer*> optimizer_refs;
+  for (auto& opt : optimizers) optimizer_refs.push_back(opt.get());
+  std::vector<Tensor> best_flat;  // best_states[0], best_states[1], ... for the state file
+  const models::TrainStateRefs refs{live, best_flat, optimizer_refs};
+  models::TrainState resumed;
+  if (load_train_state(o.state, models::kEpochColumns * k_count, &resumed, refs)) {
+    for (int64_t k = 0, at = 0; k < k_count && !best_flat.empty(); ++k) {
+      best_states[k].assign(best_flat.begin() + at, best_flat.begin() + at + states[k].size());
+      at += static_cast<int64_t>(states[k].size());
+    }
+    std::vector<std::vector<models::EpochMetrics>> rows;
+    for (int64_t k = 0; k < k_count; ++k)
+      rows.push_back(models::epoch_history_rows(resumed.history, k));
+    for (int64_t e = 0; e < resumed.epoch; ++e) {  // replay, as the epochs were seen
+      for (int64_t k = 0; k < k_count; ++k) {
+        const models::EpochMetrics& m = rows[k][e];
+        guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
+        divergence[k].observe(m.epoch, m.train_loss);
+        selectors[k].observe({.epoch = m.epoch,
+                              .train_loss = m.train_loss,
+                              .val = m.val_acc,
+                              .val_loss = m.val_loss,
+                              .test = m.test_acc});
+        result.students[k].history.push_back(m);
+        if (on_epoch) on_epoch(k, m);
+      }
+      epoch_ms.push_back(rows[0][e].step_ms);
+    }
+    stopped = resumed.finished;
+    for (models::NodeTrainResult& s : result.students) s.resumed_epoch = resumed.epoch;
+  }
+  const auto save_state = [&](bool done) {
+    if (o.state.path.empty()) return;
+    best_flat.clear();
+    for (int64_t k = 0; k < k_count && !best_states[0].empty(); ++k) {
+      best_flat.insert(best_flat.end(), best_states[k].begin(), best_states[k].end());
+    }
+    std::vector<double> v;
+    for (size_t e = 0; e < result.students[0].history.size(); ++e) {
+      for (int64_t k = 0; k < k_count; ++k) {
+        const std::vector<double> row =
+            models::epoch_history_tensor({result.students[k].history[e]}).to_vector<double>();
+        v.insert(v.end(), row.begin(), row.end());
+      }
+    }
+    const auto epochs = static_cast<int64_t>(result.students[0].history.size());
+    save_train_state(
+        o.state,
+        {.epoch = epochs,
+         .finished = done,
+         .history = Tensor::from_vector<double>(epochs, models::kEpochColumns * k_count, v)},
+        refs);
+  };
+  for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> train_loss(students.size());
     std::vector<Verdict> verdicts(students.size(), Verdict::kStep);
     const auto t0 = std::chrono::steady_clock::now();
@@ -335,6 +402,7 @@ CohortResult train_cohort(
       result.students[k].history.push_back(m);
       if (on_epoch) on_epoch(k, m);
     }
+    if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
   }
 
   std::string reports;
@@ -342,6 +410,7 @@ CohortResult train_cohort(
     if (!guard.report().empty()) reports += (reports.empty() ? "" : "; ") + guard.report();
   }
   GKD_CHECK(!epoch_ms.empty(), "[cohort] ", reports, " (the run ended in its first epoch)");
+  if (!resumed.finished) save_state(true);
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   result.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   Tensor mean_probs;  // [N, C]: the ensemble of the (restored) students

@@ -102,7 +102,7 @@ InductiveTrainResult train_inductive(
   uint64_t step = 0;
   StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
   bool stopped = false;
-  const TrainStateRefs refs{state, best_state, adam};
+  const TrainStateRefs refs{state, best_state, {&adam}};
   TrainState resumed;
   if (load_train_state(o.state, kHistoryColumns, &resumed, refs)) {
     // Replay the recorded epochs: selection and the caller see them as they were.

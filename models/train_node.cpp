@@ -16,24 +16,20 @@
 
 namespace gkd::models {
 
-namespace {
-
-// The history columns of a node-training state file: EpochMetrics, field by field.
-constexpr int64_t kHistoryColumns = 7;
-
-Tensor history_tensor(const std::vector<EpochMetrics>& history) {
+Tensor epoch_history_tensor(const std::vector<EpochMetrics>& history) {
   std::vector<double> v;
   for (const EpochMetrics& m : history) {
     v.insert(v.end(), {static_cast<double>(m.epoch), m.train_loss, m.val_loss, m.train_acc,
                        m.val_acc, m.test_acc, m.step_ms});
   }
-  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kHistoryColumns, v);
+  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kEpochColumns, v);
 }
 
-std::vector<EpochMetrics> history_rows(const Tensor& history) {
+std::vector<EpochMetrics> epoch_history_rows(const Tensor& history, int64_t column) {
   const std::vector<double> v = history.to_vector<double>();
+  const auto width = static_cast<size_t>(history.cols());
   std::vector<EpochMetrics> out;
-  for (size_t i = 0; i < v.size(); i += kHistoryColumns) {
+  for (size_t i = static_cast<size_t>(column) * kEpochColumns; i < v.size(); i += width) {
     out.push_back({.epoch = static_cast<int64_t>(v[i]),
                    .train_loss = v[i + 1],
                    .val_loss = v[i + 2],
@@ -44,8 +40,6 @@ std::vector<EpochMetrics> history_rows(const Tensor& history) {
   }
   return out;
 }
-
-}  // namespace
 
 NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io::NodeDataset& data,
                                       const NodeTrainOptions& o,
@@ -77,12 +71,12 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   std::vector<double> step_ms;
   DivergenceMonitor divergence(o.divergence_jump);
   StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
-  const TrainStateRefs refs{live, best_state, adam};
+  const TrainStateRefs refs{live, best_state, {&adam}};
   TrainState resumed;
   bool finished = false;
-  if (load_train_state(o.state, kHistoryColumns, &resumed, refs)) {
+  if (load_train_state(o.state, kEpochColumns, &resumed, refs)) {
     // Replay the recorded epochs: selection, divergence and the caller see them as they were.
-    for (const EpochMetrics& m : history_rows(resumed.history)) {
+    for (const EpochMetrics& m : epoch_history_rows(resumed.history)) {
       // A skipped step left a non-finite loss in the history (a skip for a gradient leaves none).
       guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
       divergence.observe(m.epoch, m.train_loss);
@@ -104,7 +98,7 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
                      {.epoch = static_cast<int64_t>(r.history.size()),
                       .finished = done,
                       .diverged_epoch = divergence.epoch(),
-                      .history = history_tensor(r.history)},
+                      .history = epoch_history_tensor(r.history)},
                      refs);
   };
   for (int64_t epoch = resumed.epoch + 1; !finished && epoch <= o.epochs; ++epoch) {

@@ -40,14 +40,18 @@ void save_train_state(const StateFileOptions& file, const TrainState& state,
                     {"finished", state.finished},
                     {"diverged_epoch", state.diverged_epoch},
                     {"steps", state.steps},
-                    {"has_best", !refs.best.empty()}}
+                    {"best_count", refs.best.size()}}
                    .dump();
   c.tensors.emplace_back("history", state.history);
   for (const auto& [name, t] : refs.live) c.tensors.emplace_back("live/" + name, *t);
   for (size_t i = 0; i < refs.best.size(); ++i) {
     c.tensors.emplace_back("best/" + refs.live[i].first, refs.best[i]);
   }
-  for (auto& [name, t] : refs.optimizer.state()) c.tensors.emplace_back("optimizer/" + name, t);
+  for (size_t k = 0; k < refs.optimizers.size(); ++k) {
+    for (auto& [name, t] : refs.optimizers[k]->state()) {
+      c.tensors.emplace_back("optimizer" + std::to_string(k) + "/" + name, t);
+    }
+  }
   io::save_checkpoint(file.path, c);
 }
 
@@ -78,7 +82,9 @@ bool load_train_state(const StateFileOptions& file, int64_t history_columns, Tra
   const int64_t epoch = field("epoch", json::value_t::number_unsigned).get<int64_t>();
   const bool finished = field("finished", json::value_t::boolean).get<bool>();
   const int64_t diverged = field("diverged_epoch", json::value_t::number_unsigned).get<int64_t>();
-  const bool has_best = field("has_best", json::value_t::boolean).get<bool>();
+  const auto best_count = field("best_count", json::value_t::number_unsigned).get<size_t>();
+  GKD_CHECK(best_count <= refs.live.size(), path, ": field best_count: ", best_count,
+            " (expected at most ", refs.live.size(), ", the live tensors)");
   const int64_t steps = field("steps", json::value_t::number_unsigned).get<int64_t>();
 
   GKD_CHECK(c.has("history"), path, ": field history: missing");
@@ -90,21 +96,28 @@ bool load_train_state(const StateFileOptions& file, int64_t history_columns, Tra
   // Validate every tensor before modifying any: a bad file leaves the run as it was.
   std::vector<const Tensor*> live, best;
   for (const auto& [name, t] : refs.live) live.push_back(&checked(c, path, "live/" + name, *t));
-  if (has_best) {
-    for (const auto& [name, t] : refs.live) best.push_back(&checked(c, path, "best/" + name, *t));
+  for (size_t i = 0; i < best_count; ++i) {
+    best.push_back(&checked(c, path, "best/" + refs.live[i].first, *refs.live[i].second));
   }
-  autograd::Optimizer::NamedTensors opt;
+  std::vector<autograd::Optimizer::NamedTensors> opt(refs.optimizers.size());
   size_t expected = 1 + live.size() + best.size();
-  for (const auto& [name, t] : c.tensors) {
-    if (name.rfind("optimizer/", 0) == 0) opt.emplace_back(name.substr(10), t);
+  for (size_t k = 0; k < opt.size(); ++k) {
+    const std::string prefix = "optimizer" + std::to_string(k) + "/";
+    for (const auto& [name, t] : c.tensors) {
+      if (name.rfind(prefix, 0) == 0) opt[k].emplace_back(name.substr(prefix.size()), t);
+    }
+    expected += opt[k].size();
   }
-  expected += opt.size();
   GKD_CHECK(c.tensors.size() == expected, path, ": holds ", c.tensors.size(), " tensors (expected ",
             expected, ": the state was written by a different model)");
-  try {
-    refs.optimizer.load_state(opt);  // validates everything before it modifies anything
-  } catch (const Error& e) {
-    GKD_FAIL(path, ": field optimizer: ", e.what());
+  // Each optimizer validates its entries before it modifies anything; with several, those before
+  // a bad one stay loaded (the caller's run fails either way). The live tensors come last.
+  for (size_t k = 0; k < opt.size(); ++k) {
+    try {
+      refs.optimizers[k]->load_state(opt[k]);
+    } catch (const Error& e) {
+      GKD_FAIL(path, ": field optimizer", k, ": ", e.what());
+    }
   }
   for (size_t i = 0; i < live.size(); ++i) refs.live[i].second->copy_from(*live[i]);
   refs.best.clear();

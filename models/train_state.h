@@ -40,11 +40,12 @@ struct TrainState {
 };
 
 // The tensors a state file carries: `live` (by name) is read back in place; `best` is the
-// best-validation snapshot (empty when none was taken yet); `optimizer` owns its own entries.
+// best-validation snapshot of the first best.size() live tensors (empty when none was taken yet);
+// each optimizer owns its own entries (a cohort has one per student).
 struct TrainStateRefs {
   const ModelState& live;
   std::vector<Tensor>& best;
-  autograd::Optimizer& optimizer;
+  std::vector<autograd::Optimizer*> optimizers;
 };
 
 void save_train_state(const StateFileOptions& file, const TrainState& state,
@@ -52,7 +53,8 @@ void save_train_state(const StateFileOptions& file, const TrainState& state,
 
 // Reads file.path into `state` and `refs` when options ask to resume and the file exists (returns
 // false otherwise and touches nothing). Every mismatch (tag, names, shapes, history width) throws
-// gkd::Error naming the file and the field, before anything is modified.
+// gkd::Error naming the file and the field; the live tensors are only written once everything
+// has been checked.
 bool load_train_state(const StateFileOptions& file, int64_t history_columns, TrainState* state,
                       const TrainStateRefs& refs);
 
