@@ -5,6 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
@@ -523,4 +527,53 @@ TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by 
   CHECK_THROWS_WITH_AS(distill::train_graph_cohort(ctx, pointers, data, split, one_batch,
                                                    {.method = distill::OnlineMethod::kOc}),
                        doctest::Contains("oc is not available for graph classification"), Error);
+}
+
+TEST_CASE("cohort: a GML cohort interrupted mid-way resumes from its state file bit-identically") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  models::ModelConfig gat = student_config(false);
+  gat.arch = models::Arch::kGat;
+  gat.layers = 2;
+  gat.heads = 2;
+  gat.dropout = 0.3;
+  models::ModelConfig gcn2 = student_config(false);
+  gcn2.layers = 2;
+  gcn2.dropout = 0.3;
+  const distill::OnlineOptions gml{
+      .method = distill::OnlineMethod::kGml, .entropy_weight = 0.1, .alw_rank = 3};
+  const auto cohort_of = [&](std::vector<models::Model>& owned) {
+    owned.clear();
+    owned.emplace_back(gcn2, 1);
+    owned.emplace_back(gat, 2);
+    return std::vector<models::Model*>{&owned[0], &owned[1]};
+  };
+  models::NodeTrainOptions o{.epochs = 15, .seed = 3};
+  std::vector<models::Model> a, b, c;
+  const distill::CohortResult whole = distill::train_cohort(ctx, cohort_of(a), data, o, gml);
+
+  const std::string path = "test_distill_cohort.state.ckpt";
+  std::remove(path.c_str());
+  o.state = {.path = path, .every = 4, .resume = true, .tag = "gml cohort"};
+  CHECK_THROWS_WITH(distill::train_cohort(ctx, cohort_of(b), data, o, gml,
+                                          [](int64_t, const models::EpochMetrics& m) {
+                                            if (m.epoch == 10) throw std::runtime_error("killed");
+                                          }),
+                    "killed");
+  const distill::CohortResult resumed = distill::train_cohort(ctx, cohort_of(c), data, o, gml);
+  for (size_t k = 0; k < 2; ++k) {
+    CAPTURE(k);
+    CHECK(resumed.students[k].resumed_epoch == 8);
+    REQUIRE(resumed.students[k].history.size() == whole.students[k].history.size());
+    for (size_t e = 0; e < whole.students[k].history.size(); ++e) {
+      CHECK(resumed.students[k].history[e].train_loss == whole.students[k].history[e].train_loss);
+    }
+    CHECK(resumed.students[k].test_acc == whole.students[k].test_acc);
+    const auto pa = a[k].named_parameters(), pc = c[k].named_parameters();
+    for (size_t i = 0; i < pa.size(); ++i) {
+      CHECK(pa[i].second->value.to_vector<float>() == pc[i].second->value.to_vector<float>());
+    }
+  }
+  CHECK(resumed.ensemble_test_acc == whole.ensemble_test_acc);
+  std::remove(path.c_str());
 }
