@@ -59,8 +59,8 @@ cohort's ensemble). The students and the budget take gkd train's options.
   --json                 print one summary object on stdout
   --quiet                no progress on stderr
   --threads N            OpenMP threads
-  --resume DIR           continue the killed node distillation run DIR (its DIR.partial) from its
-                         state files; ends as the uninterrupted run would
+  --resume DIR           continue the killed run DIR (its DIR.partial) from its state files;
+                         ends as the uninterrupted run would
 )";
 
 void add_distill_options(OptionTable& t, DistillConfig& d) {
@@ -252,9 +252,6 @@ int run_distill(int argc, char** argv) {
             " is a PPI folder; distillation supports node datasets (.npz, synthetic) and, for "
             "dml and gml, graph-classification folders so far");
   const bool graphs = is_graph_data(c.data.spec);
-  GKD_CHECK(f.resume.empty() || !graphs, f.resume,
-            ".partial: --resume continues node distillation runs; graph-classification cohorts "
-            "restart (no resumable state yet)");
   GKD_CHECK(!graphs || d.method == "dml" || d.method == "gml", "gkd distill: --data ", c.data.spec,
             " is a graph-classification folder: --method ", d.method,
             " supports node datasets only so far (graph tasks: dml, gml)");

@@ -50,8 +50,10 @@ int distill_online_graph(const DistillCall& call) {
   const std::vector<GraphJob> jobs = graph_jobs(c, data);
   const models::GraphTrainOptions budget = graph_train_options(c, metric);
 
-  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out);
+  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out,
+             f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
   write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
+  dir.keep_on_failure();  // from here on the run dir holds resumable state
   const char* metric_name = own_split ? "roc_auc" : "accuracy";
   if (!f.quiet) {
     std::string who;
@@ -73,6 +75,8 @@ int distill_online_graph(const DistillCall& call) {
     const uint64_t seed = job.seed * 1000 + static_cast<uint64_t>(job.fold);
     models::GraphTrainOptions o = budget;
     o.seed = seed;
+    const std::string job_name = fmt::format("run{}_fold{}", job.run, job.fold);
+    o.state = state_file(dir, f, c, call.resolved, job_name + "_cohort");
     std::vector<std::unique_ptr<models::GraphModel>> cohort;
     std::vector<models::GraphModel*> pointers;
     for (int64_t k = 0; k < k_count; ++k) {
@@ -83,7 +87,21 @@ int distill_online_graph(const DistillCall& call) {
       pointers.push_back(cohort.back().get());
     }
     const distill::GraphCohortResult res =
-        distill::train_graph_cohort(ctx, pointers, data, job.split, o, online);
+        distill::train_graph_cohort(ctx, pointers, data, job.split, o, online,
+                                    [&](int64_t k, const models::GraphEpochMetrics& m) {
+                                      dir.append_metrics({{"run", job.run},
+                                                          {"seed", job.seed},
+                                                          {"fold", job.fold},
+                                                          {"model", "student" + std::to_string(k)},
+                                                          {"epoch", m.epoch},
+                                                          {"train_loss", m.train_loss},
+                                                          {"val_loss", m.val_loss},
+                                                          {"val", m.val},
+                                                          {"test", m.test},
+                                                          {"epoch_ms", m.epoch_ms}});
+                                    });
+    report_resumed(f, fmt::format("run {} fold {} cohort", job.run + 1, job.fold + 1),
+                   res.students[0].resumed_epoch);
     json entry = {
         {"run", job.run}, {"fold", job.fold}, {"seed", job.seed}, {"students", json::array()}};
     for (int64_t k = 0; k < k_count; ++k) {
@@ -109,8 +127,12 @@ int distill_online_graph(const DistillCall& call) {
     for (int64_t k = 0; d.baseline && k < k_count; ++k) {
       if (entry.contains("baselines") && entry["baselines"].contains(archs[k])) continue;
       models::GraphModel alone(configs[k], seed);
+      o.state = state_file(dir, f, c, call.resolved, job_name + "_baseline_" + archs[k]);
       const models::GraphTrainResult b =
           models::train_graph_classifier(ctx, alone, data, job.split, o);
+      report_resumed(f,
+                     fmt::format("run {} fold {} baseline {}", job.run + 1, job.fold + 1, archs[k]),
+                     b.resumed_epoch);
       baselines[archs[k]].test.push_back(b.test);
       baselines[archs[k]].val.push_back(b.best_val);
       entry["baselines"][archs[k]] = {{"test", b.test}, {"val", b.best_val}};

@@ -21,11 +21,11 @@ namespace ag = autograd;
 using autograd::Tape;
 using autograd::Var;
 
-GraphCohortResult train_graph_cohort(const Context& ctx,
-                                     const std::vector<models::GraphModel*>& students,
-                                     const io::GraphDataset& data, const models::GraphSplit& split,
-                                     const models::GraphTrainOptions& o,
-                                     const OnlineOptions& online) {
+GraphCohortResult train_graph_cohort(
+    const Context& ctx, const std::vector<models::GraphModel*>& students,
+    const io::GraphDataset& data, const models::GraphSplit& split,
+    const models::GraphTrainOptions& o, const OnlineOptions& online,
+    const std::function<void(int64_t student, const models::GraphEpochMetrics&)>& on_epoch) {
   const auto k_count = static_cast<int64_t>(students.size());
   GKD_CHECK(k_count >= 1, "[graph cohort] no students");
   GKD_CHECK(online.method == OnlineMethod::kDml || online.method == OnlineMethod::kGml,
@@ -76,7 +76,75 @@ GraphCohortResult train_graph_cohort(const Context& ctx,
   }
   using Verdict = models::StepGuard::Verdict;
   bool stopped = false;
-  for (int64_t epoch = 1; epoch <= o.epochs && !stopped; ++epoch) {
+
+  // Crash safety (models/train_state.h), as train_cohort: every student's state, ALW factors and
+  // optimizer, the best snapshots, one block of history columns per student, the step counter.
+  models::ModelState live;
+  for (int64_t k = 0; k < k_count; ++k) {
+    for (const auto& [name, t] : states[k]) {
+      live.emplace_back("s" + std::to_string(k) + "/" + name, t);
+    }
+  }
+  for (int64_t k = 0; k < k_count && use_alw; ++k) {
+    live.emplace_back("s" + std::to_string(k) + "/alw.chi", &alw[k].chi->value);
+    live.emplace_back("s" + std::to_string(k) + "/alw.phi", &alw[k].phi->value);
+  }
+  std::vector<ag::Optimizer*> optimizer_refs;
+  for (auto& opt : optimizers) optimizer_refs.push_back(opt.get());
+  std::vector<Tensor> best_flat;  // best[0], best[1], ... for the state file
+  const models::TrainStateRefs refs{live, best_flat, optimizer_refs};
+  models::TrainState resumed;
+  if (load_train_state(o.state, models::kGraphEpochColumns * k_count, &resumed, refs)) {
+    for (int64_t k = 0, at = 0; k < k_count && !best_flat.empty(); ++k) {
+      best[k].assign(best_flat.begin() + at, best_flat.begin() + at + states[k].size());
+      at += static_cast<int64_t>(states[k].size());
+    }
+    std::vector<std::vector<models::GraphEpochMetrics>> rows;
+    for (int64_t k = 0; k < k_count; ++k) {
+      rows.push_back(models::graph_history_rows(resumed.history, k));
+      r.students[k].resumed_epoch = resumed.epoch;
+    }
+    for (int64_t e = 0; e < resumed.epoch; ++e) {  // replay, in the order the epochs were seen
+      for (int64_t k = 0; k < k_count; ++k) {
+        const models::GraphEpochMetrics& m = rows[k][e];
+        guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
+        selectors[k].observe({.epoch = m.epoch,
+                              .train_loss = m.train_loss,
+                              .val = m.val,
+                              .val_loss = m.val_loss,
+                              .test = m.test});
+        r.students[k].history.push_back(m);
+        if (on_epoch) on_epoch(k, m);
+      }
+      epoch_ms.push_back(rows[0][e].epoch_ms);
+    }
+    stopped = resumed.finished;
+    step = static_cast<uint64_t>(resumed.steps);
+  }
+  const auto save_state = [&](bool done) {
+    if (o.state.path.empty()) return;
+    best_flat.clear();
+    for (int64_t k = 0; k < k_count && !best[0].empty(); ++k) {
+      best_flat.insert(best_flat.end(), best[k].begin(), best[k].end());
+    }
+    const auto epochs = static_cast<int64_t>(r.students[0].history.size());
+    std::vector<double> v;
+    for (int64_t e = 0; e < epochs; ++e) {
+      for (int64_t k = 0; k < k_count; ++k) {
+        const std::vector<double> row =
+            models::graph_history_tensor({r.students[k].history[e]}).to_vector<double>();
+        v.insert(v.end(), row.begin(), row.end());
+      }
+    }
+    save_train_state(
+        o.state,
+        {.epoch = epochs,
+         .finished = done,
+         .steps = static_cast<int64_t>(step),
+         .history = Tensor::from_vector<double>(epochs, models::kGraphEpochColumns * k_count, v)},
+        refs);
+  };
+  for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> loss_sum(students.size(), 0.0);
     const auto t0 = std::chrono::steady_clock::now();
     const auto batches = models::epoch_batches(split.train, o, static_cast<uint64_t>(epoch));
@@ -162,13 +230,16 @@ GraphCohortResult train_graph_cohort(const Context& ctx,
                                                 .test = m.test});
       if (better && o.restore_best && !split.val.empty()) best[k] = models::snapshot(states[k]);
       r.students[k].history.push_back(m);
+      if (on_epoch) on_epoch(k, m);
     }
+    if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
   }
   std::string reports;
   for (const models::StepGuard& guard : guards) {
     if (!guard.report().empty()) reports += (reports.empty() ? "" : "; ") + guard.report();
   }
   GKD_CHECK(!epoch_ms.empty(), "[graph cohort] ", reports, " (the run ended in its first epoch)");
+  if (!resumed.finished) save_state(true);
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   Tensor test_probs, val_probs, test_labels, val_labels;  // ensemble: mean of softmax outputs

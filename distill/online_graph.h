@@ -6,6 +6,8 @@
 // student per batch, one backward of the summed losses (the simultaneous schedule).
 #pragma once
 
+#include <functional>
+
 #include <vector>
 
 #include "distill/online.h"
@@ -23,11 +25,12 @@ struct GraphCohortResult {
 
 // dml or gml only (graph models have no aligned hidden layers here). Each student has its own
 // Adam with options.lr / weight_decay and the StepLR schedule; each is left in its
-// best-validation state when the split has validation graphs.
-GraphCohortResult train_graph_cohort(const Context& ctx,
-                                     const std::vector<models::GraphModel*>& students,
-                                     const io::GraphDataset& data, const models::GraphSplit& split,
-                                     const models::GraphTrainOptions& options,
-                                     const OnlineOptions& online);
+// best-validation state when the split has validation graphs. `on_epoch(k, metrics)` sees every
+// student's epoch (replayed ones too, when options.state resumes).
+GraphCohortResult train_graph_cohort(
+    const Context& ctx, const std::vector<models::GraphModel*>& students,
+    const io::GraphDataset& data, const models::GraphSplit& split,
+    const models::GraphTrainOptions& options, const OnlineOptions& online,
+    const std::function<void(int64_t student, const models::GraphEpochMetrics&)>& on_epoch = {});
 
 }  // namespace gkd::distill

@@ -44,22 +44,29 @@ std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& trai
 
 namespace {
 
-// The history columns of a graph-training state file: GraphEpochMetrics, field by field.
-constexpr int64_t kHistoryColumns = 6;
+void check_ids(const char* field, const std::vector<int64_t>& ids, int64_t count) {
+  for (int64_t id : ids) {
+    GKD_CHECK(id >= 0 && id < count, "[train_graph] split.", field, " holds ", id,
+              " (expected a sample id in [0, ", count, "))");
+  }
+}
 
-Tensor history_tensor(const std::vector<GraphEpochMetrics>& history) {
+}  // namespace
+
+Tensor graph_history_tensor(const std::vector<GraphEpochMetrics>& history) {
   std::vector<double> v;
   for (const GraphEpochMetrics& m : history) {
     v.insert(v.end(),
              {static_cast<double>(m.epoch), m.train_loss, m.val_loss, m.val, m.test, m.epoch_ms});
   }
-  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kHistoryColumns, v);
+  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kGraphEpochColumns, v);
 }
 
-std::vector<GraphEpochMetrics> history_rows(const Tensor& history) {
+std::vector<GraphEpochMetrics> graph_history_rows(const Tensor& history, int64_t column) {
   const std::vector<double> v = history.to_vector<double>();
+  const auto width = static_cast<size_t>(history.cols());
   std::vector<GraphEpochMetrics> out;
-  for (size_t i = 0; i < v.size(); i += kHistoryColumns) {
+  for (size_t i = static_cast<size_t>(column) * kGraphEpochColumns; i < v.size(); i += width) {
     out.push_back({.epoch = static_cast<int64_t>(v[i]),
                    .train_loss = v[i + 1],
                    .val_loss = v[i + 2],
@@ -69,15 +76,6 @@ std::vector<GraphEpochMetrics> history_rows(const Tensor& history) {
   }
   return out;
 }
-
-void check_ids(const char* field, const std::vector<int64_t>& ids, int64_t count) {
-  for (int64_t id : ids) {
-    GKD_CHECK(id >= 0 && id < count, "[train_graph] split.", field, " holds ", id,
-              " (expected a sample id in [0, ", count, "))");
-  }
-}
-
-}  // namespace
 
 GraphTrainResult train_graph_classifier(
     const Context& ctx, GraphModel& model, const io::GraphDataset& data, const GraphSplit& split,
@@ -108,9 +106,9 @@ GraphTrainResult train_graph_classifier(
   bool stopped = false;
   const TrainStateRefs refs{state, best_state, {&adam}};
   TrainState resumed;
-  if (load_train_state(o.state, kHistoryColumns, &resumed, refs)) {
+  if (load_train_state(o.state, kGraphEpochColumns, &resumed, refs)) {
     // Replay the recorded epochs: selection and the caller see them as they were.
-    for (const GraphEpochMetrics& m : history_rows(resumed.history)) {
+    for (const GraphEpochMetrics& m : graph_history_rows(resumed.history)) {
       guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
       selector.observe({.epoch = m.epoch,
                         .train_loss = m.train_loss,
@@ -131,7 +129,7 @@ GraphTrainResult train_graph_classifier(
                      {.epoch = static_cast<int64_t>(r.history.size()),
                       .finished = done,
                       .steps = static_cast<int64_t>(step),
-                      .history = history_tensor(r.history)},
+                      .history = graph_history_tensor(r.history)},
                      refs);
   };
   for (int64_t epoch = resumed.epoch + 1; !stopped && epoch <= o.epochs; ++epoch) {

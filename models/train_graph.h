@@ -55,6 +55,13 @@ struct GraphEpochMetrics {
   double epoch_ms = 0;  // training time of the epoch: batching, forward, backward, optimizer steps
 };
 
+// GraphEpochMetrics as rows of a state file's history (models/train_state.h): kGraphEpochColumns
+// f64 values per epoch; graph_history_rows reads the block starting at column * kGraphEpochColumns
+// (a cohort keeps one block per student).
+inline constexpr int64_t kGraphEpochColumns = 6;
+Tensor graph_history_tensor(const std::vector<GraphEpochMetrics>& history);
+std::vector<GraphEpochMetrics> graph_history_rows(const Tensor& history, int64_t column = 0);
+
 struct GraphTrainResult {
   // With val graphs: the epoch of the best val metric (ties to the lower val loss, then the earlier
   // epoch) and its test metric. Without: the last epoch.

@@ -100,8 +100,8 @@ killed inductive train 60 "2:0 9:0.01 14:0.002 21:0 28:0.02 33:0.004 41:0 52:0.0
   --data "$work/ppi" --model gat --hidden 8 --heads 2 --epochs 30 --runs 2 --state-every 1 \
   --threads 1 --quiet --json
 
-# Distillation: an online cohort (GML, ALW factors, two students) with its baselines, and LSP from
-# a teacher trained in the run.
+# Distillation: an online cohort (GML, ALW factors, two students) with its baselines, LSP from a
+# teacher trained in the run, and a GML cohort of GIN graph classifiers under 3-fold CV.
 killed cohort distill 60 "3:0 11:0.01 19:0.002 27:0 33:0.02 41:0.004 50:0 57:0.01" -- \
   --method gml --cohort gcn,gat --alw-rank 4 --entropy-weight 0.1 \
   --data synthetic:nodes=3000,features=16 --epochs 30 --state-every 1 --threads 1 --quiet --json
@@ -109,6 +109,10 @@ echo '{"model": "gat", "hidden": 8, "heads": 2, "epochs": 25}' > "$work/teacher.
 killed offline distill 75 "4:0 13:0.01 22:0.002 30:0 38:0.02 47:0.004 55:0 66:0.01" -- \
   --method lsp --teacher-config "$work/teacher.json" --data synthetic:nodes=3000,features=16 \
   --epochs 25 --state-every 1 --threads 1 --quiet --json
+killed graph-cohort distill 60 "2:0 9:0.01 16:0.002 23:0 31:0.02 38:0.004 45:0 54:0.01" -- \
+  --method gml --students 2 --model gin --hidden 16 --layers 2 --alw-rank 2 \
+  --data "$work/SHAPES" --folds 3 --epochs 10 --batch-size 4 --iters-per-epoch 3 \
+  --state-every 1 --threads 1 --quiet --json
 
 expect() {  # expect CODE MESSAGE -- command...
   code=$1; msg=$2; shift 3
