@@ -87,11 +87,15 @@ bool is_graph_data(const std::string& spec) {
 }
 
 io::PpiDataset load_ppi_data(const DataOptions& o) {
-  return io::load_ppi(resolve_data_path(o.spec));
+  const std::string path = resolve_data_path(o.spec);
+  check_fits(Device::kCPU, "loading " + path, models::estimate_folder_load_bytes(path));
+  return io::load_ppi(path);
 }
 
 io::GraphDataset load_graph_data(const DataOptions& o) {
   const fs::path path = resolve_data_path(o.spec);
+  check_fits(Device::kCPU, "loading " + path.string(),
+             models::estimate_folder_load_bytes(path.string()));
   if (fs::exists(path / "raw" / "num-node-list.csv.gz")) return io::load_ogb_graph(path.string());
   const std::string name =
       path.filename().empty() ? path.parent_path().filename().string() : path.filename().string();

@@ -1,7 +1,10 @@
 #include "models/footprint.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <string>
 
 namespace gkd::models {
 
@@ -33,6 +36,28 @@ int64_t clamp_bytes(double bytes) {
 }
 
 }  // namespace
+
+int64_t estimate_folder_load_bytes(const std::string& folder) {
+  namespace fs = std::filesystem;
+  // The loader's own tables, vocabularies and allocator slack, whatever the dataset's size.
+  double bytes = 16.0 * 1024 * 1024;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(folder, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string ext = it->path().extension().string();
+    double size = static_cast<double>(it->file_size(ec));
+    if (ext == ".gz" && size >= 18) {  // gzip's trailer: the uncompressed size modulo 2^32
+      std::ifstream in(it->path(), std::ios::binary);
+      in.seekg(-4, std::ios::end);
+      unsigned char isize[4] = {0, 0, 0, 0};
+      in.read(reinterpret_cast<char*>(isize), 4);
+      size = isize[0] + 256.0 * (isize[1] + 256.0 * (isize[2] + 256.0 * isize[3]));
+    }
+    bytes += (ext == ".json" ? 24 : 16) * size;
+  }
+  return clamp_bytes(bytes);
+}
 
 NodeDataShape data_shape(const io::NodeDataset& data) {
   return {.nodes = data.graph.num_nodes(),

@@ -146,6 +146,13 @@ PY
 graph)
   /usr/bin/python3 "$(dirname "$0")/make_tu_fixture.py" "$work/SHAPES"
   "$gkd" data info "$work/SHAPES" | grep -q "graphs: 24" || fail "data info on the TU fixture"
+  # A folder too large for the memory available is refused before loading, with the estimate.
+  if GKD_MEMORY_LIMIT=1M "$gkd" train --data "$work/SHAPES" --out "$work/nomem" 2> "$work/err"; then
+    fail "a load larger than GKD_MEMORY_LIMIT was not refused"
+  fi
+  grep -q "loading .*SHAPES needs about .* but 1.0 MiB are available" "$work/err" ||
+    fail "memory refusal: $(cat "$work/err")"
+  [ ! -e "$work/nomem" ] && [ ! -e "$work/nomem.partial" ] || fail "a refused run left a directory"
   "$gkd" train --data "$work/SHAPES" --model gin --hidden 8 --layers 2 --epochs 4 --folds 3 \
     --batch-size 4 --iters-per-epoch 0 --selection paper --out "$work/cv" --json --quiet \
     > "$work/cv.json" || fail "graph train: exit $?"
@@ -181,6 +188,10 @@ PY
   ;;
 ppi)
   /usr/bin/python3 "$(dirname "$0")/make_ppi_fixture.py" "$work/ppi"
+  if GKD_MEMORY_LIMIT=1M "$gkd" train --data "$work/ppi" --out "$work/nomem" 2> "$work/err"; then
+    fail "a PPI load larger than GKD_MEMORY_LIMIT was not refused"
+  fi
+  grep -q "loading .*ppi needs about" "$work/err" || fail "memory refusal: $(cat "$work/err")"
   "$gkd" train --data "$work/ppi" --model mlp --hidden 16 --dropout 0 --lr 0.01 --weight-decay 0 \
     --epochs 60 --out "$work/run" --json --quiet > "$work/ppi.json" || fail "ppi train: exit $?"
   "$gkd" eval --checkpoint "$work/run/run0.ckpt" --json > "$work/eval.json" || fail "eval: exit $?"
