@@ -9,6 +9,7 @@
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
 #include "distill/alw.h"
+#include "distill/cohort_state.h"
 #include "engine/error.h"
 #include "engine/ops_dense.h"
 #include "models/checkpoint.h"
@@ -233,30 +234,16 @@ CohortResult train_cohort(
 
   // Crash safety (models/train_state.h): every student's state, ALW factors and optimizer, the
   // best snapshots, and one block of history columns per student.
-  models::ModelState live;
-  for (int64_t k = 0; k < k_count; ++k) {
-    for (const auto& [name, t] : states[k])
-      live.emplace_back("s" + std::to_string(k) + "/" + name, t);
-  }
-  for (int64_t k = 0; k < k_count; ++k) {
-    if (!alw[k].chi) continue;
-    live.emplace_back("s" + std::to_string(k) + "/alw.chi", &alw[k].chi->value);
-    live.emplace_back("s" + std::to_string(k) + "/alw.phi", &alw[k].phi->value);
-  }
-  std::vector<ag::Optimizer*> optimizer_refs;
-  for (auto& opt : optimizers) optimizer_refs.push_back(opt.get());
-  std::vector<Tensor> best_flat;  // best_states[0], best_states[1], ... for the state file
-  const models::TrainStateRefs refs{live, best_flat, optimizer_refs};
+  CohortState cohort_state(states, best_states, alw, optimizers);
+  const int64_t columns = models::history_width(models::kEpochFields) * k_count;
   models::TrainState resumed;
-  if (load_train_state(o.state, models::kEpochColumns * k_count, &resumed, refs)) {
-    for (int64_t k = 0, at = 0; k < k_count && !best_flat.empty(); ++k) {
-      best_states[k].assign(best_flat.begin() + at, best_flat.begin() + at + states[k].size());
-      at += static_cast<int64_t>(states[k].size());
-    }
+  if (cohort_state.load(o.state, columns, &resumed)) {
     std::vector<std::vector<models::EpochMetrics>> rows;
-    for (int64_t k = 0; k < k_count; ++k)
-      rows.push_back(models::epoch_history_rows(resumed.history, k));
-    for (int64_t e = 0; e < resumed.epoch; ++e) {  // replay, as the epochs were seen
+    for (int64_t k = 0; k < k_count; ++k) {
+      rows.push_back(models::history_rows(resumed.history, models::kEpochFields, k));
+      result.students[k].resumed_epoch = resumed.epoch;
+    }
+    for (int64_t e = 0; e < resumed.epoch; ++e) {  // replay, in the order the epochs were seen
       for (int64_t k = 0; k < k_count; ++k) {
         const models::EpochMetrics& m = rows[k][e];
         guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
@@ -272,29 +259,15 @@ CohortResult train_cohort(
       epoch_ms.push_back(rows[0][e].step_ms);
     }
     stopped = resumed.finished;
-    for (models::NodeTrainResult& s : result.students) s.resumed_epoch = resumed.epoch;
   }
   const auto save_state = [&](bool done) {
     if (o.state.path.empty()) return;
-    best_flat.clear();
-    for (int64_t k = 0; k < k_count && !best_states[0].empty(); ++k) {
-      best_flat.insert(best_flat.end(), best_states[k].begin(), best_states[k].end());
-    }
-    std::vector<double> v;
-    for (size_t e = 0; e < result.students[0].history.size(); ++e) {
-      for (int64_t k = 0; k < k_count; ++k) {
-        const std::vector<double> row =
-            models::epoch_history_tensor({result.students[k].history[e]}).to_vector<double>();
-        v.insert(v.end(), row.begin(), row.end());
-      }
-    }
-    const auto epochs = static_cast<int64_t>(result.students[0].history.size());
-    save_train_state(
-        o.state,
-        {.epoch = epochs,
-         .finished = done,
-         .history = Tensor::from_vector<double>(epochs, models::kEpochColumns * k_count, v)},
-        refs);
+    std::vector<const std::vector<models::EpochMetrics>*> histories;
+    for (const models::NodeTrainResult& r : result.students) histories.push_back(&r.history);
+    cohort_state.save(o.state,
+                      {.epoch = static_cast<int64_t>(histories.front()->size()),
+                       .finished = done,
+                       .history = models::history_tensor(histories, models::kEpochFields)});
   };
   for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> train_loss(students.size());

@@ -9,6 +9,7 @@
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
 #include "distill/alw.h"
+#include "distill/cohort_state.h"
 #include "engine/error.h"
 #include "engine/ops_dense.h"
 #include "models/checkpoint.h"
@@ -79,29 +80,13 @@ GraphCohortResult train_graph_cohort(
 
   // Crash safety (models/train_state.h), as train_cohort: every student's state, ALW factors and
   // optimizer, the best snapshots, one block of history columns per student, the step counter.
-  models::ModelState live;
-  for (int64_t k = 0; k < k_count; ++k) {
-    for (const auto& [name, t] : states[k]) {
-      live.emplace_back("s" + std::to_string(k) + "/" + name, t);
-    }
-  }
-  for (int64_t k = 0; k < k_count && use_alw; ++k) {
-    live.emplace_back("s" + std::to_string(k) + "/alw.chi", &alw[k].chi->value);
-    live.emplace_back("s" + std::to_string(k) + "/alw.phi", &alw[k].phi->value);
-  }
-  std::vector<ag::Optimizer*> optimizer_refs;
-  for (auto& opt : optimizers) optimizer_refs.push_back(opt.get());
-  std::vector<Tensor> best_flat;  // best[0], best[1], ... for the state file
-  const models::TrainStateRefs refs{live, best_flat, optimizer_refs};
+  CohortState cohort_state(states, best, alw, optimizers);
+  const int64_t columns = models::history_width(models::kGraphEpochFields) * k_count;
   models::TrainState resumed;
-  if (load_train_state(o.state, models::kGraphEpochColumns * k_count, &resumed, refs)) {
-    for (int64_t k = 0, at = 0; k < k_count && !best_flat.empty(); ++k) {
-      best[k].assign(best_flat.begin() + at, best_flat.begin() + at + states[k].size());
-      at += static_cast<int64_t>(states[k].size());
-    }
+  if (cohort_state.load(o.state, columns, &resumed)) {
     std::vector<std::vector<models::GraphEpochMetrics>> rows;
     for (int64_t k = 0; k < k_count; ++k) {
-      rows.push_back(models::graph_history_rows(resumed.history, k));
+      rows.push_back(models::history_rows(resumed.history, models::kGraphEpochFields, k));
       r.students[k].resumed_epoch = resumed.epoch;
     }
     for (int64_t e = 0; e < resumed.epoch; ++e) {  // replay, in the order the epochs were seen
@@ -123,26 +108,13 @@ GraphCohortResult train_graph_cohort(
   }
   const auto save_state = [&](bool done) {
     if (o.state.path.empty()) return;
-    best_flat.clear();
-    for (int64_t k = 0; k < k_count && !best[0].empty(); ++k) {
-      best_flat.insert(best_flat.end(), best[k].begin(), best[k].end());
-    }
-    const auto epochs = static_cast<int64_t>(r.students[0].history.size());
-    std::vector<double> v;
-    for (int64_t e = 0; e < epochs; ++e) {
-      for (int64_t k = 0; k < k_count; ++k) {
-        const std::vector<double> row =
-            models::graph_history_tensor({r.students[k].history[e]}).to_vector<double>();
-        v.insert(v.end(), row.begin(), row.end());
-      }
-    }
-    save_train_state(
-        o.state,
-        {.epoch = epochs,
-         .finished = done,
-         .steps = static_cast<int64_t>(step),
-         .history = Tensor::from_vector<double>(epochs, models::kGraphEpochColumns * k_count, v)},
-        refs);
+    std::vector<const std::vector<models::GraphEpochMetrics>*> histories;
+    for (const models::GraphTrainResult& s : r.students) histories.push_back(&s.history);
+    cohort_state.save(o.state,
+                      {.epoch = static_cast<int64_t>(histories.front()->size()),
+                       .finished = done,
+                       .steps = static_cast<int64_t>(step),
+                       .history = models::history_tensor(histories, models::kGraphEpochFields)});
   };
   for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> loss_sum(students.size(), 0.0);

@@ -53,30 +53,6 @@ void check_ids(const char* field, const std::vector<int64_t>& ids, int64_t count
 
 }  // namespace
 
-Tensor graph_history_tensor(const std::vector<GraphEpochMetrics>& history) {
-  std::vector<double> v;
-  for (const GraphEpochMetrics& m : history) {
-    v.insert(v.end(),
-             {static_cast<double>(m.epoch), m.train_loss, m.val_loss, m.val, m.test, m.epoch_ms});
-  }
-  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kGraphEpochColumns, v);
-}
-
-std::vector<GraphEpochMetrics> graph_history_rows(const Tensor& history, int64_t column) {
-  const std::vector<double> v = history.to_vector<double>();
-  const auto width = static_cast<size_t>(history.cols());
-  std::vector<GraphEpochMetrics> out;
-  for (size_t i = static_cast<size_t>(column) * kGraphEpochColumns; i < v.size(); i += width) {
-    out.push_back({.epoch = static_cast<int64_t>(v[i]),
-                   .train_loss = v[i + 1],
-                   .val_loss = v[i + 2],
-                   .val = v[i + 3],
-                   .test = v[i + 4],
-                   .epoch_ms = v[i + 5]});
-  }
-  return out;
-}
-
 GraphTrainResult train_graph_classifier(
     const Context& ctx, GraphModel& model, const io::GraphDataset& data, const GraphSplit& split,
     const GraphTrainOptions& o, const std::function<void(const GraphEpochMetrics&)>& on_epoch) {
@@ -104,33 +80,25 @@ GraphTrainResult train_graph_classifier(
   uint64_t step = 0;
   StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
   bool stopped = false;
-  const TrainStateRefs refs{state, best_state, {&adam}};
+  Resumable<GraphEpochMetrics, 5> resumable(o.state, kGraphEpochFields,
+                                            {state, best_state, {&adam}});
   TrainState resumed;
-  if (load_train_state(o.state, kGraphEpochColumns, &resumed, refs)) {
-    // Replay the recorded epochs: selection and the caller see them as they were.
-    for (const GraphEpochMetrics& m : graph_history_rows(resumed.history)) {
-      guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
-      selector.observe({.epoch = m.epoch,
-                        .train_loss = m.train_loss,
-                        .val = m.val,
-                        .val_loss = m.val_loss,
-                        .test = m.test});
-      epoch_ms.push_back(m.epoch_ms);
-      r.history.push_back(m);
-      if (on_epoch) on_epoch(m);
-    }
-    stopped = resumed.finished;
-    step = static_cast<uint64_t>(resumed.steps);
-    r.resumed_epoch = resumed.epoch;
-  }
+  // Replay the recorded epochs: selection and the caller see them as they were.
+  stopped = resumable.resume(&resumed, [&](const GraphEpochMetrics& m) {
+    guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
+    selector.observe({.epoch = m.epoch,
+                      .train_loss = m.train_loss,
+                      .val = m.val,
+                      .val_loss = m.val_loss,
+                      .test = m.test});
+    epoch_ms.push_back(m.epoch_ms);
+    r.history.push_back(m);
+    if (on_epoch) on_epoch(m);
+  }) && resumed.finished;
+  step = static_cast<uint64_t>(resumed.steps);
+  r.resumed_epoch = resumed.epoch;
   const auto save_state = [&](bool done) {
-    if (o.state.path.empty()) return;
-    save_train_state(o.state,
-                     {.epoch = static_cast<int64_t>(r.history.size()),
-                      .finished = done,
-                      .steps = static_cast<int64_t>(step),
-                      .history = graph_history_tensor(r.history)},
-                     refs);
+    resumable.save(r.history, {.finished = done, .steps = static_cast<int64_t>(step)});
   };
   for (int64_t epoch = resumed.epoch + 1; !stopped && epoch <= o.epochs; ++epoch) {
     GraphEpochMetrics m;
@@ -178,7 +146,7 @@ GraphTrainResult train_graph_classifier(
     if (better && o.restore_best && !split.val.empty()) best_state = snapshot(state);
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
-    if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
+    if (resumable.due(epoch, o.epochs)) save_state(false);
   }
   GKD_CHECK(!r.history.empty(), "[train_graph] ", guard.report(),
             " (the run ended in its first epoch)");

@@ -55,12 +55,10 @@ struct GraphEpochMetrics {
   double epoch_ms = 0;  // training time of the epoch: batching, forward, backward, optimizer steps
 };
 
-// GraphEpochMetrics as rows of a state file's history (models/train_state.h): kGraphEpochColumns
-// f64 values per epoch; graph_history_rows reads the block starting at column * kGraphEpochColumns
-// (a cohort keeps one block per student).
-inline constexpr int64_t kGraphEpochColumns = 6;
-Tensor graph_history_tensor(const std::vector<GraphEpochMetrics>& history);
-std::vector<GraphEpochMetrics> graph_history_rows(const Tensor& history, int64_t column = 0);
+// The fields of GraphEpochMetrics a state file's history keeps (models/train_state.h).
+inline constexpr MetricFields<GraphEpochMetrics, 5> kGraphEpochFields{
+    &GraphEpochMetrics::train_loss, &GraphEpochMetrics::val_loss, &GraphEpochMetrics::val,
+    &GraphEpochMetrics::test, &GraphEpochMetrics::epoch_ms};
 
 struct GraphTrainResult {
   // With val graphs: the epoch of the best val metric (ties to the lower val loss, then the earlier

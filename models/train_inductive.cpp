@@ -16,31 +16,11 @@ namespace gkd::models {
 
 namespace {
 
-// The history columns of an inductive-training state file: InductiveEpochMetrics, field by field.
-constexpr int64_t kHistoryColumns = 6;
-
-Tensor history_tensor(const std::vector<InductiveEpochMetrics>& history) {
-  std::vector<double> v;
-  for (const InductiveEpochMetrics& m : history) {
-    v.insert(v.end(), {static_cast<double>(m.epoch), m.train_loss, m.val_loss, m.val_f1, m.test_f1,
-                       m.epoch_ms});
-  }
-  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kHistoryColumns, v);
-}
-
-std::vector<InductiveEpochMetrics> history_rows(const Tensor& history) {
-  const std::vector<double> v = history.to_vector<double>();
-  std::vector<InductiveEpochMetrics> out;
-  for (size_t i = 0; i < v.size(); i += kHistoryColumns) {
-    out.push_back({.epoch = static_cast<int64_t>(v[i]),
-                   .train_loss = v[i + 1],
-                   .val_loss = v[i + 2],
-                   .val_f1 = v[i + 3],
-                   .test_f1 = v[i + 4],
-                   .epoch_ms = v[i + 5]});
-  }
-  return out;
-}
+// The fields of InductiveEpochMetrics a state file's history keeps.
+constexpr MetricFields<InductiveEpochMetrics, 5> kInductiveEpochFields{
+    &InductiveEpochMetrics::train_loss, &InductiveEpochMetrics::val_loss,
+    &InductiveEpochMetrics::val_f1, &InductiveEpochMetrics::test_f1,
+    &InductiveEpochMetrics::epoch_ms};
 
 struct Batch {
   Graph graph;
@@ -102,33 +82,25 @@ InductiveTrainResult train_inductive(
   uint64_t step = 0;
   StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
   bool stopped = false;
-  const TrainStateRefs refs{state, best_state, {&adam}};
+  Resumable<InductiveEpochMetrics, 5> resumable(o.state, kInductiveEpochFields,
+                                                {state, best_state, {&adam}});
   TrainState resumed;
-  if (load_train_state(o.state, kHistoryColumns, &resumed, refs)) {
-    // Replay the recorded epochs: selection and the caller see them as they were.
-    for (const InductiveEpochMetrics& m : history_rows(resumed.history)) {
-      guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
-      selector.observe({.epoch = m.epoch,
-                        .train_loss = m.train_loss,
-                        .val = m.val_f1,
-                        .val_loss = m.val_loss,
-                        .test = m.test_f1});
-      epoch_ms.push_back(m.epoch_ms);
-      r.history.push_back(m);
-      if (on_epoch) on_epoch(m);
-    }
-    stopped = resumed.finished;
-    step = static_cast<uint64_t>(resumed.steps);
-    r.resumed_epoch = resumed.epoch;
-  }
+  // Replay the recorded epochs: selection and the caller see them as they were.
+  stopped = resumable.resume(&resumed, [&](const InductiveEpochMetrics& m) {
+    guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
+    selector.observe({.epoch = m.epoch,
+                      .train_loss = m.train_loss,
+                      .val = m.val_f1,
+                      .val_loss = m.val_loss,
+                      .test = m.test_f1});
+    epoch_ms.push_back(m.epoch_ms);
+    r.history.push_back(m);
+    if (on_epoch) on_epoch(m);
+  }) && resumed.finished;
+  step = static_cast<uint64_t>(resumed.steps);
+  r.resumed_epoch = resumed.epoch;
   const auto save_state = [&](bool done) {
-    if (o.state.path.empty()) return;
-    save_train_state(o.state,
-                     {.epoch = static_cast<int64_t>(r.history.size()),
-                      .finished = done,
-                      .steps = static_cast<int64_t>(step),
-                      .history = history_tensor(r.history)},
-                     refs);
+    resumable.save(r.history, {.finished = done, .steps = static_cast<int64_t>(step)});
   };
   for (int64_t epoch = resumed.epoch + 1; !stopped && epoch <= o.epochs; ++epoch) {
     InductiveEpochMetrics m;
@@ -174,7 +146,7 @@ InductiveTrainResult train_inductive(
     }
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
-    if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
+    if (resumable.due(epoch, o.epochs)) save_state(false);
   }
   GKD_CHECK(!r.history.empty(), "[train_inductive] ", guard.report(),
             " (the run ended in its first epoch)");

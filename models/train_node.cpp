@@ -16,31 +16,6 @@
 
 namespace gkd::models {
 
-Tensor epoch_history_tensor(const std::vector<EpochMetrics>& history) {
-  std::vector<double> v;
-  for (const EpochMetrics& m : history) {
-    v.insert(v.end(), {static_cast<double>(m.epoch), m.train_loss, m.val_loss, m.train_acc,
-                       m.val_acc, m.test_acc, m.step_ms});
-  }
-  return Tensor::from_vector<double>(static_cast<int64_t>(history.size()), kEpochColumns, v);
-}
-
-std::vector<EpochMetrics> epoch_history_rows(const Tensor& history, int64_t column) {
-  const std::vector<double> v = history.to_vector<double>();
-  const auto width = static_cast<size_t>(history.cols());
-  std::vector<EpochMetrics> out;
-  for (size_t i = static_cast<size_t>(column) * kEpochColumns; i < v.size(); i += width) {
-    out.push_back({.epoch = static_cast<int64_t>(v[i]),
-                   .train_loss = v[i + 1],
-                   .val_loss = v[i + 2],
-                   .train_acc = v[i + 3],
-                   .val_acc = v[i + 4],
-                   .test_acc = v[i + 5],
-                   .step_ms = v[i + 6]});
-  }
-  return out;
-}
-
 NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io::NodeDataset& data,
                                       const NodeTrainOptions& o,
                                       const std::function<void(const EpochMetrics&)>& on_epoch,
@@ -71,35 +46,25 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   std::vector<double> step_ms;
   DivergenceMonitor divergence(o.divergence_jump);
   StepGuard guard(arch_name(model.config().arch), model.named_parameters(), o.on_non_finite);
-  const TrainStateRefs refs{live, best_state, {&adam}};
+  Resumable<EpochMetrics, 6> resumable(o.state, kEpochFields, {live, best_state, {&adam}});
   TrainState resumed;
-  bool finished = false;
-  if (load_train_state(o.state, kEpochColumns, &resumed, refs)) {
-    // Replay the recorded epochs: selection, divergence and the caller see them as they were.
-    for (const EpochMetrics& m : epoch_history_rows(resumed.history)) {
-      // A skipped step left a non-finite loss in the history (a skip for a gradient leaves none).
-      guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
-      divergence.observe(m.epoch, m.train_loss);
-      selector.observe({.epoch = m.epoch,
-                        .train_loss = m.train_loss,
-                        .val = m.val_acc,
-                        .val_loss = m.val_loss,
-                        .test = m.test_acc});
-      step_ms.push_back(m.step_ms);
-      r.history.push_back(m);
-      if (on_epoch) on_epoch(m);
-    }
-    finished = resumed.finished;
-    r.resumed_epoch = resumed.epoch;
-  }
+  // Replay the recorded epochs: selection, divergence and the caller see them as they were.
+  const bool finished = resumable.resume(&resumed, [&](const EpochMetrics& m) {
+    // A skipped step left a non-finite loss in the history (a skip for a gradient leaves none).
+    guard.check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
+    divergence.observe(m.epoch, m.train_loss);
+    selector.observe({.epoch = m.epoch,
+                      .train_loss = m.train_loss,
+                      .val = m.val_acc,
+                      .val_loss = m.val_loss,
+                      .test = m.test_acc});
+    step_ms.push_back(m.step_ms);
+    r.history.push_back(m);
+    if (on_epoch) on_epoch(m);
+  }) && resumed.finished;
+  r.resumed_epoch = resumed.epoch;
   const auto save_state = [&](bool done) {
-    if (o.state.path.empty()) return;
-    save_train_state(o.state,
-                     {.epoch = static_cast<int64_t>(r.history.size()),
-                      .finished = done,
-                      .diverged_epoch = divergence.epoch(),
-                      .history = epoch_history_tensor(r.history)},
-                     refs);
+    resumable.save(r.history, {.finished = done, .diverged_epoch = divergence.epoch()});
   };
   for (int64_t epoch = resumed.epoch + 1; !finished && epoch <= o.epochs; ++epoch) {
     EpochMetrics m;
@@ -150,7 +115,7 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
     r.history.push_back(m);
     if (on_epoch) on_epoch(m);
     if (o.patience > 0 && epoch - selector.best_epoch() >= o.patience) break;
-    if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
+    if (resumable.due(epoch, o.epochs)) save_state(false);
   }
   GKD_CHECK(!r.history.empty(), "[train] ", guard.report(), " (the run ended in its first epoch)");
   if (!finished) save_state(true);

@@ -67,12 +67,10 @@ struct NodeTrainResult {
   std::vector<EpochMetrics> history;
 };
 
-// EpochMetrics as rows of a state file's history (models/train_state.h): kEpochColumns f64 values
-// per epoch. epoch_history_rows reads the block of columns starting at column * kEpochColumns, so a
-// cohort keeps one block per student side by side.
-inline constexpr int64_t kEpochColumns = 7;
-Tensor epoch_history_tensor(const std::vector<EpochMetrics>& history);
-std::vector<EpochMetrics> epoch_history_rows(const Tensor& history, int64_t column = 0);
+// The fields of EpochMetrics a state file's history keeps (models/train_state.h).
+inline constexpr MetricFields<EpochMetrics, 6> kEpochFields{
+    &EpochMetrics::train_loss, &EpochMetrics::val_loss, &EpochMetrics::train_acc,
+    &EpochMetrics::val_acc,    &EpochMetrics::test_acc, &EpochMetrics::step_ms};
 
 // What a caller adds to the supervised objective (distillation): a term computed from the step's
 // model output, and the parameters it trains besides the model's (e.g. a FitNet projection).

@@ -9,8 +9,11 @@
 // is no RNG state to carry.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/optim.h"
@@ -51,11 +54,93 @@ struct TrainStateRefs {
 void save_train_state(const StateFileOptions& file, const TrainState& state,
                       const TrainStateRefs& refs);
 
+// A trainer's per-epoch metrics (a struct with an int64 `epoch` and double fields) as the history
+// of a state file: one row per epoch, the epoch then `fields` in order. A cohort keeps its
+// students' histories side by side, one block of columns each.
+template <class M, size_t N>
+using MetricFields = std::array<double M::*, N>;
+
+template <class M, size_t N>
+constexpr int64_t history_width(const MetricFields<M, N>&) {
+  return static_cast<int64_t>(N) + 1;
+}
+
+// blocks[k] is block k; every block holds the same number of epochs.
+template <class M, size_t N>
+Tensor history_tensor(const std::vector<const std::vector<M>*>& blocks,
+                      const MetricFields<M, N>& fields) {
+  const size_t epochs = blocks.empty() ? 0 : blocks.front()->size();
+  std::vector<double> v;
+  for (size_t e = 0; e < epochs; ++e) {
+    for (const std::vector<M>* block : blocks) {
+      const M& m = (*block)[e];
+      v.push_back(static_cast<double>(m.epoch));
+      for (double M::*f : fields) v.push_back(m.*f);
+    }
+  }
+  return Tensor::from_vector<double>(
+      static_cast<int64_t>(epochs), history_width(fields) * static_cast<int64_t>(blocks.size()), v);
+}
+
+// The rows of block `block` of a history tensor.
+template <class M, size_t N>
+std::vector<M> history_rows(const Tensor& history, const MetricFields<M, N>& fields,
+                            int64_t block = 0) {
+  const std::vector<double> v = history.to_vector<double>();
+  const auto width = static_cast<size_t>(history.cols());
+  std::vector<M> out;
+  for (size_t i = static_cast<size_t>(block * history_width(fields)); i < v.size(); i += width) {
+    M m{};
+    m.epoch = static_cast<int64_t>(v[i]);
+    for (size_t f = 0; f < N; ++f) m.*fields[f] = v[i + 1 + f];
+    out.push_back(m);
+  }
+  return out;
+}
+
 // Reads file.path into `state` and `refs` when options ask to resume and the file exists (returns
 // false otherwise and touches nothing). Every mismatch (tag, names, shapes, history width) throws
 // gkd::Error naming the file and the field; the live tensors are only written once everything
 // has been checked.
 bool load_train_state(const StateFileOptions& file, int64_t history_columns, TrainState* state,
                       const TrainStateRefs& refs);
+
+// One trainer's resumable state: its history codec, its tensors and its state file in one place.
+//
+//   Resumable<GraphEpochMetrics, 5> resumable(o.state, kGraphEpochFields, refs);
+//   TrainState resumed;
+//   resumable.resume(&resumed, [&](const GraphEpochMetrics& m) { /* replay epoch m */ });
+//   for (epoch = resumed.epoch + 1; ...) { ...; if (resumable.due(epoch, o.epochs)) save; }
+//   resumable.save(history, {.finished = true, .steps = steps});
+template <class M, size_t N>
+class Resumable {
+ public:
+  Resumable(const StateFileOptions& file, const MetricFields<M, N>& fields, TrainStateRefs refs)
+      : file_(file), fields_(fields), refs_(std::move(refs)) {}
+
+  // Loads the state file when resuming and replays its epochs in order; false when there is none.
+  template <class Replay>
+  bool resume(TrainState* state, const Replay& replay) {
+    if (!load_train_state(file_, history_width(fields_), state, refs_)) return false;
+    for (const M& m : history_rows(state->history, fields_)) replay(m);
+    return true;
+  }
+  // True after the epochs at which a state is written during the run (the end is written apart).
+  bool due(int64_t epoch, int64_t epochs) const {
+    return !file_.path.empty() && file_.every > 0 && epoch % file_.every == 0 && epoch < epochs;
+  }
+  // `state`'s epoch and history are taken from `history`; the rest as given.
+  void save(const std::vector<M>& history, TrainState state) {
+    if (file_.path.empty()) return;
+    state.epoch = static_cast<int64_t>(history.size());
+    state.history = history_tensor({&history}, fields_);
+    save_train_state(file_, state, refs_);
+  }
+
+ private:
+  const StateFileOptions& file_;
+  const MetricFields<M, N>& fields_;
+  TrainStateRefs refs_;
+};
 
 }  // namespace gkd::models
