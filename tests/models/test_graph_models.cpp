@@ -232,6 +232,26 @@ TEST_CASE("train_graph: GIN separates cycles from stars, and the CV rule picks t
   CHECK(s.std == doctest::Approx(std::sqrt(50.0)));
 }
 
+TEST_CASE("train_graph: a non-finite loss is caught before the step and named with the batch") {
+  const io::GraphDataset d = shapes(40);
+  GraphSplit split;
+  for (int64_t i = 0; i < 40; ++i) (i % 4 == 0 ? split.test : split.train).push_back(i);
+  GraphModel m({.in_dim = 1, .out_dim = 2, .hidden = 8, .layers = 2}, 1);
+  m.parameters().front()->value.fill(NAN);
+  for (NonFinitePolicy policy : {NonFinitePolicy::kStop, NonFinitePolicy::kSkipStep}) {
+    CAPTURE(static_cast<int>(policy));
+    // Poisoned weights make every batch's loss NaN: stop ends the run at once; skip ends it after
+    // five skipped steps in a row. Neither leaves a finished epoch, so both are errors.
+    CHECK_THROWS_WITH_AS(
+        train_graph_classifier(
+            Context::cpu(), m, d, split,
+            {.epochs = 3, .batch_size = 4, .iters_per_epoch = 0, .on_non_finite = policy}),
+        "[train_graph] epoch 1, batch 1: gin: the training loss is NaN (the run ended in its "
+        "first epoch)",
+        Error);
+  }
+}
+
 TEST_CASE("checkpoints: a model saved and loaded gives the same logits; mismatches are refused") {
   const GraphModelConfig c{.arch = Arch::kGin, .in_dim = 1, .out_dim = 2, .hidden = 6};
   const io::GraphDataset d = shapes(6);
