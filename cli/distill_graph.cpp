@@ -89,16 +89,9 @@ int distill_online_graph(const DistillCall& call) {
     const distill::GraphCohortResult res =
         distill::train_graph_cohort(ctx, pointers, data, job.split, o, online,
                                     [&](int64_t k, const models::GraphEpochMetrics& m) {
-                                      dir.append_metrics({{"run", job.run},
-                                                          {"seed", job.seed},
-                                                          {"fold", job.fold},
-                                                          {"model", "student" + std::to_string(k)},
-                                                          {"epoch", m.epoch},
-                                                          {"train_loss", m.train_loss},
-                                                          {"val_loss", m.val_loss},
-                                                          {"val", m.val},
-                                                          {"test", m.test},
-                                                          {"epoch_ms", m.epoch_ms}});
+                                      json line = graph_epoch_line(job, m);
+                                      line["model"] = "student" + std::to_string(k);
+                                      dir.append_metrics(line);
                                     });
     report_resumed(f, fmt::format("run {} fold {} cohort", job.run + 1, job.fold + 1),
                    res.students[0].resumed_epoch);

@@ -322,6 +322,18 @@ nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::st
           {"gkd_commit", kGitCommit}};
 }
 
+nlohmann::json graph_epoch_line(const GraphJob& job, const models::GraphEpochMetrics& m) {
+  return {{"run", job.run},
+          {"seed", job.seed},
+          {"fold", job.fold},
+          {"epoch", m.epoch},
+          {"train_loss", m.train_loss},
+          {"val_loss", m.val_loss},
+          {"val", m.val},
+          {"test", m.test},
+          {"epoch_ms", m.epoch_ms}};
+}
+
 models::StateFileOptions state_file(const RunDir& dir, const TrainFlags& flags,
                                     const TrainConfig& config, const nlohmann::json& resolved,
                                     const std::string& name) {

@@ -118,6 +118,8 @@ struct GraphJob {
   models::GraphSplit split;
 };
 std::vector<GraphJob> graph_jobs(const TrainConfig& config, const io::GraphDataset& data);
+// The metrics.jsonl line of one epoch of `job`.
+nlohmann::json graph_epoch_line(const GraphJob& job, const models::GraphEpochMetrics& m);
 
 // The metadata a model checkpoint carries: enough for `gkd eval` to rebuild the model and its
 // split (the resolved config, the run's seed and fold).

@@ -67,15 +67,7 @@ int train_graphs(const TrainCall& call) {
     o.seed = job.seed * 1000 + static_cast<uint64_t>(job.fold);
     o.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_fold{}", job.run, job.fold));
     const auto on_epoch = [&](const models::GraphEpochMetrics& m) {
-      dir.append_metrics({{"run", job.run},
-                          {"seed", job.seed},
-                          {"fold", job.fold},
-                          {"epoch", m.epoch},
-                          {"train_loss", m.train_loss},
-                          {"val_loss", m.val_loss},
-                          {"val", m.val},
-                          {"test", m.test},
-                          {"epoch_ms", m.epoch_ms}});
+      dir.append_metrics(graph_epoch_line(job, m));
       print_progress(f, tty, m.epoch, c.epochs,
                      fmt::format("  run {}/{} fold {} epoch {:>4}/{}  loss {:.4f}  val {:5.1f}  "
                                  "test {:5.1f}",

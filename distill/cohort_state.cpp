@@ -8,15 +8,16 @@ CohortState::CohortState(const std::vector<models::ModelState>& states,
                          std::vector<std::vector<Tensor>>& best, const std::vector<Alw>& alw,
                          const std::vector<std::unique_ptr<autograd::Adam>>& optimizers)
     : states_(states), best_(best) {
+  // Names are "s<k>/<tensor>", student by student.
+  const auto prefix = [](size_t k) { return std::string("s").append(std::to_string(k)) + "/"; };
   for (size_t k = 0; k < states.size(); ++k) {
-    for (const auto& [name, t] : states[k])
-      live_.emplace_back("s" + std::to_string(k) + "/" + name, t);
+    for (const auto& [name, t] : states[k]) live_.emplace_back(prefix(k) + name, t);
   }
   // The ALW factors come after every model tensor: the best snapshots cover the models only.
   for (size_t k = 0; k < alw.size(); ++k) {
     if (!alw[k].chi) continue;
-    live_.emplace_back("s" + std::to_string(k) + "/alw.chi", &alw[k].chi->value);
-    live_.emplace_back("s" + std::to_string(k) + "/alw.phi", &alw[k].phi->value);
+    live_.emplace_back(prefix(k) + "alw.chi", &alw[k].chi->value);
+    live_.emplace_back(prefix(k) + "alw.phi", &alw[k].phi->value);
   }
   for (const auto& opt : optimizers) optimizers_.push_back(opt.get());
 }
@@ -40,6 +41,14 @@ void CohortState::save(const models::StateFileOptions& file, const models::Train
     best_flat_.insert(best_flat_.end(), best_[k].begin(), best_[k].end());
   }
   models::save_train_state(file, state, {live_, best_flat_, optimizers_});
+}
+
+std::string joined_reports(const std::vector<models::StepGuard>& guards) {
+  std::string reports;
+  for (const models::StepGuard& guard : guards) {
+    if (!guard.report().empty()) reports += (reports.empty() ? "" : "; ") + guard.report();
+  }
+  return reports;
 }
 
 }  // namespace gkd::distill

@@ -204,12 +204,7 @@ CohortResult train_cohort(
   result.students.resize(students.size());
   std::vector<models::DivergenceMonitor> divergence(students.size(),
                                                     models::DivergenceMonitor(o.divergence_jump));
-  std::vector<models::StepGuard> guards;
-  for (int64_t k = 0; k < k_count; ++k) {
-    guards.emplace_back(
-        "student " + std::to_string(k) + " (" + models::arch_name(students[k]->config().arch) + ")",
-        students[k]->named_parameters(), o.on_non_finite);
-  }
+  std::vector<models::StepGuard> guards = student_guards(students, o.on_non_finite);
   using Verdict = models::StepGuard::Verdict;
   // Records student m's loss: kStop when the cohort must stop before stepping (a non-finite loss
   // under the stop policy, or a detected jump with stop_on_divergence), kSkip when m skips this
@@ -235,39 +230,27 @@ CohortResult train_cohort(
   // Crash safety (models/train_state.h): every student's state, ALW factors and optimizer, the
   // best snapshots, and one block of history columns per student.
   CohortState cohort_state(states, best_states, alw, optimizers);
-  const int64_t columns = models::history_width(models::kEpochFields) * k_count;
+  std::vector<const std::vector<models::EpochMetrics>*> histories;
+  for (const models::NodeTrainResult& r : result.students) histories.push_back(&r.history);
   models::TrainState resumed;
-  if (cohort_state.load(o.state, columns, &resumed)) {
-    std::vector<std::vector<models::EpochMetrics>> rows;
-    for (int64_t k = 0; k < k_count; ++k) {
-      rows.push_back(models::history_rows(resumed.history, models::kEpochFields, k));
-      result.students[k].resumed_epoch = resumed.epoch;
-    }
-    for (int64_t e = 0; e < resumed.epoch; ++e) {  // replay, in the order the epochs were seen
-      for (int64_t k = 0; k < k_count; ++k) {
-        const models::EpochMetrics& m = rows[k][e];
-        guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
-        divergence[k].observe(m.epoch, m.train_loss);
-        selectors[k].observe({.epoch = m.epoch,
-                              .train_loss = m.train_loss,
-                              .val = m.val_acc,
-                              .val_loss = m.val_loss,
-                              .test = m.test_acc});
-        result.students[k].history.push_back(m);
-        if (on_epoch) on_epoch(k, m);
-      }
-      epoch_ms.push_back(rows[0][e].step_ms);
-    }
-    stopped = resumed.finished;
-  }
+  stopped =
+      cohort_state.resume(o.state, models::kEpochFields, &resumed,
+                          [&](int64_t k, const models::EpochMetrics& m) {
+                            guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
+                            divergence[k].observe(m.epoch, m.train_loss);
+                            selectors[k].observe({.epoch = m.epoch,
+                                                  .train_loss = m.train_loss,
+                                                  .val = m.val_acc,
+                                                  .val_loss = m.val_loss,
+                                                  .test = m.test_acc});
+                            result.students[k].history.push_back(m);
+                            if (on_epoch) on_epoch(k, m);
+                            if (k == 0) epoch_ms.push_back(m.step_ms);
+                          }) &&
+      resumed.finished;
+  for (models::NodeTrainResult& s : result.students) s.resumed_epoch = resumed.epoch;
   const auto save_state = [&](bool done) {
-    if (o.state.path.empty()) return;
-    std::vector<const std::vector<models::EpochMetrics>*> histories;
-    for (const models::NodeTrainResult& r : result.students) histories.push_back(&r.history);
-    cohort_state.save(o.state,
-                      {.epoch = static_cast<int64_t>(histories.front()->size()),
-                       .finished = done,
-                       .history = models::history_tensor(histories, models::kEpochFields)});
+    cohort_state.save(o.state, models::kEpochFields, histories, {.finished = done});
   };
   for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> train_loss(students.size());
@@ -378,11 +361,8 @@ CohortResult train_cohort(
     if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
   }
 
-  std::string reports;
-  for (const models::StepGuard& guard : guards) {
-    if (!guard.report().empty()) reports += (reports.empty() ? "" : "; ") + guard.report();
-  }
-  GKD_CHECK(!epoch_ms.empty(), "[cohort] ", reports, " (the run ended in its first epoch)");
+  GKD_CHECK(!epoch_ms.empty(), "[cohort] ", joined_reports(guards),
+            " (the run ended in its first epoch)");
   if (!resumed.finished) save_state(true);
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   result.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];

@@ -69,52 +69,35 @@ GraphCohortResult train_graph_cohort(
   std::vector<std::vector<Tensor>> best(students.size());
   std::vector<double> epoch_ms;
   uint64_t step = 0;
-  std::vector<models::StepGuard> guards;
-  for (int64_t k = 0; k < k_count; ++k) {
-    guards.emplace_back(
-        "student " + std::to_string(k) + " (" + models::arch_name(students[k]->config().arch) + ")",
-        students[k]->named_parameters(), o.on_non_finite);
-  }
+  std::vector<models::StepGuard> guards = student_guards(students, o.on_non_finite);
   using Verdict = models::StepGuard::Verdict;
   bool stopped = false;
 
   // Crash safety (models/train_state.h), as train_cohort: every student's state, ALW factors and
   // optimizer, the best snapshots, one block of history columns per student, the step counter.
   CohortState cohort_state(states, best, alw, optimizers);
-  const int64_t columns = models::history_width(models::kGraphEpochFields) * k_count;
+  std::vector<const std::vector<models::GraphEpochMetrics>*> histories;
+  for (const models::GraphTrainResult& s : r.students) histories.push_back(&s.history);
   models::TrainState resumed;
-  if (cohort_state.load(o.state, columns, &resumed)) {
-    std::vector<std::vector<models::GraphEpochMetrics>> rows;
-    for (int64_t k = 0; k < k_count; ++k) {
-      rows.push_back(models::history_rows(resumed.history, models::kGraphEpochFields, k));
-      r.students[k].resumed_epoch = resumed.epoch;
-    }
-    for (int64_t e = 0; e < resumed.epoch; ++e) {  // replay, in the order the epochs were seen
-      for (int64_t k = 0; k < k_count; ++k) {
-        const models::GraphEpochMetrics& m = rows[k][e];
-        guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
-        selectors[k].observe({.epoch = m.epoch,
-                              .train_loss = m.train_loss,
-                              .val = m.val,
-                              .val_loss = m.val_loss,
-                              .test = m.test});
-        r.students[k].history.push_back(m);
-        if (on_epoch) on_epoch(k, m);
-      }
-      epoch_ms.push_back(rows[0][e].epoch_ms);
-    }
-    stopped = resumed.finished;
-    step = static_cast<uint64_t>(resumed.steps);
-  }
+  stopped =
+      cohort_state.resume(o.state, models::kGraphEpochFields, &resumed,
+                          [&](int64_t k, const models::GraphEpochMetrics& m) {
+                            guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
+                            selectors[k].observe({.epoch = m.epoch,
+                                                  .train_loss = m.train_loss,
+                                                  .val = m.val,
+                                                  .val_loss = m.val_loss,
+                                                  .test = m.test});
+                            r.students[k].history.push_back(m);
+                            if (on_epoch) on_epoch(k, m);
+                            if (k == 0) epoch_ms.push_back(m.epoch_ms);
+                          }) &&
+      resumed.finished;
+  step = static_cast<uint64_t>(resumed.steps);
+  for (models::GraphTrainResult& s : r.students) s.resumed_epoch = resumed.epoch;
   const auto save_state = [&](bool done) {
-    if (o.state.path.empty()) return;
-    std::vector<const std::vector<models::GraphEpochMetrics>*> histories;
-    for (const models::GraphTrainResult& s : r.students) histories.push_back(&s.history);
-    cohort_state.save(o.state,
-                      {.epoch = static_cast<int64_t>(histories.front()->size()),
-                       .finished = done,
-                       .steps = static_cast<int64_t>(step),
-                       .history = models::history_tensor(histories, models::kGraphEpochFields)});
+    cohort_state.save(o.state, models::kGraphEpochFields, histories,
+                      {.finished = done, .steps = static_cast<int64_t>(step)});
   };
   for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> loss_sum(students.size(), 0.0);
@@ -206,11 +189,8 @@ GraphCohortResult train_graph_cohort(
     }
     if (o.state.every > 0 && epoch % o.state.every == 0 && epoch < o.epochs) save_state(false);
   }
-  std::string reports;
-  for (const models::StepGuard& guard : guards) {
-    if (!guard.report().empty()) reports += (reports.empty() ? "" : "; ") + guard.report();
-  }
-  GKD_CHECK(!epoch_ms.empty(), "[graph cohort] ", reports, " (the run ended in its first epoch)");
+  GKD_CHECK(!epoch_ms.empty(), "[graph cohort] ", joined_reports(guards),
+            " (the run ended in its first epoch)");
   if (!resumed.finished) save_state(true);
   std::nth_element(epoch_ms.begin(), epoch_ms.begin() + epoch_ms.size() / 2, epoch_ms.end());
   r.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];

@@ -39,7 +39,7 @@ struct TrainState {
   bool finished = false;  // the trainer returned after `epoch` (last epoch, patience, divergence)
   int64_t diverged_epoch = 0;
   int64_t steps = 0;  // optimizer steps so far (mini-batch trainers key dropout on the step)
-  Tensor history;     // f64 [epoch, columns]: one row per epoch, columns defined by the trainer
+  Tensor history{};   // f64 [epoch, columns]: one row per epoch, columns defined by the trainer
 };
 
 // The tensors a state file carries: `live` (by name) is read back in place; `best` is the
