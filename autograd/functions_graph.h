@@ -20,7 +20,8 @@ namespace gkd::autograd {
 Var spmm(const Graph& g, Var x, Var edge_w = {}, bool mean = false);
 
 // y = A · x for a constant sparse A [R, C] (bag-of-words features) and x: [C, F]; y: [R, F].
-// `values` ([nnz, 1], CSR order) replaces A's stored values when defined (dropout on the nonzeros).
+// `values` ([nnz, H], CSR order) replaces A's stored values when defined (dropout on the nonzeros;
+// H > 1: column h of values for column block h of x, students as a batch dimension).
 // Backward: dx += Aᵀ · dy through the stored transpose (no atomics).
 Var sparse_matmul(const SparseMatrix& a, Var x, const Tensor& values = {});
 

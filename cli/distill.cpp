@@ -118,6 +118,9 @@ void add_distill_options(OptionTable& t, DistillConfig& d) {
   t.add("cohort", &d.cohort, {},
         "dml/gml: the students' architectures, comma-separated (e.g. gcn,gat,sage); "
         "default --students copies of --model");
+  t.add("batch_students", &d.batch_students,
+        "online: students of one architecture run as one batch (one GEMM and one SpMM per layer "
+        "for the cohort); false runs them one by one");
 }
 
 constexpr const char* kDemo =

@@ -38,7 +38,8 @@ int distill_online(const DistillCall& call) {
                               : distill::FeatureDistance::kMse,
       .aux_weight = d.aux_weight,
       .entropy_weight = d.entropy_weight,
-      .alw_rank = d.alw_rank};
+      .alw_rank = d.alw_rank,
+      .batch_students = d.batch_students};
   // The students' architectures: --cohort gcn,gat,... (mixed, dml and gml) or --students x
   // --model. Deep supervision gives them auxiliary heads; baselines stay the plain students.
   const std::vector<std::string> archs = cohort_archs(d, c);
@@ -141,6 +142,7 @@ int distill_online(const DistillCall& call) {
     ensemble.val.push_back(res.ensemble_val_acc);
     run["ensemble"] = {{"test", res.ensemble_test_acc}, {"val", res.ensemble_val_acc}};
     run["cohort_epoch_ms_median"] = res.median_epoch_ms;
+    run["students_batched"] = res.batched;
     epoch_ms.push_back(res.median_epoch_ms);
     for (int64_t k = 0; d.baseline && k < k_count; ++k) {
       if (baselines.count(archs[k]) && baselines[archs[k]].test.size() == size_t(r + 1)) continue;

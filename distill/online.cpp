@@ -82,11 +82,38 @@ Var accumulate(Var total, Var term) {
   return total.defined() ? ag::add(total, term) : term;
 }
 
-// Student `target`'s loss against the references of its peers. `mutual` is its row of the fused
-// cohort KL (dml, gml: T²/(K−1) Σ_p KL(q_p ‖ q_target), computed for the whole cohort at once).
-Var student_loss(Tape& tape, const Graph& g, const Tensor& y, const Tensor& train_mask,
-                 const models::ModelOutput& target, Var mutual, const std::vector<Reference>& peers,
-                 const OnlineOptions& o) {
+// The peer layer that target layer t aligns to: t + shift mod L (oc: the same layer).
+int64_t aligned_layer(int64_t t, int64_t layers, const OnlineOptions& o) {
+  const int64_t shift = o.method == OnlineMethod::kOc ? 0 : o.shift;
+  return ((t + shift) % layers + layers) % layers;
+}
+
+// [T, 1]: row i = Σ_{p ∈ peers[i]} Σ_t KL(P(h_p^(aligned t)) ‖ P(h_target_i^(t))), every target's
+// every layer pair with every peer in one fused structure-KL call (one launch per step).
+Var structure_terms(const Graph& g, const std::vector<const models::ModelOutput*>& targets,
+                    const std::vector<std::vector<Reference>>& peers, const OnlineOptions& o) {
+  std::vector<std::pair<Var, Var>> pairs;
+  std::vector<int64_t> offsets{0};
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const auto layers = static_cast<int64_t>(targets[i]->hidden.size());
+    for (const Reference& p : peers[i]) {
+      for (int64_t t = 0; t < layers; ++t) {
+        pairs.emplace_back(targets[i]->hidden[t], p.hidden[aligned_layer(t, layers, o)]);
+      }
+    }
+    offsets.push_back(static_cast<int64_t>(pairs.size()));
+  }
+  const Tensor segments =
+      Tensor::from_vector<int64_t>(static_cast<int64_t>(offsets.size()), 1, offsets).to(g.device());
+  return ag::segment_sum(segments, ag::structure_kl(g, pairs, o.kernel));
+}
+
+// Student `target`'s loss against the references of its peers. `cohort_term` is its row of a
+// term computed for the whole cohort at once: dml, gml: T²/(K−1) Σ_p KL(q_p ‖ q_target) (the
+// fused cohort KL); structure methods: Σ_p Σ_t of the aligned structure KLs (structure_terms).
+Var student_loss(Tape& tape, const Tensor& y, const Tensor& train_mask,
+                 const models::ModelOutput& target, Var cohort_term,
+                 const std::vector<Reference>& peers, const OnlineOptions& o) {
   Var loss = ag::cross_entropy(target.logits, y, train_mask);
   if (o.method == OnlineMethod::kGml && o.entropy_weight > 0) {
     loss = ag::add(loss, ag::scale(ag::entropy(target.logits, o.temperature), -o.entropy_weight));
@@ -99,24 +126,19 @@ Var student_loss(Tape& tape, const Graph& g, const Tensor& y, const Tensor& trai
   }
   if (peers.empty() || o.weight == 0) return loss;
   if (o.method == OnlineMethod::kDml || o.method == OnlineMethod::kGml) {
-    return ag::add(loss, ag::scale(mutual, o.weight));
+    return ag::add(loss, ag::scale(cohort_term, o.weight));
   }
-  const auto layers = static_cast<int64_t>(target.hidden.size());
-  Var distill;
-  for (const Reference& p : peers) {
-    const int64_t shift = o.method == OnlineMethod::kOc ? 0 : o.shift;
-    std::vector<std::pair<Var, Var>> aligned;  // (target layer t, the peer's layer t + shift)
-    for (int64_t t = 0; t < layers; ++t) {
-      const int64_t s = ((t + shift) % layers + layers) % layers;
-      aligned.emplace_back(target.hidden[t], p.hidden[s]);
-      if (plus && o.feature_weight > 0) {
-        distill = accumulate(distill, ag::scale(feature_distance(tape, target.hidden[t],
-                                                                 p.hidden[s], o.feature_distance),
-                                                o.feature_weight));
+  Var distill = cohort_term;
+  if (plus && o.feature_weight > 0) {
+    const auto layers = static_cast<int64_t>(target.hidden.size());
+    for (const Reference& p : peers) {
+      for (int64_t t = 0; t < layers; ++t) {
+        distill = ag::add(distill, ag::scale(feature_distance(tape, target.hidden[t],
+                                                              p.hidden[aligned_layer(t, layers, o)],
+                                                              o.feature_distance),
+                                             o.feature_weight));
       }
     }
-    // Every layer pair with this peer in one fused call; the terms are summed, as the code.
-    distill = accumulate(distill, ag::sum(ag::structure_kl(g, aligned, o.kernel)));
   }
   return ag::add(loss, ag::scale(distill, o.weight / static_cast<double>(peers.size())));
 }
@@ -190,6 +212,7 @@ CohortResult train_cohort(
   }
   const bool mutual_kl =
       k_count > 1 && (online.method == OnlineMethod::kDml || online.method == OnlineMethod::kGml);
+  const bool structure = k_count > 1 && structural && online.weight != 0;
   // The logits a student's KL terms compare: after ALW for GML, the raw ones otherwise.
   const auto kd_logits = [&](Tape& tape, int64_t k, Var z) {
     return alw[k].chi ? alw_logits(tape, z, tape.param(*alw[k].chi), tape.param(*alw[k].phi)) : z;
@@ -199,8 +222,21 @@ CohortResult train_cohort(
                                   .seed = o.seed * 1000 + static_cast<uint64_t>(k),
                                   .step = static_cast<uint64_t>(epoch)};
   };
+  // Every student's forward: one batched forward when they share a config (students as a batch
+  // dimension), else one each.
+  const std::vector<const models::Model*> cohort(students.begin(), students.end());
+  const bool batched = online.batch_students && k_count > 1 && models::Model::can_batch(cohort);
+  const auto forward_all = [&](Tape& tape, int64_t epoch, bool training) {
+    std::vector<models::ForwardOptions> options;
+    for (int64_t k = 0; k < k_count; ++k) options.push_back(forward_options(k, epoch, training));
+    if (batched) return models::Model::forward_cohort(tape, g, x, cohort, options);
+    std::vector<models::ModelOutput> outs;
+    for (int64_t k = 0; k < k_count; ++k)
+      outs.push_back(students[k]->forward(tape, g, x, options[k]));
+    return outs;
+  };
 
-  CohortResult result;
+  CohortResult result{.batched = batched};
   result.students.resize(students.size());
   std::vector<models::DivergenceMonitor> divergence(students.size(),
                                                     models::DivergenceMonitor(o.divergence_jump));
@@ -260,25 +296,30 @@ CohortResult train_cohort(
       // One forward of every student; each loss treats the others' outputs as constants, so one
       // backward of the sum gives every student exactly its own gradient.
       Tape tape(ctx);
-      std::vector<models::ModelOutput> outs;
-      for (int64_t k = 0; k < k_count; ++k) {
-        outs.push_back(students[k]->forward(tape, g, x, forward_options(k, epoch, true)));
-      }
+      const std::vector<models::ModelOutput> outs = forward_all(tape, epoch, true);
       std::vector<Var> kd;
       std::vector<Reference> refs;
       for (int64_t k = 0; k < k_count; ++k) {
         kd.push_back(kd_logits(tape, k, outs[k].logits));
         refs.push_back(as_reference(tape, kd.back(), outs[k]));
       }
-      const Var mutual = mutual_kl ? ag::cohort_kl(kd, online.temperature) : Var();  // [K, 1]
+      std::vector<std::vector<Reference>> peers(students.size());
+      std::vector<const models::ModelOutput*> targets;
+      for (int64_t m = 0; m < k_count; ++m) {
+        targets.push_back(&outs[m]);
+        for (int64_t p = 0; p < k_count; ++p) {
+          if (p != m) peers[m].push_back(refs[p]);
+        }
+      }
+      // [K, 1]: each student's mutual or structure term, one fused launch for the cohort.
+      const Var cohort_terms = mutual_kl   ? ag::cohort_kl(kd, online.temperature)
+                               : structure ? structure_terms(g, targets, peers, online)
+                                           : Var();
       Var total;
       for (int64_t m = 0; m < k_count; ++m) {
-        std::vector<Reference> peers;
-        for (int64_t p = 0; p < k_count; ++p) {
-          if (p != m) peers.push_back(refs[p]);
-        }
-        Var loss = student_loss(tape, g, y, train_mask, outs[m],
-                                mutual_kl ? row(tape, mutual, m) : Var(), peers, online);
+        Var loss = student_loss(tape, y, train_mask, outs[m],
+                                cohort_terms.defined() ? row(tape, cohort_terms, m) : Var(),
+                                peers[m], online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
         verdicts[m] = check_loss(m, epoch, train_loss[m]);
         stopped = verdicts[m] == Verdict::kStop || stopped;
@@ -309,13 +350,15 @@ CohortResult train_cohort(
         }
         const models::ModelOutput out =
             students[m]->forward(tape, g, x, forward_options(m, epoch, true));
-        Var mutual;
+        Var term;
         if (mutual_kl) {  // m's logits with gradient, the peers' as constants: row 0 is m's term
           std::vector<Var> cohort{kd_logits(tape, m, out.logits)};
           for (const Reference& p : peers) cohort.push_back(p.logits);
-          mutual = row(tape, ag::cohort_kl(cohort, online.temperature), 0);
+          term = row(tape, ag::cohort_kl(cohort, online.temperature), 0);
+        } else if (structure) {
+          term = structure_terms(g, {&out}, {peers}, online);  // [1, 1]
         }
-        Var loss = student_loss(tape, g, y, train_mask, out, mutual, peers, online);
+        Var loss = student_loss(tape, y, train_mask, out, term, peers, online);
         train_loss[m] = loss.value().to(Device::kCPU).item<float>();
         const Verdict v = check_loss(m, epoch, train_loss[m]);
         if (v == Verdict::kSkip) continue;
@@ -336,14 +379,14 @@ CohortResult train_cohort(
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     epoch_ms.push_back(ms);
+    Tape eval_tape(ctx);
+    ag::NoGrad no_grad(eval_tape);
+    const std::vector<models::ModelOutput> evaluated = forward_all(eval_tape, epoch, false);
     for (int64_t k = 0; k < k_count; ++k) {
-      Tape tape(ctx);
-      ag::NoGrad no_grad(tape);
-      const models::ModelOutput out = students[k]->forward(tape, g, x, {.training = false});
+      const Var z = evaluated[k].logits;
       models::EpochMetrics m{.epoch = epoch, .train_loss = train_loss[k], .step_ms = ms};
-      m.val_loss =
-          ag::cross_entropy(out.logits, y, val_mask).value().to(Device::kCPU).item<float>();
-      const Tensor logits = out.logits.value().to(Device::kCPU);
+      m.val_loss = ag::cross_entropy(z, y, val_mask).value().to(Device::kCPU).item<float>();
+      const Tensor logits = z.value().to(Device::kCPU);
       m.train_acc = models::accuracy(logits, data.y, data.train_mask);
       m.val_acc = models::accuracy(logits, data.y, data.val_mask);
       m.test_acc = models::accuracy(logits, data.y, data.test_mask);
@@ -368,8 +411,13 @@ CohortResult train_cohort(
   result.median_epoch_ms = epoch_ms[epoch_ms.size() / 2];
   Tensor mean_probs;  // [N, C]: the ensemble of the (restored) students
   for (int64_t k = 0; k < k_count; ++k) {
-    models::NodeTrainResult& r = result.students[k];
     if (o.restore_best) models::restore(states[k], best_states[k]);
+  }
+  Tape tape(ctx);
+  ag::NoGrad no_grad(tape);
+  const std::vector<models::ModelOutput> final_outs = forward_all(tape, o.epochs, false);
+  for (int64_t k = 0; k < k_count; ++k) {
+    models::NodeTrainResult& r = result.students[k];
     r.best_epoch = selectors[k].best_epoch();
     r.best_val_acc = selectors[k].best_val();
     r.test_acc = selectors[k].test_at_best();
@@ -380,12 +428,8 @@ CohortResult train_cohort(
     r.non_finite = guards[k].report();
     r.skipped_steps = guards[k].skipped_steps();
     r.median_step_ms = result.median_epoch_ms;
-    Tape tape(ctx);
-    ag::NoGrad no_grad(tape);
-    const Tensor p = ag::softmax_rows(students[k]->forward(tape, g, x, {.training = false}).logits)
-                         .value()
-                         .to(Device::kCPU)
-                         .to_dtype(DType::kF64);
+    const Tensor p =
+        ag::softmax_rows(final_outs[k].logits).value().to(Device::kCPU).to_dtype(DType::kF64);
     mean_probs = mean_probs.defined() ? ops::add(Context::cpu(), mean_probs, p) : p;
   }
   result.ensemble_val_acc = models::accuracy(mean_probs, data.y, data.val_mask);

@@ -53,6 +53,10 @@ struct OnlineOptions {
   double aux_weight = 1.0;
   double entropy_weight = 0.0;  // gml: γ_H on the subtracted prediction entropy
   int64_t alw_rank = 0;         // gml: h of the ALW factorisation (0: no ALW, W = 1)
+  // Students of one config run as one batch (models::Model::forward_cohort) in the simultaneous
+  // schedule and in evaluation; false runs each student's forward on its own (the same numbers
+  // up to float summation order; for measuring what batching buys).
+  bool batch_students = true;
 };
 
 struct CohortResult {
@@ -60,6 +64,7 @@ struct CohortResult {
   // The ensemble (mean of the students' softmax outputs) at the final epoch.
   double ensemble_test_acc = 0, ensemble_val_acc = 0;
   double median_epoch_ms = 0;  // the whole cohort's training step per epoch
+  bool batched = false;        // the students ran as one batch (OnlineOptions::batch_students)
 };
 
 // Trains the students together on `data`. Structure methods need one architecture (their layers

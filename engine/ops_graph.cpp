@@ -69,7 +69,10 @@ void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& valu
   const int64_t out_rows = options.transpose ? a.cols() : a.rows();
   const int64_t in_rows = options.transpose ? a.rows() : a.cols();
   const Tensor& w = values.defined() ? values : a.values();
-  check_tensor(ctx, "sparse_matmul", "values", w, a.nnz(), 1, a.dtype());
+  const int64_t heads = w.cols();  // one column of values per column block of x (students)
+  check_tensor(ctx, "sparse_matmul", "values", w, a.nnz(), heads, a.dtype());
+  GKD_CHECK(heads >= 1 && x.cols() % heads == 0, "[sparse_matmul] x has ", x.cols(),
+            " columns, not a multiple of the ", heads, " columns of values");
   check_on(ctx, "sparse_matmul", "x", x);
   check_dtype("sparse_matmul", "x", x, a.dtype());
   GKD_CHECK(x.rows() == in_rows, "[sparse_matmul] x has ", x.rows(), " rows (expected ", in_rows,
@@ -80,7 +83,7 @@ void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& valu
     using T = decltype(tag);
     kernels::SpmmArgs<T> args{options.transpose ? a.csr_transposed() : a.csr(),
                               w.data<T>(),
-                              1,
+                              heads,
                               false,
                               x.cview<T>(),
                               y.view<T>(),

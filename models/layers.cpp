@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "autograd/functions_cohort.h"
 #include "autograd/functions_dense.h"
 #include "autograd/functions_graph.h"
 #include "engine/error.h"
@@ -14,9 +15,32 @@ namespace gkd::models {
 using kernels::Activation;
 namespace ag = autograd;
 
-Var LayerInput::project(Var w) const {
-  if (dense.defined()) return ag::matmul(dense, w);
+Var LayerInput::project(Var w, int64_t students) const {
+  if (dense.defined()) {
+    return per_student ? ag::block_matmul(dense, w, students) : ag::matmul(dense, w);
+  }
+  // Per-student values [nnz, K] multiply block k of the stacked weights: one pass over A.
   return ag::sparse_matmul(*sparse, w, sparse_values);
+}
+
+std::vector<uint64_t> LayerStep::seeds() const {
+  std::vector<uint64_t> out{seed};
+  out.insert(out.end(), peer_seeds.begin(), peer_seeds.end());
+  return out;
+}
+
+Var Layer::stacked(Tape& tape, const LayerStep& step, Parameter& p) const {
+  if (step.peers.empty()) return tape.param(p);
+  size_t index = 0;
+  while (index < params_.size() && params_[index].get() != &p) ++index;
+  GKD_CHECK(index < params_.size(), "[Layer] ", p.name, " is not a parameter of this layer");
+  std::vector<Var> per_student{tape.param(p)};
+  for (Layer* peer : step.peers) {
+    GKD_CHECK(index < peer->params_.size() && peer->params_[index]->value.same_shape(p.value),
+              "[Layer] the students' layers differ in ", p.name);
+    per_student.push_back(tape.param(*peer->params_[index]));
+  }
+  return ag::concat_cols(per_student);
 }
 
 std::vector<Parameter*> Layer::parameters() {
@@ -70,8 +94,9 @@ Var embedding_sum(Var table, const std::vector<int64_t>& vocab, const Tensor& id
 
 namespace {
 
-Var add_bias(Tape& tape, Var h, Parameter* b) {
-  return b ? ag::bias_act(h, tape.param(*b), Activation::kNone) : h;
+// h + the stacked biases.
+Var add_bias(Var h, Var b) {
+  return b.defined() ? ag::bias_act(h, b, Activation::kNone) : h;
 }
 
 class Linear : public Layer {
@@ -79,8 +104,9 @@ class Linear : public Layer {
   Linear(int64_t in, int64_t out, bool bias, InitStream& init)
       : w_(own(glorot_uniform("weight", in, out, init.seed, init.take()))),
         b_(bias ? &own(zeros("bias", 1, out)) : nullptr) {}
-  Var forward(Tape& tape, const Graph&, const LayerInput& in, const LayerStep&) override {
-    return add_bias(tape, in.project(tape.param(w_)), b_);
+  Var forward(Tape& tape, const Graph&, const LayerInput& in, const LayerStep& step) override {
+    return add_bias(in.project(stacked(tape, step, w_), step.students()),
+                    b_ ? stacked(tape, step, *b_) : Var());
   }
   int64_t out_cols() const override { return w_.value.cols(); }
 
@@ -94,11 +120,12 @@ class Gcn : public Layer {
   Gcn(int64_t in, int64_t out, bool bias, InitStream& init)
       : w_(own(glorot_uniform("weight", in, out, init.seed, init.take()))),
         b_(bias ? &own(zeros("bias", 1, out)) : nullptr) {}
-  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
+  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
     const Graph& gs = g.with_self_loops();
-    Var h = in.project(tape.param(w_));  // [N, out]: project first, aggregate fewer columns
+    // [N, K*out]: project first, aggregate fewer columns, every student in one SpMM.
+    Var h = in.project(stacked(tape, step, w_), step.students());
     h = ag::spmm(gs, h, tape.constant(gs.norm(EdgeNorm::kGcnSymmetric, h.value().dtype())));
-    return add_bias(tape, h, b_);
+    return add_bias(h, b_ ? stacked(tape, step, *b_) : Var());
   }
   int64_t out_cols() const override { return w_.value.cols(); }
 
@@ -133,37 +160,48 @@ class Gat : public Layer {
 
   Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
     const Graph& gs = g.with_self_loops();
-    const int64_t h = o_.heads;
-    Var z = in.project(tape.param(*w_));  // [N, H*F]
-    Var logits = ag::sddmm_u_add_v(gs, head_dot(z, tape.param(*a_src_), h),
-                                   head_dot(z, tape.param(*a_dst_), h), true,
-                                   o_.negative_slope);  // [E, H]
+    // K students' heads side by side are K*H heads of one layer: one SDDMM, one edge softmax and
+    // one SpMM for the cohort.
+    const int64_t k = step.students(), h = k * o_.heads;
+    const std::vector<uint64_t> seeds = step.seeds();
+    Var z = in.project(stacked(tape, step, *w_), k);  // [N, K*H*F]
+    Var logits = ag::sddmm_u_add_v(gs, head_dot(z, stacked(tape, step, *a_src_), h),
+                                   head_dot(z, stacked(tape, step, *a_dst_), h), true,
+                                   o_.negative_slope);  // [E, K*H]
     Var alpha = ag::edge_softmax(gs, logits);
-    alpha = ag::dropout(alpha, static_cast<float>(o_.attn_dropout), step.seed, step.stream,
-                        step.training);
+    alpha = ag::dropout_blocks(alpha, static_cast<float>(o_.attn_dropout), seeds, step.stream,
+                               step.training);
     // The original GAT code also drops the projected features that are aggregated (the scores
     // above use them undropped); its own stream: the top bit is never set in a model's streams.
-    Var values = ag::dropout(z, static_cast<float>(o_.feat_dropout), step.seed,
-                             step.stream | (uint64_t{1} << 63), step.training);
-    Var out = ag::spmm(gs, values, alpha);  // [N, H*F]
-    if (w_res_) out = ag::add(out, in.project(tape.param(*w_res_)));
+    Var values = ag::dropout_blocks(z, static_cast<float>(o_.feat_dropout), seeds,
+                                    step.stream | (uint64_t{1} << 63), step.training);
+    Var out = ag::spmm(gs, values, alpha);  // [N, K*H*F]
+    if (w_res_) out = ag::add(out, in.project(stacked(tape, step, *w_res_), k));
     if (identity_residual_) {
-      GKD_CHECK(in.dense.defined(), "[GAT] an identity residual needs a dense input");
+      GKD_CHECK(in.dense.defined() && (k == 1 || in.per_student),
+                "[GAT] an identity residual needs a dense input of every student");
       out = ag::add(out, in.dense);
     }
-    if (o_.mean_heads && h > 1) out = ag::matmul(out, tape.constant(head_mean(z.value().dtype())));
-    return add_bias(tape, out, b_);
+    if (o_.mean_heads && o_.heads > 1) {
+      out = ag::block_matmul(out, tape.constant(head_mean(z.value().dtype(), k)), k);
+    }
+    return add_bias(out, b_ ? stacked(tape, step, *b_) : Var());
   }
   int64_t out_cols() const override { return o_.mean_heads ? out_ : o_.heads * out_; }
 
  private:
-  // [H*F, F] with 1/H where row h*F + j meets column j: right-multiplying averages the heads.
-  Tensor head_mean(DType dtype) const {
-    std::vector<double> m(o_.heads * out_ * out_, 0.0);
+  // K copies side by side of the [H*F, F] matrix with 1/H where row h*F + j meets column j:
+  // right-multiplying each student's block averages its heads.
+  Tensor head_mean(DType dtype, int64_t students) const {
+    const int64_t cols = students * out_;
+    std::vector<double> m(o_.heads * out_ * cols, 0.0);
     for (int64_t hd = 0; hd < o_.heads; ++hd) {
-      for (int64_t j = 0; j < out_; ++j) m[(hd * out_ + j) * out_ + j] = 1.0 / o_.heads;
+      for (int64_t j = 0; j < out_; ++j) {
+        for (int64_t s = 0; s < students; ++s)
+          m[(hd * out_ + j) * cols + s * out_ + j] = 1.0 / o_.heads;
+      }
     }
-    return Tensor::from_vector<double>(o_.heads * out_, out_, m).to_dtype(dtype);
+    return Tensor::from_vector<double>(o_.heads * out_, cols, m).to_dtype(dtype);
   }
 
   GatOptions o_;
@@ -185,24 +223,25 @@ class Sage : public Layer {
     if (bias) b_ = &own(zeros("bias", 1, out));
   }
 
-  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep&) override {
-    Var self = in.project(tape.param(*w_self_));
+  Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
+    const int64_t k = step.students();
+    Var self = in.project(stacked(tape, step, *w_self_), k);
     Var neigh;
     if (agg_ == SageAggregator::kMean) {
-      neigh = ag::spmm(g, in.project(tape.param(*w_neigh_)), {}, true);
+      neigh = ag::spmm(g, in.project(stacked(tape, step, *w_neigh_), k), {}, true);
     } else {
       // max over in-edges of relu(x_u W_pool + b): canonical edges are grouped by destination,
       // so the in-CSR row pointer delimits each node's segment of gathered source rows.
-      Var pooled = ag::bias_act(in.project(tape.param(*w_pool_)), tape.param(*b_pool_),
-                                Activation::kRelu);  // [N, in]
+      Var pooled = ag::bias_act(in.project(stacked(tape, step, *w_pool_), k),
+                                stacked(tape, step, *b_pool_), Activation::kRelu);  // [N, K*in]
       const auto& indptr = g.host_in_indptr();
       const Tensor offsets =
           Tensor::from_vector<int64_t>(static_cast<int64_t>(indptr.size()), 1, indptr)
               .to(g.device());
-      Var m = ag::segment_max(offsets, ag::gather_rows(pooled, g.edge_src()));  // [N, in]
-      neigh = ag::matmul(m, tape.param(*w_neigh_));
+      Var m = ag::segment_max(offsets, ag::gather_rows(pooled, g.edge_src()));  // [N, K*in]
+      neigh = ag::block_matmul(m, stacked(tape, step, *w_neigh_), k);
     }
-    return add_bias(tape, ag::add(self, neigh), b_);
+    return add_bias(ag::add(self, neigh), b_ ? stacked(tape, step, *b_) : Var());
   }
   int64_t out_cols() const override { return w_self_->value.cols(); }
 
@@ -233,9 +272,11 @@ class BatchNorm : public Layer {
   explicit BatchNorm(int64_t f) : f_(f) { bn_.emplace(make_state(*this, "", f)); }
   Var forward(Tape& tape, const Graph&, const LayerInput& in, const LayerStep& step) override {
     GKD_CHECK(in.dense.defined(), "[batch_norm] needs a dense input");
+    GKD_CHECK(step.peers.empty(), "[batch_norm] runs one model at a time");
     return bn_->apply(tape, in.dense, step.training);
   }
   int64_t out_cols() const override { return f_; }
+  bool batchable() const override { return false; }
 
   // Registers γ = 1, β = 0, running mean 0 and running variance 1 (PyTorch's initial state) on
   // `owner`, names prefixed by `prefix`.
@@ -273,6 +314,7 @@ class Gin : public Layer {
   }
 
   Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
+    GKD_CHECK(step.peers.empty(), "[gin] runs one model at a time (per-student ε, batch norm)");
     Var h;  // [N, out]: the MLP's first linear applied to (1 + ε) x_v + Σ_u m_u, before its bias
     if (edge_table_) {
       GKD_CHECK(in.dense.defined() && in.edge_attr.defined(),
@@ -303,6 +345,7 @@ class Gin : public Layer {
     return ag::linear(h, tape.param(w2_), tape.param(b2_));
   }
   int64_t out_cols() const override { return w2_.value.cols(); }
+  bool batchable() const override { return false; }
 
  private:
   Parameter &w1_, &b1_, &w2_, &b2_;

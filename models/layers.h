@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,15 +21,20 @@ using autograd::Parameter;
 using autograd::Tape;
 using autograd::Var;
 
+class Layer;
+
 // A layer's input: the previous layer's activated output, or the dataset's features (dense, or
-// sparse with its nonzeros after input dropout).
+// sparse with its nonzeros after input dropout). With K students as a batch dimension
+// (Model::forward_cohort) a per-student input holds K column blocks, student k's in block k.
 struct LayerInput {
-  Var dense;                             // [N, F_in], or undefined for sparse input
+  Var dense;                             // [N, F_in] or [N, K*F_in], or undefined for sparse input
   const SparseMatrix* sparse = nullptr;  // [N, F_in] when dense is undefined
-  Tensor sparse_values{};                // [nnz, 1]: the values to use for *sparse
+  Tensor sparse_values{};                // [nnz, 1] or [nnz, K]: the values to use for *sparse
   Tensor edge_attr{};  // i64 [E, D] integer edge features in canonical order (OGB bonds), or none
-  int64_t cols() const { return dense.defined() ? dense.cols() : sparse->cols(); }
-  Var project(Var w) const;  // input · w: [N, F_in] · [F_in, F_out]
+  bool per_student = false;  // dense holds K blocks (else one input shared by every student)
+  // input · w for the K students' stacked weights w = [W_0 | ... | W_{K-1}] ([F_in, K*F_out]):
+  // [N, K*F_out] with block k = (student k's input) · W_k. K = 1: input · w.
+  Var project(Var w, int64_t students = 1) const;
 };
 
 // Settings a layer needs at forward time.
@@ -36,6 +42,12 @@ struct LayerStep {
   bool training = false;
   uint64_t seed = 0;
   uint64_t stream = 0;  // Philox stream for this layer's own dropout (GAT attention)
+  // Students as a batch dimension: the corresponding layers of students 1..K-1 (same type and
+  // shapes as this one, student 0's) and their dropout seeds. Empty: a single model.
+  std::span<Layer* const> peers{};
+  std::span<const uint64_t> peer_seeds{};
+  int64_t students() const { return 1 + static_cast<int64_t>(peers.size()); }
+  std::vector<uint64_t> seeds() const;  // {seed, peer_seeds...}
 };
 
 // A tensor a layer keeps between steps without training it (batch-norm running statistics).
@@ -48,9 +60,12 @@ struct Buffer {
 class Layer {
  public:
   virtual ~Layer() = default;
-  // The pre-activation output [N, out_cols()]. A training step may update the layer's buffers.
+  // The pre-activation output [N, out_cols()], or [N, K*out_cols()] for K students (step.peers),
+  // student k's in block k. A training step may update the layer's buffers.
   virtual Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) = 0;
   virtual int64_t out_cols() const = 0;
+  // Whether forward accepts step.peers (GIN's per-student ε and batch norm do not).
+  virtual bool batchable() const { return true; }
   std::vector<Parameter*> parameters();
   std::vector<Buffer*> buffers();
 
@@ -58,6 +73,11 @@ class Layer {
   // heap-allocated and never copied); public so that building blocks can register on a layer.
   Parameter& own(Parameter p);
   Buffer& own(Buffer b);
+
+ protected:
+  // p (one of this layer's parameters) bound on the tape; with peers, the same parameter of every
+  // student side by side, [rows, K*cols] (autograd::concat_cols; the gradient flows back to each).
+  Var stacked(Tape& tape, const LayerStep& step, Parameter& p) const;
 
  private:
   std::vector<std::unique_ptr<Parameter>> params_;

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "autograd/functions_cohort.h"
 #include "autograd/functions_dense.h"
 #include "engine/error.h"
 #include "engine/ops_dense.h"
@@ -102,37 +103,99 @@ Model::Model(const ModelConfig& config, uint64_t seed) : config_(config) {
 
 ModelOutput Model::forward(Tape& tape, const Graph& g, const io::FeatureMatrix& x,
                            const ForwardOptions& o) const {
+  const Model* self = this;
+  return forward_cohort(tape, g, x, {&self, 1}, {&o, 1}).front();
+}
+
+bool Model::can_batch(std::span<const Model* const> students) {
+  if (students.empty()) return false;
+  for (const Model* m : students) {
+    if (!(m->config_ == students.front()->config_)) return false;
+    for (const auto& l : m->layers_) {
+      if (!l->batchable()) return false;
+    }
+  }
+  return true;
+}
+
+std::vector<ModelOutput> Model::forward_cohort(Tape& tape, const Graph& g,
+                                               const io::FeatureMatrix& x,
+                                               std::span<const Model* const> students,
+                                               std::span<const ForwardOptions> options) {
+  const auto k = static_cast<int64_t>(students.size());
+  GKD_CHECK(k >= 1 && options.size() == students.size(), "[Model] ", k, " students and ",
+            options.size(), " forward options (expected one each)");
+  GKD_CHECK(k == 1 || can_batch(students),
+            "[Model] the students cannot run as one batch (expected one config without GIN "
+            "layers)");
+  const Model& lead = *students.front();
+  const ModelConfig& c = lead.config_;
+  const ForwardOptions& o = options.front();
+  std::vector<uint64_t> seeds;
+  for (const ForwardOptions& s : options) {
+    GKD_CHECK(s.training == o.training && s.step == o.step,
+              "[Model] the students of one batch must share training mode and step");
+    seeds.push_back(s.seed);
+  }
   GKD_CHECK(x.rows() == g.num_nodes(), "[Model] features have ", x.rows(),
             " rows but the graph has ", g.num_nodes(), " nodes");
-  GKD_CHECK(x.cols() == config_.in_dim, "[Model] features have ", x.cols(),
-            " columns (expected in_dim = ", config_.in_dim, ")");
-  const float p = static_cast<float>(config_.dropout);
+  GKD_CHECK(x.cols() == c.in_dim, "[Model] features have ", x.cols(),
+            " columns (expected in_dim = ", c.in_dim, ")");
+  const float p = static_cast<float>(c.dropout);
+  const bool drop = o.training && p > 0;
   uint64_t site = o.step * kSites;
 
   LayerInput in;
   if (x.is_sparse()) {
     in.sparse = &x.sparse;
-    if (o.training && p > 0) {
-      in.sparse_values = ops::dropout(tape.context(), x.sparse.values(), p, o.seed, site);
+    if (drop) {  // one column of dropped nonzeros per student: [nnz, K]
+      in.sparse_values =
+          Tensor::empty(x.sparse.nnz(), k, x.sparse.dtype(), tape.context().device());
+      for (int64_t s = 0; s < k; ++s) {
+        Tensor column = in.sparse_values.slice_cols(s, s + 1);
+        ops::dropout(tape.context(), x.sparse.values(), p, seeds[s], site, column);
+      }
     }
   } else {
-    in.dense = autograd::dropout(tape.constant(x.dense), p, o.seed, site, o.training);
+    in.dense = autograd::dropout_blocks(tape.constant(x.dense), p, seeds, site, o.training, true);
+    in.per_student = drop;
   }
   ++site;
 
-  ModelOutput out;
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    Var h = layers_[l]->forward(tape, g, in, {o.training, o.seed, site++});
-    if (l + 1 == layers_.size()) {
-      out.logits = h;
+  const std::span<const uint64_t> peer_seeds(seeds.data() + 1, seeds.size() - 1);
+  ModelOutput batched;
+  for (size_t l = 0; l < lead.layers_.size(); ++l) {
+    std::vector<Layer*> peers;
+    for (int64_t s = 1; s < k; ++s) peers.push_back(students[s]->layers_[l].get());
+    Var h = lead.layers_[l]->forward(tape, g, in,
+                                     {o.training, o.seed, site++, peers, peer_seeds});  // [N, K*F]
+    if (l + 1 == lead.layers_.size()) {
+      batched.logits = h;
       break;
     }
-    out.hidden.push_back(h);
-    Var a = autograd::bias_act(h, {}, config_.activation);
-    if (!aux_.empty()) {
-      out.aux_logits.push_back(aux_[l]->forward(tape, g, {.dense = a}, {}));
+    batched.hidden.push_back(h);
+    Var a = autograd::bias_act(h, {}, c.activation);
+    if (!lead.aux_.empty()) {
+      std::vector<Layer*> aux_peers;
+      for (int64_t s = 1; s < k; ++s) aux_peers.push_back(students[s]->aux_[l].get());
+      batched.aux_logits.push_back(
+          lead.aux_[l]->forward(tape, g, {.dense = a, .per_student = true}, {.peers = aux_peers}));
     }
-    in = LayerInput{.dense = autograd::dropout(a, p, o.seed, site++, o.training)};
+    in = LayerInput{.dense = autograd::dropout_blocks(a, p, seeds, site++, o.training),
+                    .per_student = true};
+  }
+  if (k == 1) return {batched};
+
+  // Student s's columns of each batched tensor.
+  const auto block = [k](Var v, int64_t s) {
+    const int64_t w = v.cols() / k;
+    return autograd::slice_cols(v, s * w, (s + 1) * w);
+  };
+  std::vector<ModelOutput> out(static_cast<size_t>(k));
+  for (int64_t s = 0; s < k; ++s) {
+    out[s].logits = block(batched.logits, s);
+    for (const Var& h : batched.hidden) out[s].hidden.push_back(block(h, s));
+    for (const Var& a : batched.aux_logits) out[s].aux_logits.push_back(block(a, s));
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,8 @@ struct ModelConfig {
   bool learn_eps = false;  // GIN-ε instead of GIN-0
   bool aux_heads = false;  // a linear classifier on every hidden layer's activated output
   bool bias = true;
+
+  bool operator==(const ModelConfig&) const = default;
 };
 
 // The width of every hidden state ModelOutput::hidden holds: heads * hidden for GAT, else hidden.
@@ -71,6 +74,19 @@ class Model {
 
   ModelOutput forward(Tape& tape, const Graph& g, const io::FeatureMatrix& x,
                       const ForwardOptions& options) const;
+
+  // Students as a batch dimension: K models of one config run as one. Every layer keeps the
+  // cohort's tensors side by side ([N, K*F], student k in block k), so it costs one batched GEMM
+  // (or one multi-column SpMM over sparse features, each student with its own dropout) and one
+  // SpMM over the shared CSR for all K, not K of each. Output k equals
+  // students[k]->forward(tape, g, x, options[k]) up to float summation order, gradients
+  // included; options may differ only in their seeds. Needs can_batch(students).
+  static std::vector<ModelOutput> forward_cohort(Tape& tape, const Graph& g,
+                                                 const io::FeatureMatrix& x,
+                                                 std::span<const Model* const> students,
+                                                 std::span<const ForwardOptions> options);
+  // One config and only layers that batch (not GIN: its ε and batch norm are per student).
+  static bool can_batch(std::span<const Model* const> students);
 
   const ModelConfig& config() const { return config_; }
   std::vector<Parameter*> parameters() const;  // every trainable tensor, layer by layer

@@ -85,17 +85,23 @@ void dropout(const DropoutArgs<T>& a) {
       }
       continue;
     }
-    int64_t i = c * kChunk / cols, j = c * kChunk % cols;
-    for (int64_t k = c * kChunk; k < end; ++k) {
-      // philox_uniform: the top 24 bits, exactly representable in float.
-      const float u = static_cast<float>(words[k - c * kChunk] >> 8) * (1.0f / 16777216.0f);
-      const T value = u >= a.p ? a.x.data[i * a.x.ld + j] * scale : T(0);
-      T& y = a.y.data[i * a.y.ld + j];
-      y = a.accumulate ? y + value : value;
-      if (++j == cols) {
-        j = 0;
-        ++i;
+    // Strided view (one student's block of a cohort tensor): the chunk's indices as runs along
+    // one row, each branch-free like the contiguous loop; a single column is one strided run.
+    for (int64_t k = c * kChunk; k < end;) {
+      const int64_t i = cols == 1 ? k : k / cols, j = cols == 1 ? 0 : k % cols;
+      const int64_t n = cols == 1 ? end - k : std::min(end - k, cols - j);
+      const int64_t x_step = cols == 1 ? a.x.ld : 1, y_step = cols == 1 ? a.y.ld : 1;
+      const uint32_t* w = words + (k - c * kChunk);
+      const T* x = a.x.data + i * a.x.ld + j;
+      T* y = a.y.data + i * a.y.ld + j;
+      if (a.accumulate) {
+        for (int64_t t = 0; t < n; ++t)
+          y[t * y_step] += x[t * x_step] * (keep(w[t], a.p) ? scale : T(0));
+      } else {
+        for (int64_t t = 0; t < n; ++t)
+          y[t * y_step] = x[t * x_step] * (keep(w[t], a.p) ? scale : T(0));
       }
+      k += n;
     }
   }
 }

@@ -258,6 +258,77 @@ TEST_CASE("online: each student's first-epoch loss is its definition, for every 
   }
 }
 
+TEST_CASE("online: students run as one batch train as they do one by one") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  struct Case {
+    const char* name;
+    models::ModelConfig config;
+    distill::OnlineOptions online;
+  };
+  const Case cases[] = {
+      {"dml gcn", gcn(2), {.method = distill::OnlineMethod::kDml, .temperature = 2.0}},
+      {"gml gcn with alw",
+       gcn(2),
+       {.method = distill::OnlineMethod::kGml, .entropy_weight = 0.1, .alw_rank = 4}},
+      {"alignahead++ gat",
+       {.arch = models::Arch::kGat,
+        .in_dim = 8,
+        .out_dim = 3,
+        .hidden = 4,
+        .layers = 3,
+        .heads = 2,
+        .out_heads = 2,
+        .attn_dropout = 0.2,
+        .residual = models::Residual::kLinear,
+        .aux_heads = true},
+       {.method = distill::OnlineMethod::kAlignaheadPlus, .feature_weight = 0.3}},
+      {"alignahead sage-pool",
+       {.arch = models::Arch::kSage,
+        .in_dim = 8,
+        .out_dim = 3,
+        .hidden = 5,
+        .layers = 3,
+        .aggregator = models::SageAggregator::kPool},
+       {.method = distill::OnlineMethod::kAlignahead}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    std::vector<distill::CohortResult> results;
+    std::vector<std::vector<models::Model>> cohorts(2);
+    for (bool batched : {true, false}) {
+      models::ModelConfig config = c.config;
+      config.dropout = 0.3;
+      std::vector<models::Model>& students = cohorts[batched ? 0 : 1];
+      for (uint64_t s = 0; s < 3; ++s) students.emplace_back(config, 20 + s);
+      std::vector<models::Model*> pointers;
+      for (auto& s : students) pointers.push_back(&s);
+      distill::OnlineOptions o = c.online;
+      o.batch_students = batched;
+      results.push_back(distill::train_cohort(ctx, pointers, data,
+                                              {.epochs = 6, .seed = 3, .restore_best = false}, o));
+    }
+    CHECK(results[0].batched);
+    CHECK_FALSE(results[1].batched);
+    for (size_t m = 0; m < 3; ++m) {
+      CAPTURE(m);
+      const auto& batched = results[0].students[m].history;
+      const auto& alone = results[1].students[m].history;
+      REQUIRE(batched.size() == alone.size());
+      for (size_t e = 0; e < batched.size(); ++e) {
+        CHECK(batched[e].train_loss == doctest::Approx(alone[e].train_loss).epsilon(1e-4));
+        CHECK(batched[e].val_loss == doctest::Approx(alone[e].val_loss).epsilon(1e-4));
+      }
+      const auto pa = cohorts[0][m].parameters(), pb = cohorts[1][m].parameters();
+      for (size_t i = 0; i < pa.size(); ++i) {
+        CAPTURE(pa[i]->name);
+        CHECK(test::close_ratio(test::to_eigen(pa[i]->value), test::to_eigen(pb[i]->value), 1e-4,
+                                1e-5) <= 1.0);
+      }
+    }
+  }
+}
+
 TEST_CASE("online: configuration errors name the problem") {
   const Context ctx = Context::cpu();
   models::Model a({.arch = models::Arch::kGcn, .in_dim = 8, .out_dim = 3, .layers = 1}, 1);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,35 +27,43 @@ using autograd::Var;
 
 namespace {
 
-// L = <R, logits> + Σ_l <R_l, hidden_l> + Σ_l <R'_l, aux_l>: every output of the model matters.
-double objective(const Model& m, const Graph& g, const io::FeatureMatrix& x, bool training,
-                 bool backward) {
-  Tape tape(Context::cpu());
-  const ModelOutput out = m.forward(tape, g, x, {.training = training, .seed = 5, .step = 3});
+// <R, logits> + Σ_l <R_l, hidden_l> + Σ_l <R'_l, aux_l>: every output of the model matters.
+Var projection(Tape& tape, const ModelOutput& out, uint64_t seed) {
   std::vector<Var> outputs{out.logits};
   outputs.insert(outputs.end(), out.hidden.begin(), out.hidden.end());
   outputs.insert(outputs.end(), out.aux_logits.begin(), out.aux_logits.end());
   Var total;
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Tensor r =
-        test::random_tensor(outputs[k].rows(), outputs[k].cols(), DType::kF64, 100 + k);
+        test::random_tensor(outputs[k].rows(), outputs[k].cols(), DType::kF64, seed + k);
     Var term = autograd::sum(autograd::mul(outputs[k], tape.constant(r)));
     total = total.defined() ? autograd::add(total, term) : term;
   }
+  return total;
+}
+
+double objective(const Model& m, const Graph& g, const io::FeatureMatrix& x, bool training,
+                 bool backward) {
+  Tape tape(Context::cpu());
+  const Var total =
+      projection(tape, m.forward(tape, g, x, {.training = training, .seed = 5, .step = 3}), 100);
   if (backward) tape.backward(total);
   return total.value().item<double>();
 }
 
-// Every parameter's analytic gradient against central differences on up to 10 coordinates each.
-// Parameters are redrawn at random in double: zero biases (the initial values) would put exact
-// zeros (a row whose inputs were all dropped) onto the ReLU kink, where no derivative exists.
-void check_parameter_gradients(Model& m, const Graph& g, const io::FeatureMatrix& x,
-                               bool training) {
-  uint64_t seed = 300;
+// Parameters redrawn at random in double: zero biases (the initial values) would put exact zeros
+// (a row whose inputs were all dropped) onto the ReLU kink, where no derivative exists.
+void randomize_parameters(Model& m, uint64_t seed) {
   for (autograd::Parameter* p : m.parameters()) {
     p->value = test::random_tensor(p->value.rows(), p->value.cols(), DType::kF64, seed++);
     p->grad = Tensor();
   }
+}
+
+// Every parameter's analytic gradient against central differences on up to 10 coordinates each.
+void check_parameter_gradients(Model& m, const Graph& g, const io::FeatureMatrix& x,
+                               bool training) {
+  randomize_parameters(m, 300);
   objective(m, g, x, training, true);
   for (autograd::Parameter* p : m.parameters()) {
     CAPTURE(p->name);
@@ -92,16 +101,14 @@ io::FeatureMatrix sparse_features(int64_t n, int64_t f) {
   return {.sparse = SparseMatrix::from_dense(test::from_eigen(d, DType::kF64))};
 }
 
-}  // namespace
+struct ArchCase {
+  std::string name;
+  ModelConfig config;
+};
 
-TEST_CASE("models: parameter gradients of every architecture match central differences") {
-  // Directed, asymmetric, an isolated node and a self loop (GCN/GAT add the missing ones).
-  const Graph g = test::random_graph(24, 3.0, 9, true);
-  struct Case {
-    std::string name;
-    ModelConfig config;
-  };
-  const std::vector<Case> cases = {
+// One case per layer type and option that changes its computation.
+std::vector<ArchCase> architecture_cases() {
+  return {
       {"mlp", {.arch = Arch::kMlp, .hidden = 5, .layers = 3, .aux_heads = true}},
       {"gcn", {.arch = Arch::kGcn, .hidden = 5, .layers = 3, .aux_heads = true}},
       {"gat-linear-residual",
@@ -127,7 +134,15 @@ TEST_CASE("models: parameter gradients of every architecture match central diffe
        {.arch = Arch::kSage, .hidden = 4, .layers = 2, .aggregator = SageAggregator::kPool}},
       {"gin-eps", {.arch = Arch::kGin, .hidden = 4, .layers = 2, .learn_eps = true}},
   };
-  for (const Case& c : cases) {
+}
+
+}  // namespace
+
+TEST_CASE("models: parameter gradients of every architecture match central differences") {
+  // Directed, asymmetric, an isolated node and a self loop (GCN/GAT add the missing ones).
+  const Graph g = test::random_graph(24, 3.0, 9, true);
+  const std::vector<ArchCase> cases = architecture_cases();
+  for (const ArchCase& c : cases) {
     for (bool sparse : {false, true}) {
       for (bool training : {false, true}) {
         CAPTURE(c.name);
@@ -143,6 +158,111 @@ TEST_CASE("models: parameter gradients of every architecture match central diffe
       }
     }
   }
+}
+
+TEST_CASE("models: K students as one batch give each student's outputs and gradients") {
+  const Graph g = test::random_graph(24, 3.0, 9, true);
+  constexpr int64_t kStudents = 3;
+  for (const ArchCase& c : architecture_cases()) {
+    for (bool sparse : {false, true}) {
+      for (bool training : {false, true}) {
+        CAPTURE(c.name);
+        CAPTURE(sparse);
+        CAPTURE(training);
+        ModelConfig config = c.config;
+        config.in_dim = 6;
+        config.out_dim = 3;
+        config.dropout = 0.2;
+        std::vector<std::unique_ptr<Model>> owned;
+        std::vector<const Model*> students;
+        std::vector<ForwardOptions> options;
+        for (int64_t k = 0; k < kStudents; ++k) {
+          owned.push_back(std::make_unique<Model>(config, 42 + k));
+          randomize_parameters(*owned.back(), 300 + 50 * k);
+          students.push_back(owned.back().get());
+          options.push_back(
+              {.training = training, .seed = 5 + static_cast<uint64_t>(k), .step = 3});
+        }
+        if (config.arch == Arch::kGin) {
+          CHECK_FALSE(Model::can_batch(students));
+          continue;
+        }
+        REQUIRE(Model::can_batch(students));
+        const io::FeatureMatrix x = sparse ? sparse_features(24, 6) : dense_features(24, 6);
+        // Each student alone, then the cohort as one batch: the same objective per student.
+        std::vector<std::vector<Tensor>> alone_values(kStudents), alone_grads(kStudents);
+        {
+          Tape tape(Context::cpu());
+          Var total;
+          for (int64_t k = 0; k < kStudents; ++k) {
+            const ModelOutput out = students[k]->forward(tape, g, x, options[k]);
+            alone_values[k].push_back(out.logits.value());
+            for (const Var& h : out.hidden) alone_values[k].push_back(h.value());
+            for (const Var& a : out.aux_logits) alone_values[k].push_back(a.value());
+            Var term = projection(tape, out, 100 + 10 * k);
+            total = total.defined() ? autograd::add(total, term) : term;
+          }
+          tape.backward(total);
+        }
+        for (int64_t k = 0; k < kStudents; ++k) {
+          for (autograd::Parameter* p : owned[k]->parameters()) {
+            alone_grads[k].push_back(p->grad);
+            p->grad = Tensor();
+          }
+        }
+        Tape tape(Context::cpu());
+        const std::vector<ModelOutput> outs = Model::forward_cohort(tape, g, x, students, options);
+        REQUIRE(outs.size() == kStudents);
+        Var total;
+        for (int64_t k = 0; k < kStudents; ++k) {
+          Var term = projection(tape, outs[k], 100 + 10 * k);
+          total = total.defined() ? autograd::add(total, term) : term;
+        }
+        tape.backward(total);
+        for (int64_t k = 0; k < kStudents; ++k) {
+          CAPTURE(k);
+          std::vector<Tensor> values{outs[k].logits.value()};
+          for (const Var& h : outs[k].hidden) values.push_back(h.value());
+          for (const Var& a : outs[k].aux_logits) values.push_back(a.value());
+          REQUIRE(values.size() == alone_values[k].size());
+          for (size_t i = 0; i < values.size(); ++i) {
+            CHECK(test::close_ratio(test::to_eigen(values[i]), test::to_eigen(alone_values[k][i]),
+                                    1e-12, 1e-12) <= 1.0);
+          }
+          const std::vector<autograd::Parameter*> params = owned[k]->parameters();
+          for (size_t i = 0; i < params.size(); ++i) {
+            CAPTURE(params[i]->name);
+            REQUIRE(params[i]->grad.defined());
+            CHECK(test::close_ratio(test::to_eigen(params[i]->grad),
+                                    test::to_eigen(alone_grads[k][i]), 1e-12, 1e-12) <= 1.0);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("models: forward_cohort refuses students that cannot run as one batch") {
+  const Graph g = test::random_graph(10, 2.0, 1);
+  const io::FeatureMatrix x{.dense = test::random_tensor(10, 4, DType::kF32, 2)};
+  const Model a({.arch = Arch::kGcn, .in_dim = 4, .out_dim = 2}, 1);
+  const Model b({.arch = Arch::kGcn, .in_dim = 4, .out_dim = 2, .hidden = 8}, 2);
+  const Model c({.arch = Arch::kGcn, .in_dim = 4, .out_dim = 2}, 3);
+  const std::vector<const Model*> mixed{&a, &b}, same{&a, &c};
+  CHECK_FALSE(Model::can_batch(mixed));
+  CHECK(Model::can_batch(same));
+  Tape tape(Context::cpu());
+  const std::vector<ForwardOptions> two(2);
+  CHECK(test::error_of([&] {
+          Model::forward_cohort(tape, g, x, mixed, two);
+        }).find("cannot run as one batch") != std::string::npos);
+  const std::vector<ForwardOptions> modes{{.training = true}, {.training = false}};
+  CHECK(test::error_of([&] {
+          Model::forward_cohort(tape, g, x, same, modes);
+        }).find("share training mode and step") != std::string::npos);
+  CHECK(test::error_of([&] {
+          Model::forward_cohort(tape, g, x, same, {two.data(), 1});
+        }).find("2 students and 1 forward options") != std::string::npos);
 }
 
 TEST_CASE("models: parameter counts match the published models") {
