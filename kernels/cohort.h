@@ -6,7 +6,8 @@
 // 2·K·(K − 1)·N·C of K(K − 1) separate KL calls. The forward also writes q [K·N, C] (student k's
 // rows at k·N) for the backward:
 //   cohort_kl_backward: dz_m(v, c) (+)= dkl[m, v] · T (q_m(v, c) − mean_{p ≠ m} q_p(v, c))
-// Bytes: K·N·C·4 read + K·N·C·4 written (+ K·N·4); FLOPs: about K²·N·C.
+// Bytes: K·N·C·4 read + K·N·C·4 written (+ K·N·4); FLOPs: about K·N·C (the peer sums are
+// shared: Σ_{p≠m} q_p = Σ_p q_p − q_m).
 // K = 1 gives kl = 0 and no gradient.
 #pragma once
 
