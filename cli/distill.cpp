@@ -251,9 +251,11 @@ int run_distill(int argc, char** argv) {
     at = comma + 1;
   }
   d.teachers = resolved_teachers;
-  GKD_CHECK(!is_ppi_data(c.data.spec), "gkd distill: --data ", c.data.spec,
-            " is a PPI folder; distillation supports node datasets (.npz, synthetic) and, for "
-            "dml and gml, graph-classification folders so far");
+  const bool ppi = is_ppi_data(c.data.spec);
+  GKD_CHECK(!ppi || d.method == "kd" || d.method == "fitnet" || d.method == "lsp",
+            "gkd distill: --data ", c.data.spec, " is a PPI folder: --method ", d.method,
+            " supports node datasets and graph-classification folders only so far (PPI: kd, "
+            "fitnet, lsp)");
   const bool graphs = is_graph_data(c.data.spec);
   GKD_CHECK(!graphs || d.method == "dml" || d.method == "gml", "gkd distill: --data ", c.data.spec,
             " is a graph-classification folder: --method ", d.method,
@@ -261,6 +263,7 @@ int run_distill(int argc, char** argv) {
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();
   const DistillCall call{c, d, resolved, f, ctx, argc, argv};
+  if (ppi) return distill_ppi(call);
   if (graphs) return distill_online_graph(call);
   return online ? distill_online(call) : distill_offline(call);
 }

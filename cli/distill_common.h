@@ -81,6 +81,19 @@ struct DistillReport {
   nlohmann::json details = nlohmann::json::object();
 };
 
+// An offline teacher: its gkd train config (from --teacher-config, or a checkpoint's metadata of
+// `task`: "node" or "ppi"), its model config on data of in_dim features and `classes` outputs,
+// the model when loaded from a checkpoint (else trained per run), and the gkd train config its
+// checkpoints record (the teacher's own config on this run's data, seed and runs).
+struct TeacherSpec {
+  TrainConfig train;
+  models::ModelConfig config;
+  std::unique_ptr<models::Model> loaded;
+  nlohmann::json meta_config;
+};
+TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const TrainConfig& student,
+                         const std::string& task, int64_t in_dim, int64_t classes);
+
 struct DistillCall;
 // Writes summary.json, commits the run directory, prints the closing line (unless --quiet) and
 // the summary (with --json). Returns the exit code, 0.
@@ -98,5 +111,6 @@ struct DistillCall {
 int distill_offline(const DistillCall& call);
 int distill_online(const DistillCall& call);
 int distill_online_graph(const DistillCall& call);  // a TU or OGB folder
+int distill_ppi(const DistillCall& call);           // kd, fitnet, lsp on a PPI folder
 
 }  // namespace gkd::cli

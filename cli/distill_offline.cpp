@@ -38,26 +38,20 @@ TrainConfig read_train_config(const std::string& path) {
   return c;
 }
 
-// One teacher: where it comes from, its gkd train config, and the model when loaded.
-struct TeacherSpec {
-  TrainConfig train;
-  models::ModelConfig config;
-  std::unique_ptr<models::Model> loaded;  // from a checkpoint (loaded once), else trained per run
-  json meta_config;                       // its gkd train config on this run's data
-};
+}  // namespace
 
 TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const TrainConfig& student,
-                         const io::NodeDataset& data) {
+                         const std::string& task, int64_t in_dim, int64_t classes) {
   TeacherSpec t;
   if (checkpoint) {
     const CheckpointInfo info = read_checkpoint_info(source);
-    GKD_CHECK(info.task == "node", source, ": field metadata.task: '", info.task,
-              "' (expected a node-classification checkpoint)");
+    GKD_CHECK(info.task == task, source, ": field metadata.task: '", info.task, "' (expected '",
+              task, "', a checkpoint of this kind of task)");
     t.train = info.config;
   } else {
     t.train = read_train_config(source);
   }
-  t.config = node_model_config(t.train, data.x.cols(), data.num_classes);
+  t.config = node_model_config(t.train, in_dim, classes);
   if (checkpoint) {
     t.loaded = std::make_unique<models::Model>(t.config, 0);
     models::load_model(source, models::model_state(*t.loaded));
@@ -71,6 +65,8 @@ TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const Train
   t.meta_config = train_config_json(as_run);
   return t;
 }
+
+namespace {
 
 // Empty outputs of the teacher's shapes, to validate layer choices before any training.
 distill::TeacherOutputs empty_outputs(const models::ModelConfig& config) {
@@ -99,12 +95,13 @@ int distill_offline(const DistillCall& call) {
       const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
       const std::string source = d.teachers.substr(at, comma - at);
       const bool ckpt = source.size() > 5 && source.substr(source.size() - 5) == ".ckpt";
-      teachers.push_back(teacher_spec(source, ckpt, c, data));
+      teachers.push_back(teacher_spec(source, ckpt, c, "node", data.x.cols(), data.num_classes));
       at = comma + 1;
     }
   } else {
     const bool ckpt = !d.teacher.empty();
-    teachers.push_back(teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, data));
+    teachers.push_back(teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, "node",
+                                    data.x.cols(), data.num_classes));
   }
   const json student_meta_config = train_config_json(c);
   const distill::OfflineOptions kd{
@@ -125,16 +122,15 @@ int distill_offline(const DistillCall& call) {
                                           .attention_temperature = d.attention_temperature,
                                           .student_layer = d.student_layer,
                                           .kernel = kernel_of(d)};
-  {  // the layer choices and widths, checked on empty teacher outputs before any training
+  // The layer choices and widths, checked before any training (MSKD on empty teacher outputs).
+  if (mskd) {
     std::vector<distill::TeacherOutputs> shapes;
     for (const TeacherSpec& t : teachers) shapes.push_back(empty_outputs(t.config));
-    if (mskd) {
-      distill::MskdDistiller check(mskd_options, std::move(shapes),
-                                   Tensor::zeros(0, student_config.out_dim, DType::kF32),
-                                   student_config, c.epochs);
-    } else {
-      distill::OfflineDistiller check(kd, std::move(shapes.front()), student_config, 0);
-    }
+    distill::MskdDistiller check(mskd_options, std::move(shapes),
+                                 Tensor::zeros(0, student_config.out_dim, DType::kF32),
+                                 student_config, c.epochs);
+  } else {
+    distill::OfflineDistiller check(kd, teachers.front().config, student_config, 0);
   }
 
   // Teachers train one at a time, then the student (the teachers' outputs it reads are small).
@@ -224,9 +220,9 @@ int distill_offline(const DistillCall& call) {
       extra = multi->extra_loss(data.graph);
       mskd_weights = multi->teacher_weights();
     } else {
-      single = std::make_unique<distill::OfflineDistiller>(kd, std::move(outputs.front()),
+      single = std::make_unique<distill::OfflineDistiller>(kd, teachers.front().config,
                                                            student_config, seed);
-      extra = single->extra_loss(data.graph);
+      extra = single->extra_loss(data.graph, std::move(outputs.front()));
     }
     const models::NodeTrainResult s =
         models::train_node_classifier(ctx, student, data, to, log("student"), extra);

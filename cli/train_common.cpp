@@ -308,6 +308,16 @@ models::NodeTrainOptions node_train_options(const TrainConfig& c, uint64_t seed)
           .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite)};
 }
 
+models::InductiveTrainOptions inductive_train_options(const TrainConfig& c, uint64_t seed) {
+  return {.epochs = c.epochs,
+          .graphs_per_step = c.graphs_per_step,
+          .lr = c.lr,
+          .weight_decay = c.weight_decay,
+          .raw_logit_rule = c.raw_logit_rule,
+          .seed = seed,
+          .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite)};
+}
+
 nlohmann::json checkpoint_metadata(const nlohmann::json& resolved, const std::string& task,
                                    const std::string& dataset, int64_t run, int64_t fold,
                                    int64_t seed, int64_t epoch) {

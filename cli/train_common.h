@@ -15,6 +15,7 @@
 #include "models/graph_model.h"
 #include "models/model.h"
 #include "models/train_graph.h"
+#include "models/train_inductive.h"
 #include "models/train_node.h"
 
 namespace gkd::cli {
@@ -138,6 +139,8 @@ models::GraphTrainOptions graph_train_options(const TrainConfig& config,
 
 // The node trainer's options from the config and a run's seed.
 models::NodeTrainOptions node_train_options(const TrainConfig& config, uint64_t seed);
+// The same for inductive (PPI) training.
+models::InductiveTrainOptions inductive_train_options(const TrainConfig& config, uint64_t seed);
 
 // The state file of one training job of this run directory: "<name>.state.ckpt", written every
 // --state-every epochs, read back with --resume; tagged with the resolved config and `name`.

@@ -43,15 +43,8 @@ int train_ppi(const TrainCall& call) {
   for (int64_t r = 0; r < c.runs; ++r) {
     const auto seed = static_cast<uint64_t>(c.seed + r);
     models::Model model(mc, seed);
-    models::InductiveTrainOptions to{
-        .epochs = c.epochs,
-        .graphs_per_step = c.graphs_per_step,
-        .lr = c.lr,
-        .weight_decay = c.weight_decay,
-        .raw_logit_rule = c.raw_logit_rule,
-        .seed = seed,
-        .on_non_finite = models::non_finite_policy_from_string(c.on_non_finite),
-        .state = state_file(dir, f, c, call.resolved, fmt::format("run{}", r))};
+    models::InductiveTrainOptions to = inductive_train_options(c, seed);
+    to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}", r));
     const auto on_epoch = [&](const models::InductiveEpochMetrics& m) {
       dir.append_metrics({{"run", r},
                           {"seed", seed},

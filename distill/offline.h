@@ -1,16 +1,22 @@
-// Offline distillation on node classification: a frozen, pre-trained teacher and one student. The
-// student minimises cross-entropy on the training nodes plus λ times one of
+// Offline distillation: a frozen, pre-trained teacher and one student, on node classification
+// (one graph) or inductive multi-label tasks (PPI: the teacher runs on each step's batch, as in the
+// seed code). The student minimises its supervised loss plus λ times one of
 //   kd:     T² · KL(softmax(z_t / T) ‖ softmax(z_s / T)), mean over every node (Hinton et al.;
-//           on a transductive graph the teacher's soft labels on unlabelled nodes carry the signal)
+//           on a transductive graph the teacher's soft labels on unlabelled nodes carry the
+//           signal); multi-label: T² · the binary KL of σ(z_t / T) and σ(z_s / T) per label, mean
+//           over nodes and labels
 //   fitnet: MSE(h_s W, h_t) with a learned projection W [D_s, D_t] (Romero et al.'s hints)
 //   lsp:    KL(P_t ‖ P_s) of the local structures (edge softmax of a kernel over each node's
 //           in-edges), mean over all nodes (Yang et al., LSP; methods.md §1.3)
 // where h are pre-activation hidden states of the selected layers. The term is active in an epoch
 // window (LSP's official code: the first 30 of 500 epochs).
 //
-//   distill::TeacherOutputs t = distill::run_teacher(ctx, teacher, data);
-//   distill::OfflineDistiller d({.method = distill::Method::kLsp}, t, student.config(), seed);
-//   models::train_node_classifier(ctx, student, data, options, on_epoch, d.extra_loss(data.graph));
+//   distill::OfflineDistiller d({.method = distill::Method::kLsp}, teacher.config(),
+//                               student.config(), seed);
+//   models::train_node_classifier(ctx, student, data, options, on_epoch,
+//                                 d.extra_loss(data.graph, distill::run_teacher(ctx, teacher,
+//                                 data)));
+//   models::train_inductive(ctx, student, ppi, options, on_epoch, d.inductive_extra_loss(teacher));
 #pragma once
 
 #include <cstdint>
@@ -22,6 +28,7 @@
 #include "engine/context.h"
 #include "engine/io/node_dataset.h"
 #include "models/model.h"
+#include "models/train_inductive.h"
 #include "models/train_node.h"
 
 namespace gkd::distill {
@@ -38,6 +45,9 @@ struct TeacherOutputs {
 };
 TeacherOutputs run_teacher(const Context& ctx, const models::Model& teacher,
                            const io::NodeDataset& data);
+// The same for any graph and features already on ctx's device (an inductive step's batch).
+TeacherOutputs run_teacher(const Context& ctx, const models::Model& teacher, const Graph& g,
+                           const io::FeatureMatrix& x);
 
 struct OfflineOptions {
   Method method = Method::kKd;
@@ -54,21 +64,28 @@ struct OfflineOptions {
 
 class OfflineDistiller {
  public:
-  // Validates the options against the teacher's outputs and the student's config (errors name
-  // the option); a FitNet projection is Glorot-initialised from `seed`.
-  OfflineDistiller(const OfflineOptions& options, TeacherOutputs teacher,
+  // Validates the options against the teacher's and the student's configs (errors name the
+  // option); a FitNet projection is Glorot-initialised from `seed`.
+  OfflineDistiller(const OfflineOptions& options, const models::ModelConfig& teacher,
                    const models::ModelConfig& student, uint64_t seed);
 
-  // The term for models::train_node_classifier on graph g (LSP's local structures are over g's
-  // in-edges); the distiller must outlive the training call.
-  models::ExtraLoss extra_loss(const Graph& g);
+  // The term for models::train_node_classifier on graph g against the teacher's outputs on it
+  // (run_teacher; LSP's local structures are over g's in-edges). The distiller must outlive the
+  // training call.
+  models::ExtraLoss extra_loss(const Graph& g, TeacherOutputs teacher);
+  // The term for models::train_inductive: the frozen teacher runs forward-only on every step's
+  // batch (multi-label KD). The distiller and the teacher must outlive the training call.
+  models::InductiveExtraLoss inductive_extra_loss(const models::Model& teacher);
+
+  // The term for the student's outputs `out` on g against the teacher's on the same nodes, or
+  // undefined outside the epoch window.
+  autograd::Var term(autograd::Tape& tape, const Graph& g, const models::ModelOutput& out,
+                     const TeacherOutputs& teacher, int64_t epoch, bool multi_label) const;
 
  private:
-  autograd::Var term(autograd::Tape& tape, const Graph& g, const models::ModelOutput& out,
-                     int64_t epoch) const;
+  bool active(int64_t epoch) const;  // inside the epoch window, with a non-zero weight
 
   OfflineOptions o_;
-  TeacherOutputs teacher_;
   int64_t student_layer_ = 0, teacher_layer_ = 0;    // resolved, non-negative
   std::unique_ptr<autograd::Parameter> projection_;  // fitnet: [D_s, D_t]
 };

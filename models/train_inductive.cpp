@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
 #include "engine/error.h"
@@ -64,15 +65,16 @@ InductiveScore evaluate_inductive(const Context& ctx, const Model& model, const 
 
 InductiveTrainResult train_inductive(
     const Context& ctx, Model& model, const io::PpiDataset& data, const InductiveTrainOptions& o,
-    const std::function<void(const InductiveEpochMetrics&)>& on_epoch) {
+    const std::function<void(const InductiveEpochMetrics&)>& on_epoch,
+    const InductiveExtraLoss& extra) {
   GKD_CHECK(o.epochs >= 1 && o.graphs_per_step >= 1 && o.paper_eval_every >= 1,
             "[train_inductive] epochs ", o.epochs, ", graphs_per_step ", o.graphs_per_step,
             ", paper_eval_every ", o.paper_eval_every, " (expected >= 1 each)");
   GKD_CHECK(!data.train.graphs.empty() && !data.valid.graphs.empty() && !data.test.graphs.empty(),
             "[train_inductive] every split needs at least one graph");
-  for (Parameter* p : model.parameters()) p->value = p->value.to(ctx.device());
-  autograd::Adam adam(ctx, model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
-  const ModelState state = model_state(model);
+  const TrainedState trained = trained_state(ctx, model, extra.parameters);
+  const ModelState& state = trained.live;
+  autograd::Adam adam(ctx, trained.parameters, {.lr = o.lr, .weight_decay = o.weight_decay});
   std::vector<Tensor> best_state;
 
   const auto n_train = static_cast<int64_t>(data.train.graphs.size());
@@ -118,6 +120,10 @@ InductiveTrainResult train_inductive(
       const ModelOutput out =
           model.forward(tape, b.graph, b.x, {.training = true, .seed = o.seed, .step = step});
       autograd::Var loss = autograd::bce_with_logits(out.logits, b.y);
+      if (extra.term) {
+        const autograd::Var term = extra.term(tape, b.graph, b.x, out, epoch);
+        if (term.defined()) loss = autograd::add(loss, term);
+      }
       const double loss_value = loss.value().to(Device::kCPU).item<float>();
       const std::string where =
           "epoch " + std::to_string(epoch) + ", step " + std::to_string(steps + 1);

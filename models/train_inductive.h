@@ -55,10 +55,21 @@ struct InductiveTrainResult {
   std::vector<InductiveEpochMetrics> history;
 };
 
+// A term added to every step's BCE (offline distillation from a frozen teacher). It sees the
+// step's batch, so that a teacher can run on the same graphs.
+struct InductiveExtraLoss {
+  // Returns a [1, 1] loss, or an undefined Var for none this epoch.
+  std::function<autograd::Var(autograd::Tape& tape, const Graph& batch, const io::FeatureMatrix& x,
+                              const ModelOutput& out, int64_t epoch)>
+      term;
+  std::vector<Parameter*> parameters;  // trained and checkpointed with the model
+};
+
 InductiveTrainResult train_inductive(
     const Context& ctx, Model& model, const io::PpiDataset& data,
     const InductiveTrainOptions& options,
-    const std::function<void(const InductiveEpochMetrics&)>& on_epoch = {});
+    const std::function<void(const InductiveEpochMetrics&)>& on_epoch = {},
+    const InductiveExtraLoss& extra = {});
 
 // Loss and micro-F1 of a whole split in eval mode (all its graphs as one batch).
 struct InductiveScore {

@@ -27,19 +27,10 @@ NodeTrainResult train_node_classifier(const Context& ctx, Model& model, const io
   const Tensor y = data.y.to(ctx.device());
   const Tensor train_mask = data.train_mask.to(ctx.device());
   const Tensor val_mask = data.val_mask.to(ctx.device());
-  for (Parameter* p : model.parameters()) p->value = p->value.to(ctx.device());
-  std::vector<Parameter*> params = model.parameters();
-  for (Parameter* p : extra.parameters) {
-    p->value = p->value.to(ctx.device());
-    params.push_back(p);
-  }
-  autograd::Adam adam(ctx, params, {.lr = o.lr, .weight_decay = o.weight_decay});
-
-  // The live tensors: the model's state, then the extra parameters; the best snapshot covers all.
-  ModelState live = model_state(model);
-  for (size_t i = 0; i < extra.parameters.size(); ++i) {
-    live.emplace_back("extra." + std::to_string(i), &extra.parameters[i]->value);
-  }
+  // The model's state, then the extra parameters; the best snapshot covers all.
+  const TrainedState trained = trained_state(ctx, model, extra.parameters);
+  const ModelState& live = trained.live;
+  autograd::Adam adam(ctx, trained.parameters, {.lr = o.lr, .weight_decay = o.weight_decay});
   std::vector<Tensor> best_state;
   NodeTrainResult r;
   EpochSelector selector(o.paper_eval_every);

@@ -130,4 +130,16 @@ bool load_train_state(const StateFileOptions& file, int64_t history_columns, Tra
   return true;
 }
 
+TrainedState trained_state(const Context& ctx, const Model& model,
+                           const std::vector<autograd::Parameter*>& extra) {
+  TrainedState t{.parameters = model.parameters(), .live = model_state(model)};
+  for (autograd::Parameter* p : t.parameters) p->value = p->value.to(ctx.device());
+  for (size_t i = 0; i < extra.size(); ++i) {
+    extra[i]->value = extra[i]->value.to(ctx.device());
+    t.parameters.push_back(extra[i]);
+    t.live.emplace_back("extra." + std::to_string(i), &extra[i]->value);
+  }
+  return t;
+}
+
 }  // namespace gkd::models

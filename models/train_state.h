@@ -54,6 +54,16 @@ struct TrainStateRefs {
 void save_train_state(const StateFileOptions& file, const TrainState& state,
                       const TrainStateRefs& refs);
 
+// What a trainer steps and checkpoints when a loss brings its own parameters (a FitNet
+// projection): moves the model and `extra` to ctx's device and returns the parameters to optimise
+// (the model's, then extra) and the live state (the model's, then extra as "extra.<i>").
+struct TrainedState {
+  std::vector<autograd::Parameter*> parameters;
+  ModelState live;
+};
+TrainedState trained_state(const Context& ctx, const Model& model,
+                           const std::vector<autograd::Parameter*>& extra);
+
 // A trainer's per-epoch metrics (a struct with an int64 `epoch` and double fields) as the history
 // of a state file: one row per epoch, the epoch then `fields` in order. A cohort keeps its
 // students' histories side by side, one block of columns each.

@@ -7,7 +7,8 @@
 #   graph: graph classification on a TU-layout fixture (cycles vs stars): CV summary, checkpoints,
 #          and gkd eval reproducing a fold's test accuracy from its checkpoint
 #   ppi:   inductive multi-label training on a fixture in PPI's public layout (train/valid/test
-#          graphs, micro-F1), and gkd eval reproducing the best-validation test F1
+#          graphs, micro-F1), and gkd eval reproducing the best-validation test F1; offline
+#          distillation (lsp, kd, fitnet) on it, from a teacher trained in the run or loaded
 #   real:  CONFIG given as $4 on real data; the mean test accuracy must reach $5 (data label)
 set -eu
 gkd=$1
@@ -203,6 +204,46 @@ assert s["test_mean"] > 80, s["test_mean"]  # sign features: a linear read-out s
 assert abs(e["test"] - s["per_run"][0]["best_val_test"]) < 1e-9, (e, s["per_run"][0])
 assert abs(e["val"] - s["val_mean"]) < 1e-9
 PY
+  # Offline distillation on PPI: an MLP teacher trained in the run (--teacher-config), then the
+  # same teacher from its checkpoint; every method, the student's checkpoint reproduced by eval.
+  printf '{"model": "mlp", "hidden": 32, "dropout": 0, "lr": 0.01, "weight_decay": 0, "epochs": 30}' \
+    > "$work/teacher.json"
+  for method in lsp kd fitnet; do
+    "$gkd" distill --data "$work/ppi" --method $method --teacher-config "$work/teacher.json" \
+      --model gcn --hidden 16 --layers 3 --dropout 0 --lr 0.01 --epochs 20 --kd-end 10 --runs 2 \
+      --out "$work/distill_$method" --json --quiet > "$work/distill_$method.json" ||
+      fail "ppi distill $method: exit $?"
+  done
+  "$gkd" distill --data "$work/ppi" --method kd --teacher "$work/distill_kd/run0_teacher.ckpt" \
+    --model gcn --hidden 16 --dropout 0 --epochs 5 --runs 1 --baseline false \
+    --out "$work/distill_loaded" --json --quiet > "$work/distill_loaded.json" ||
+    fail "ppi distill from a checkpoint: exit $?"
+  "$gkd" eval --checkpoint "$work/distill_lsp/run1_student.ckpt" --json > "$work/eval_student.json" ||
+    fail "eval of a distilled PPI student: exit $?"
+  /usr/bin/python3 - "$work" <<'PY' || fail "ppi distill outputs"
+import json, os, sys
+work = sys.argv[1]
+for method in ["lsp", "kd", "fitnet"]:
+    s = json.load(open(os.path.join(work, f"distill_{method}.json")))
+    assert s["method"] == method and s["dataset"] == "ppi" and s["metric"] == "micro_f1", s
+    assert s["runs"] == 2 and len(s["per_run"]) == 2, s
+    assert s["teacher"]["test_mean"] > 80, s["teacher"]  # the MLP teacher learns the fixture
+    for role in [s["students"][0], s["baseline"]]:
+        assert 0 <= role["test_mean"] <= 100, role
+    lines = [json.loads(l) for l in open(os.path.join(work, f"distill_{method}", "metrics.jsonl"))]
+    assert {l["model"] for l in lines} == {"teacher", "student", "baseline"}, lines[:3]
+    assert len(lines) == 2 * (30 + 20 + 20), len(lines)
+lsp = json.load(open(os.path.join(work, "distill_lsp.json")))
+e = json.load(open(os.path.join(work, "eval_student.json")))
+assert abs(e["test"] - lsp["per_run"][1]["student"]["test"]) < 1e-9, (e, lsp["per_run"][1])
+kd = json.load(open(os.path.join(work, "distill_kd.json")))
+loaded = json.load(open(os.path.join(work, "distill_loaded.json")))
+assert abs(loaded["teacher"]["test_mean"] - kd["per_run"][0]["teacher"]["test"]) < 1e-9, loaded
+PY
+  if "$gkd" distill --data "$work/ppi" --method dml --out "$work/nodml" 2> "$work/err"; then
+    fail "dml on a PPI folder was not refused"
+  fi
+  grep -q "is a PPI folder: --method dml" "$work/err" || fail "dml refusal: $(cat "$work/err")"
   ;;
 real)
   config=$4

@@ -66,8 +66,8 @@ TEST_CASE("distill: each term equals its definition, inside its epoch window onl
                                  .teacher_layer = 0,
                                  .start_epoch = 2,
                                  .end_epoch = 3},
-                                t, student.config(), 7);
-    const models::ExtraLoss extra = d.extra_loss(data.graph);
+                                teacher.config(), student.config(), 7);
+    const models::ExtraLoss extra = d.extra_loss(data.graph, t);
     CHECK(extra.parameters.size() == (method == distill::Method::kFitnet ? 1u : 0u));
     Tape tape(ctx);
     const models::ModelOutput out = student.forward(tape, data.graph, data.x, {});
@@ -88,9 +88,47 @@ TEST_CASE("distill: each term equals its definition, inside its epoch window onl
   }
 }
 
+TEST_CASE(
+    "distill: on inductive batches the teacher runs on the batch; multi-label KD by definition") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();  // its graph and features stand in for one step's batch
+  const models::Model teacher(gcn(3), 1);
+  const models::Model student(gcn(2), 2);
+  constexpr double kT = 2.5;
+  for (distill::Method method :
+       {distill::Method::kKd, distill::Method::kFitnet, distill::Method::kLsp}) {
+    CAPTURE(distill::method_name(method));
+    distill::OfflineDistiller d(
+        {.method = method, .weight = 0.5, .temperature = kT, .teacher_layer = 0, .end_epoch = 3},
+        teacher.config(), student.config(), 7);
+    const models::InductiveExtraLoss extra = d.inductive_extra_loss(teacher);
+    Tape tape(ctx);
+    const models::ModelOutput out = student.forward(tape, data.graph, data.x, {});
+    CHECK_FALSE(extra.term(tape, data.graph, data.x, out, 4).defined());
+    const Var got = extra.term(tape, data.graph, data.x, out, 2);
+    const distill::TeacherOutputs t = distill::run_teacher(ctx, teacher, data.graph, data.x);
+    CHECK(value(got) == doctest::Approx(value(d.term(tape, data.graph, out, t, 2, true))));
+    if (method != distill::Method::kKd) continue;
+    // T² · mean over nodes and labels of the binary KL of σ(z_t / T) to σ(z_s / T).
+    const Eigen::MatrixXd zs = test::to_eigen(out.logits.value()), zt = test::to_eigen(t.logits);
+    double kl = 0;
+    for (int64_t i = 0; i < zs.rows(); ++i) {
+      for (int64_t j = 0; j < zs.cols(); ++j) {
+        const double ps = 1 / (1 + std::exp(-zs(i, j) / kT)),
+                     pt = 1 / (1 + std::exp(-zt(i, j) / kT));
+        kl += pt * std::log(pt / ps) + (1 - pt) * std::log((1 - pt) / (1 - ps));
+      }
+    }
+    const double want = 0.5 * kT * kT * kl / double(zs.size());
+    CHECK(value(got) == doctest::Approx(want).epsilon(1e-4));
+    // Zero when the student's logits are the teacher's.
+    const models::ModelOutput same{.logits = tape.leaf(t.logits), .hidden = {}, .aux_logits = {}};
+    CHECK(std::abs(value(d.term(tape, data.graph, same, t, 2, true))) < 1e-6);
+  }
+}
+
 TEST_CASE("distill: layer choices outside the models are refused with the option named") {
-  const distill::TeacherOutputs t{.logits = Tensor::zeros(0, 3, DType::kF32),
-                                  .hidden = {Tensor::zeros(0, 6, DType::kF32)}};
+  const models::ModelConfig t = gcn(2);  // one hidden layer, 3 classes
   CHECK_THROWS_WITH_AS(
       distill::OfflineDistiller({.method = distill::Method::kLsp, .student_layer = 1}, t, gcn(2),
                                 0),
@@ -125,10 +163,11 @@ TEST_CASE("distill: KD from a GCN teacher lifts an MLP student above the MLP alo
   const double alone_acc = models::train_node_classifier(ctx, alone, data, budget).test_acc;
   models::Model student(mlp, 2);
   distill::OfflineDistiller d({.method = distill::Method::kKd, .temperature = 1.0},
-                              distill::run_teacher(ctx, teacher, data), mlp, 3);
-  const double student_acc =
-      models::train_node_classifier(ctx, student, data, budget, {}, d.extra_loss(data.graph))
-          .test_acc;
+                              teacher.config(), mlp, 3);
+  const double student_acc = models::train_node_classifier(
+                                 ctx, student, data, budget, {},
+                                 d.extra_loss(data.graph, distill::run_teacher(ctx, teacher, data)))
+                                 .test_acc;
   INFO("teacher " << teacher_acc << ", MLP alone " << alone_acc << ", MLP student " << student_acc);
   CHECK(teacher_acc > alone_acc + 10);
   CHECK(student_acc > alone_acc + 5);

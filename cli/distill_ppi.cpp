@@ -1,0 +1,149 @@
+// gkd distill on PPI (inductive multi-label node classification over many graphs), offline
+// methods (kd, fitnet, lsp): per seed the teacher is trained (or loaded), the student is trained
+// with the term against the frozen teacher run on each step's batch (the seed code's data flow,
+// methods.md §2.4), and the same student alone (the baseline). Micro-F1 in percent.
+#include <fmt/core.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/distill_common.h"
+#include "cli/run_dir.h"
+#include "distill/offline.h"
+#include "engine/error.h"
+#include "models/checkpoint.h"
+#include "models/train_inductive.h"
+
+namespace gkd::cli {
+
+int distill_ppi(const DistillCall& call) {
+  using nlohmann::json;
+  const TrainConfig& c = call.config;
+  const DistillConfig& d = call.distill;
+  const TrainFlags& f = call.flags;
+  const Context& ctx = call.ctx;
+  const std::string name = "ppi";
+  // Everything that can fail on bad input happens before the run directory exists.
+  const io::PpiDataset data = load_ppi_data(c.data);
+  const models::ModelConfig student_config =
+      node_model_config(c, data.num_features, data.num_labels);
+  const bool ckpt = !d.teacher.empty();
+  const TeacherSpec teacher = teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, "ppi",
+                                           data.num_features, data.num_labels);
+  const distill::OfflineOptions kd{.method = distill::method_from_string(d.method),
+                                   .weight = d.weight,
+                                   .temperature = d.temperature,
+                                   .student_layer = d.student_layer,
+                                   .teacher_layer = d.teacher_layer,
+                                   .kernel = kernel_of(d),
+                                   .start_epoch = d.kd_start,
+                                   .end_epoch = d.kd_end};
+  distill::OfflineDistiller(kd, teacher.config, student_config, 0);  // validates the layers
+
+  RunDir dir(f.out.empty() ? default_run_path(name, d.method) : f.out,
+             f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
+  write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
+  dir.keep_on_failure();  // from here on the run dir holds resumable state
+  if (!f.quiet) {
+    fmt::print(stderr,
+               "gkd distill --method {}: {} ({} / {} / {} graphs) | student {} | teacher {} | {}\n",
+               d.method, name, data.train.graphs.size(), data.valid.graphs.size(),
+               data.test.graphs.size(), models::Model(student_config, 0).describe(),
+               models::Model(teacher.config, 0).describe(), ctx.describe());
+  }
+  const json student_meta_config = train_config_json(c);
+  // Test micro-F1 under the configured selection rule, as gkd train on PPI reports it.
+  const auto selected = [&](const models::InductiveTrainResult& r) {
+    return c.selection == "paper" ? r.paper_test_f1 : r.test_f1;
+  };
+  ResultStats teacher_stats, student_stats;
+  std::map<std::string, ResultStats> baselines;
+  std::vector<double> epoch_ms;
+  json runs = json::array();
+  for (int64_t r = 0; r < c.runs; ++r) {
+    const auto seed = static_cast<uint64_t>(c.seed + r);
+    const auto log = [&](std::string role) {
+      return [&, role](const models::InductiveEpochMetrics& m) {
+        dir.append_metrics({{"run", r},
+                            {"seed", seed},
+                            {"model", role},
+                            {"epoch", m.epoch},
+                            {"train_loss", m.train_loss},
+                            {"val_f1", m.val_f1},
+                            {"test_f1", m.test_f1},
+                            {"epoch_ms", m.epoch_ms}});
+      };
+    };
+    const auto save = [&](const models::Model& m, const std::string& role, const json& config,
+                          int64_t best_epoch) {
+      models::save_model(
+          dir.file(fmt::format("run{}_{}.ckpt", r, role)), models::model_state(m),
+          checkpoint_metadata(config, "ppi", name, r, 0, static_cast<int64_t>(seed), best_epoch)
+              .dump());
+    };
+    std::unique_ptr<models::Model> trained;
+    if (!teacher.loaded) {
+      trained = std::make_unique<models::Model>(teacher.config, seed);
+      models::InductiveTrainOptions o = inductive_train_options(teacher.train, seed);
+      o.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_teacher", r));
+      const models::InductiveTrainResult t =
+          models::train_inductive(ctx, *trained, data, o, log("teacher"));
+      report_resumed(f, fmt::format("run {} teacher", r + 1), t.resumed_epoch);
+      save(*trained, "teacher", teacher.meta_config, t.best_epoch);
+    }
+    const models::Model& frozen = teacher.loaded ? *teacher.loaded : *trained;
+    teacher_stats.test.push_back(
+        models::evaluate_inductive(ctx, frozen, data.test, c.raw_logit_rule).f1);
+    teacher_stats.val.push_back(
+        models::evaluate_inductive(ctx, frozen, data.valid, c.raw_logit_rule).f1);
+
+    models::InductiveTrainOptions to = inductive_train_options(c, seed);
+    to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_student", r));
+    models::Model student(student_config, seed);
+    distill::OfflineDistiller distiller(kd, teacher.config, student_config, seed);
+    const models::InductiveTrainResult s = models::train_inductive(
+        ctx, student, data, to, log("student"), distiller.inductive_extra_loss(frozen));
+    report_resumed(f, fmt::format("run {} student", r + 1), s.resumed_epoch);
+    save(student, "student", student_meta_config, s.best_epoch);
+    student_stats.test.push_back(selected(s));
+    student_stats.val.push_back(s.best_val_f1);
+    epoch_ms.push_back(s.median_epoch_ms);
+    json run = {
+        {"seed", seed},
+        {"teacher", {{"test", teacher_stats.test.back()}, {"val", teacher_stats.val.back()}}},
+        {"student", {{"test", student_stats.test.back()}, {"val", s.best_val_f1}}},
+        {"student_epoch_ms_median", s.median_epoch_ms}};
+    if (d.baseline) {
+      models::Model alone(student_config, seed);
+      to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_baseline", r));
+      const models::InductiveTrainResult b =
+          models::train_inductive(ctx, alone, data, to, log("baseline"));
+      report_resumed(f, fmt::format("run {} baseline", r + 1), b.resumed_epoch);
+      baselines[c.model].test.push_back(selected(b));
+      baselines[c.model].val.push_back(b.best_val_f1);
+      run["baseline"] = {{"test", baselines[c.model].test.back()}, {"val", b.best_val_f1}};
+    }
+    if (!f.quiet) {
+      fmt::print(
+          stderr, "  run {}/{} seed {}: teacher {:.1f}  student {:.1f}{} (micro-F1)\n", r + 1,
+          c.runs, seed, teacher_stats.test.back(), student_stats.test.back(),
+          d.baseline ? fmt::format("  baseline {:.1f}", baselines[c.model].test.back()) : "");
+    }
+    runs.push_back(run);
+  }
+  return finish_distill(call, dir,
+                        {.dataset = name,
+                         .metric = "micro_f1",
+                         .students = {student_stats},
+                         .teachers = {teacher_stats},
+                         .ensemble = nullptr,
+                         .first_arch = c.model,
+                         .baselines = baselines,
+                         .epoch_ms = epoch_ms,
+                         .details = {{"per_run", runs}}});
+}
+
+}  // namespace gkd::cli
