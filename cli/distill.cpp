@@ -206,6 +206,30 @@ autograd::StructureKernel kernel_of(const DistillConfig& d) {
   return k;
 }
 
+distill::OnlineOptions online_options(const DistillConfig& d) {
+  return {.method = distill::online_method_from_string(d.method),
+          .weight = d.weight,
+          .temperature = d.temperature,
+          .shift = d.shift,
+          .kernel = kernel_of(d),
+          .schedule = d.schedule == "alternating" ? distill::Schedule::kAlternating
+                                                  : distill::Schedule::kSimultaneous,
+          .feature_weight = d.feature_weight,
+          .feature_distance = d.feature_distance == "cosine" ? distill::FeatureDistance::kCosine
+                              : d.feature_distance == "normalized-mse"
+                                  ? distill::FeatureDistance::kNormalizedMse
+                                  : distill::FeatureDistance::kMse,
+          .aux_weight = d.aux_weight,
+          .entropy_weight = d.entropy_weight,
+          .alw_rank = d.alw_rank,
+          .batch_students = d.batch_students};
+}
+
+uint64_t student_init_seed(const DistillConfig& d, uint64_t seed, int64_t k) {
+  return d.same_init || k == 0 || !d.cohort.empty() ? seed
+                                                    : seed + 1000003 * static_cast<uint64_t>(k);
+}
+
 int run_distill(int argc, char** argv) {
   TrainConfig c;
   DistillConfig d;
@@ -252,10 +276,10 @@ int run_distill(int argc, char** argv) {
   }
   d.teachers = resolved_teachers;
   const bool ppi = is_ppi_data(c.data.spec);
-  GKD_CHECK(!ppi || d.method == "kd" || d.method == "fitnet" || d.method == "lsp",
+  GKD_CHECK(!ppi || (d.method != "mskd" && d.method != "dml" && d.method != "gml"),
             "gkd distill: --data ", c.data.spec, " is a PPI folder: --method ", d.method,
-            " supports node datasets and graph-classification folders only so far (PPI: kd, "
-            "fitnet, lsp)");
+            " is not available there (PPI: kd, fitnet, lsp, oc, alignahead, alignahead++; dml "
+            "and gml compare softmax class distributions, which a multi-label task lacks)");
   const bool graphs = is_graph_data(c.data.spec);
   GKD_CHECK(!graphs || d.method == "dml" || d.method == "gml", "gkd distill: --data ", c.data.spec,
             " is a graph-classification folder: --method ", d.method,
@@ -263,7 +287,7 @@ int run_distill(int argc, char** argv) {
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();
   const DistillCall call{c, d, resolved, f, ctx, argc, argv};
-  if (ppi) return distill_ppi(call);
+  if (ppi) return online ? distill_online_ppi(call) : distill_ppi(call);
   if (graphs) return distill_online_graph(call);
   return online ? distill_online(call) : distill_offline(call);
 }

@@ -12,6 +12,7 @@
 #include "autograd/functions_graph.h"
 #include "cli/run_dir.h"
 #include "cli/train_common.h"
+#include "distill/online.h"
 
 namespace gkd::cli {
 
@@ -56,6 +57,10 @@ bool is_online_method(const std::string& method);
 // The cohort's architectures: --cohort a,b,... (each checked) or --students copies of --model.
 std::vector<std::string> cohort_archs(const DistillConfig& distill, const TrainConfig& config);
 autograd::StructureKernel kernel_of(const DistillConfig& config);
+distill::OnlineOptions online_options(const DistillConfig& config);
+// Student k of a cohort starts as its baseline does (the run's seed); with several students of
+// one architecture the others take their own seeds, unless same_init.
+uint64_t student_init_seed(const DistillConfig& config, uint64_t seed, int64_t k);
 
 // Test and val accuracy of one model role over runs, and its summary object.
 struct ResultStats {
@@ -112,5 +117,6 @@ int distill_offline(const DistillCall& call);
 int distill_online(const DistillCall& call);
 int distill_online_graph(const DistillCall& call);  // a TU or OGB folder
 int distill_ppi(const DistillCall& call);           // kd, fitnet, lsp on a PPI folder
+int distill_online_ppi(const DistillCall& call);    // oc, alignahead(++) on a PPI folder
 
 }  // namespace gkd::cli

@@ -26,11 +26,7 @@ int distill_online_graph(const DistillCall& call) {
   const Context& ctx = call.ctx;
   GKD_CHECK(d.schedule == "simultaneous",
             "gkd distill on graph classification: --schedule alternating is not available");
-  const distill::OnlineOptions online{.method = distill::online_method_from_string(d.method),
-                                      .weight = d.weight,
-                                      .temperature = d.temperature,
-                                      .entropy_weight = d.entropy_weight,
-                                      .alw_rank = d.alw_rank};
+  const distill::OnlineOptions online = online_options(d);
   // Everything that can fail on bad input happens before the run directory exists.
   const io::GraphDataset data = load_graph_data(c.data);
   GKD_CHECK(!data.samples.empty(), c.data.spec, ": the dataset holds no graphs");
@@ -80,10 +76,8 @@ int distill_online_graph(const DistillCall& call) {
     std::vector<std::unique_ptr<models::GraphModel>> cohort;
     std::vector<models::GraphModel*> pointers;
     for (int64_t k = 0; k < k_count; ++k) {
-      const uint64_t init = d.same_init || k == 0 || !d.cohort.empty()
-                                ? seed
-                                : seed + 1000003 * static_cast<uint64_t>(k);
-      cohort.push_back(std::make_unique<models::GraphModel>(configs[k], init));
+      cohort.push_back(
+          std::make_unique<models::GraphModel>(configs[k], student_init_seed(d, seed, k)));
       pointers.push_back(cohort.back().get());
     }
     const distill::GraphCohortResult res =

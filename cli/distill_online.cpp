@@ -23,23 +23,7 @@ int distill_online(const DistillCall& call) {
   const DistillConfig& d = call.distill;
   const TrainFlags& f = call.flags;
   const Context& ctx = call.ctx;
-  const distill::OnlineOptions online{
-      .method = distill::online_method_from_string(d.method),
-      .weight = d.weight,
-      .temperature = d.temperature,
-      .shift = d.shift,
-      .kernel = kernel_of(d),
-      .schedule = d.schedule == "alternating" ? distill::Schedule::kAlternating
-                                              : distill::Schedule::kSimultaneous,
-      .feature_weight = d.feature_weight,
-      .feature_distance = d.feature_distance == "cosine" ? distill::FeatureDistance::kCosine
-                          : d.feature_distance == "normalized-mse"
-                              ? distill::FeatureDistance::kNormalizedMse
-                              : distill::FeatureDistance::kMse,
-      .aux_weight = d.aux_weight,
-      .entropy_weight = d.entropy_weight,
-      .alw_rank = d.alw_rank,
-      .batch_students = d.batch_students};
+  const distill::OnlineOptions online = online_options(d);
   // The students' architectures: --cohort gcn,gat,... (mixed, dml and gml) or --students x
   // --model. Deep supervision gives them auxiliary heads; baselines stay the plain students.
   const std::vector<std::string> archs = cohort_archs(d, c);
@@ -97,12 +81,8 @@ int distill_online(const DistillCall& call) {
     std::vector<std::unique_ptr<models::Model>> cohort;
     std::vector<models::Model*> pointers;
     for (int64_t k = 0; k < k_count; ++k) {
-      // Each student starts as its baseline does (the run's seed); with several students of one
-      // architecture the others take their own seeds, unless same_init.
-      const uint64_t init = d.same_init || k == 0 || !d.cohort.empty()
-                                ? seed
-                                : seed + 1000003 * static_cast<uint64_t>(k);
-      cohort.push_back(std::make_unique<models::Model>(student_config[k], init));
+      cohort.push_back(
+          std::make_unique<models::Model>(student_config[k], student_init_seed(d, seed, k)));
       pointers.push_back(cohort.back().get());
     }
     models::NodeTrainOptions cohort_options = to;

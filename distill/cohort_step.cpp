@@ -278,49 +278,50 @@ std::vector<double> CohortStepper::simultaneous(const Graph& g, const io::Featur
 std::vector<double> CohortStepper::alternating(const Graph& g, const io::FeatureMatrix& x,
                                                const SupervisedLoss& supervised, uint64_t step,
                                                const std::string& where, bool* stop) {
-  // The official Alignahead alternation: each student in turn steps against the others' current
-  // parameters (their outputs in eval mode, as fixed references).
-  const auto k_count = static_cast<int64_t>(students_.size());
   std::vector<double> values(students_.size());
-  for (int64_t m = 0; m < k_count; ++m) {
-    Tape tape(ctx_);
-    std::vector<Reference> peers;
-    {
-      ag::NoGrad no_grad(tape);
-      for (int64_t p = 0; p < k_count; ++p) {
-        if (p == m) continue;
-        const models::ModelOutput out = students_[p]->forward(tape, g, x, {.training = false});
-        peers.push_back(as_reference(tape, kd_logits(tape, p, out.logits), out));
-      }
-    }
-    const models::ModelOutput out = students_[m]->forward(
-        tape, g, x,
-        {.training = true, .seed = training_.seed * 1000 + static_cast<uint64_t>(m), .step = step});
-    Var term;
-    if (k_count > 1 && online_.weight != 0 && !structural_) {
-      // m's logits with gradient, the peers' as constants: row 0 is m's term
-      std::vector<Var> cohort{kd_logits(tape, m, out.logits)};
-      for (const Reference& p : peers) cohort.push_back(p.logits);
-      term = row(tape, ag::cohort_kl(cohort, online_.temperature), 0);
-    } else if (k_count > 1 && online_.weight != 0) {
-      term = structure_terms(g, {&out}, {peers}, online_);  // [1, 1]
-    }
-    Var loss = student_loss(tape, supervised, out, term, peers, online_);
-    values[m] = loss.value().to(Device::kCPU).to_dtype(DType::kF64).item<double>();
-    const Verdict v = check_loss(m, where, step, values[m]);
-    if (v == Verdict::kSkip) continue;
-    if (v == Verdict::kStop) {
-      *stop = true;
-      return values;
-    }
-    optimizers_[m]->zero_grad();
-    tape.backward(loss);
-    if (apply(m, where) == Verdict::kStop) {
-      *stop = true;
-      return values;
-    }
+  for (size_t m = 0; m < students_.size() && !*stop; ++m) {
+    values[m] = step_one(static_cast<int64_t>(m), g, x, supervised, step, where, stop);
   }
   return values;
+}
+
+double CohortStepper::step_one(int64_t m, const Graph& g, const io::FeatureMatrix& x,
+                               const SupervisedLoss& supervised, uint64_t step,
+                               const std::string& where, bool* stop) {
+  // The official Alignahead alternation: student m steps against the others' current parameters
+  // (their outputs in eval mode, as fixed references).
+  const auto k_count = static_cast<int64_t>(students_.size());
+  Tape tape(ctx_);
+  std::vector<Reference> peers;
+  {
+    ag::NoGrad no_grad(tape);
+    for (int64_t p = 0; p < k_count; ++p) {
+      if (p == m) continue;
+      const models::ModelOutput out = students_[p]->forward(tape, g, x, {.training = false});
+      peers.push_back(as_reference(tape, kd_logits(tape, p, out.logits), out));
+    }
+  }
+  const models::ModelOutput out = students_[m]->forward(
+      tape, g, x,
+      {.training = true, .seed = training_.seed * 1000 + static_cast<uint64_t>(m), .step = step});
+  Var term;
+  if (k_count > 1 && online_.weight != 0 && !structural_) {
+    // m's logits with gradient, the peers' as constants: row 0 is m's term
+    std::vector<Var> cohort{kd_logits(tape, m, out.logits)};
+    for (const Reference& p : peers) cohort.push_back(p.logits);
+    term = row(tape, ag::cohort_kl(cohort, online_.temperature), 0);
+  } else if (k_count > 1 && online_.weight != 0) {
+    term = structure_terms(g, {&out}, {peers}, online_);  // [1, 1]
+  }
+  Var loss = student_loss(tape, supervised, out, term, peers, online_);
+  const double value = loss.value().to(Device::kCPU).to_dtype(DType::kF64).item<double>();
+  const Verdict v = check_loss(m, where, step, value);
+  if (v == Verdict::kStop) *stop = true;
+  if (v != Verdict::kStep) return value;
+  optimizers_[m]->zero_grad();
+  tape.backward(loss);
+  if (apply(m, where) == Verdict::kStop) *stop = true;
+  return value;
 }
 
 }  // namespace gkd::distill

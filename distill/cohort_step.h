@@ -52,11 +52,18 @@ class CohortStepper {
                            const SupervisedLoss& supervised, uint64_t step,
                            const std::string& where, bool* stop);
 
+  // Student m alone takes one step against the others' current outputs (eval mode, fixed
+  // references): one turn of the alternating schedule. Returns its loss value.
+  double step_one(int64_t m, const Graph& g, const io::FeatureMatrix& x,
+                  const SupervisedLoss& supervised, uint64_t step, const std::string& where,
+                  bool* stop);
+
   // Every student's outputs in eval mode on g (one batched forward when they share a config).
   std::vector<models::ModelOutput> evaluate(autograd::Tape& tape, const Graph& g,
                                             const io::FeatureMatrix& x) const;
 
-  bool batched() const { return batched_; }
+  // The training steps run the students as one batch (simultaneous schedule, one config).
+  bool batched() const { return batched_ && online_.schedule == Schedule::kSimultaneous; }
   std::vector<std::unique_ptr<autograd::Adam>>& optimizers() { return optimizers_; }
   const std::vector<Alw>& alw() const { return alw_; }
   std::vector<models::StepGuard>& guards() { return guards_; }

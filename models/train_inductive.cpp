@@ -15,21 +15,8 @@
 
 namespace gkd::models {
 
-namespace {
-
-// The fields of InductiveEpochMetrics a state file's history keeps.
-constexpr MetricFields<InductiveEpochMetrics, 5> kInductiveEpochFields{
-    &InductiveEpochMetrics::train_loss, &InductiveEpochMetrics::val_loss,
-    &InductiveEpochMetrics::val_f1, &InductiveEpochMetrics::test_f1,
-    &InductiveEpochMetrics::epoch_ms};
-
-struct Batch {
-  Graph graph;
-  io::FeatureMatrix x;  // dense [Σ n, F] on the context's device
-  Tensor y;             // [Σ n, L]
-};
-
-Batch make_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids, Device device) {
+InductiveBatch make_inductive_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids,
+                                    Device device) {
   std::vector<Graph> graphs;
   std::vector<const Tensor*> xs, ys;
   for (int64_t g : ids) {
@@ -37,23 +24,34 @@ Batch make_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids, Dev
     xs.push_back(&split.x[g]);
     ys.push_back(&split.y[g]);
   }
-  Batch b{.graph = Graph::batch(graphs).to(device), .x = {}, .y = concat_rows(ys).to(device)};
+  InductiveBatch b{
+      .graph = Graph::batch(graphs).to(device), .x = {}, .y = concat_rows(ys).to(device)};
   b.x.dense = concat_rows(xs).to(device);
   return b;
 }
 
-std::vector<int64_t> every_graph(const io::PpiSplit& split) {
+InductiveBatch whole_split(const io::PpiSplit& split, Device device) {
   std::vector<int64_t> ids(split.graphs.size());
   for (size_t g = 0; g < ids.size(); ++g) ids[g] = static_cast<int64_t>(g);
-  return ids;
+  return make_inductive_batch(split, ids, device);
 }
 
-}  // namespace
+std::vector<std::vector<int64_t>> inductive_steps(int64_t train_graphs, int64_t graphs_per_step,
+                                                  uint64_t seed, int64_t epoch) {
+  const std::vector<int64_t> order =
+      io::seeded_permutation(train_graphs, seed, static_cast<uint64_t>(epoch));
+  std::vector<std::vector<int64_t>> steps;
+  for (int64_t begin = 0; begin < train_graphs; begin += graphs_per_step) {
+    steps.emplace_back(order.begin() + begin,
+                       order.begin() + std::min(train_graphs, begin + graphs_per_step));
+  }
+  return steps;
+}
 
 InductiveScore evaluate_inductive(const Context& ctx, const Model& model, const io::PpiSplit& split,
                                   bool raw_logit_rule) {
   GKD_CHECK(!split.graphs.empty(), "[evaluate_inductive] the split has no graphs");
-  const Batch b = make_batch(split, every_graph(split), ctx.device());
+  const InductiveBatch b = whole_split(split, ctx.device());
   autograd::Tape tape(ctx);
   autograd::NoGrad no_grad(tape);
   const ModelOutput out = model.forward(tape, b.graph, b.x, {.training = false});
@@ -107,15 +105,12 @@ InductiveTrainResult train_inductive(
   for (int64_t epoch = resumed.epoch + 1; !stopped && epoch <= o.epochs; ++epoch) {
     InductiveEpochMetrics m;
     m.epoch = epoch;
-    const std::vector<int64_t> order =
-        io::seeded_permutation(n_train, o.seed, static_cast<uint64_t>(epoch));
     double loss_sum = 0;
     int64_t steps = 0;
     const auto t0 = std::chrono::steady_clock::now();
-    for (int64_t begin = 0; begin < n_train; begin += o.graphs_per_step, ++steps, ++step) {
-      const std::vector<int64_t> ids(order.begin() + begin,
-                                     order.begin() + std::min(n_train, begin + o.graphs_per_step));
-      const Batch b = make_batch(data.train, ids, ctx.device());
+    for (const std::vector<int64_t>& ids :
+         inductive_steps(n_train, o.graphs_per_step, o.seed, epoch)) {
+      const InductiveBatch b = make_inductive_batch(data.train, ids, ctx.device());
       autograd::Tape tape(ctx);
       const ModelOutput out =
           model.forward(tape, b.graph, b.x, {.training = true, .seed = o.seed, .step = step});
@@ -131,6 +126,8 @@ InductiveTrainResult train_inductive(
                 StepGuard::Verdict::kStop;
       if (stopped) break;
       loss_sum += loss_value;
+      ++steps;
+      ++step;
     }
     if (stopped) break;
     ctx.synchronize();

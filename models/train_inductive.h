@@ -55,6 +55,27 @@ struct InductiveTrainResult {
   std::vector<InductiveEpochMetrics> history;
 };
 
+// The fields of InductiveEpochMetrics a state file's history keeps.
+inline constexpr MetricFields<InductiveEpochMetrics, 5> kInductiveEpochFields{
+    &InductiveEpochMetrics::train_loss, &InductiveEpochMetrics::val_loss,
+    &InductiveEpochMetrics::val_f1, &InductiveEpochMetrics::test_f1,
+    &InductiveEpochMetrics::epoch_ms};
+
+// Graphs `ids` of a split as one block-diagonal batch on `device`.
+struct InductiveBatch {
+  Graph graph;
+  io::FeatureMatrix x;  // dense [Σ n, F]
+  Tensor y;             // [Σ n, L]
+};
+InductiveBatch make_inductive_batch(const io::PpiSplit& split, const std::vector<int64_t>& ids,
+                                    Device device);
+InductiveBatch whole_split(const io::PpiSplit& split, Device device);  // every graph of it
+
+// The graphs of an epoch's steps: a seeded permutation of the training graphs (by seed and
+// epoch), cut into groups of graphs_per_step.
+std::vector<std::vector<int64_t>> inductive_steps(int64_t train_graphs, int64_t graphs_per_step,
+                                                  uint64_t seed, int64_t epoch);
+
 // A term added to every step's BCE (offline distillation from a frozen teacher). It sees the
 // step's batch, so that a teacher can run on the same graphs.
 struct InductiveExtraLoss {

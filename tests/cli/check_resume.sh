@@ -5,8 +5,9 @@
 # uninterrupted run with the same seed exactly: the summary, every run's (fold's) result and every
 # line of metrics.jsonl (timings aside). Node classification (2 runs of a GAT), graph
 # classification (3-fold CV of a GIN with batch norm and shuffled batches) and inductive
-# multi-label training (2 runs of a GAT over PPI-layout graphs). Then the refusals: a
-# finished run, extra options, a corrupted state file.
+# multi-label training (2 runs of a GAT over PPI-layout graphs), then distillation runs (node,
+# graph and PPI, offline and online). Then the refusals: a finished run, extra options, a
+# corrupted state file.
 set -eu
 gkd=$1
 work=$2
@@ -113,6 +114,15 @@ killed graph-cohort distill 60 "2:0 9:0.01 16:0.002 23:0 31:0.02 38:0.004 45:0 5
   --method gml --students 2 --model gin --hidden 16 --layers 2 --alw-rank 2 \
   --data "$work/SHAPES" --folds 3 --epochs 10 --batch-size 4 --iters-per-epoch 3 \
   --state-every 1 --threads 1 --quiet --json
+# PPI: LSP from a GAT teacher trained in the run (the teacher runs on every step's batch), and an
+# Alignahead cohort of two GATs over the same batches, both with their baselines.
+echo '{"model": "gat", "hidden": 8, "heads": 2, "epochs": 15}' > "$work/ppi_teacher.json"
+killed ppi-offline distill 45 "2:0 7:0.01 12:0.002 18:0 24:0.02 30:0.004 36:0 42:0.01" -- \
+  --method lsp --teacher-config "$work/ppi_teacher.json" --data "$work/ppi" --model gat \
+  --hidden 8 --heads 2 --layers 3 --epochs 15 --state-every 1 --threads 1 --quiet --json
+killed ppi-cohort distill 40 "2:0 7:0.01 13:0.002 19:0 25:0.02 30:0.004 35:0 38:0.01" -- \
+  --method alignahead --students 2 --data "$work/ppi" --model gat --hidden 8 --heads 2 \
+  --layers 3 --epochs 20 --state-every 1 --threads 1 --quiet --json
 
 expect() {  # expect CODE MESSAGE -- command...
   code=$1; msg=$2; shift 3

@@ -8,7 +8,8 @@
 #          and gkd eval reproducing a fold's test accuracy from its checkpoint
 #   ppi:   inductive multi-label training on a fixture in PPI's public layout (train/valid/test
 #          graphs, micro-F1), and gkd eval reproducing the best-validation test F1; offline
-#          distillation (lsp, kd, fitnet) on it, from a teacher trained in the run or loaded
+#          distillation (lsp, kd, fitnet) on it, from a teacher trained in the run or loaded, and
+#          an online cohort (alignahead++)
 #   real:  CONFIG given as $4 on real data; the mean test accuracy must reach $5 (data label)
 set -eu
 gkd=$1
@@ -240,10 +241,35 @@ kd = json.load(open(os.path.join(work, "distill_kd.json")))
 loaded = json.load(open(os.path.join(work, "distill_loaded.json")))
 assert abs(loaded["teacher"]["test_mean"] - kd["per_run"][0]["teacher"]["test"]) < 1e-9, loaded
 PY
-  if "$gkd" distill --data "$work/ppi" --method dml --out "$work/nodml" 2> "$work/err"; then
-    fail "dml on a PPI folder was not refused"
-  fi
-  grep -q "is a PPI folder: --method dml" "$work/err" || fail "dml refusal: $(cat "$work/err")"
+  # Online: an Alignahead++ cohort of two GATs (auxiliary heads) over the same batches.
+  "$gkd" distill --data "$work/ppi" --method alignahead++ --students 2 --model gat --hidden 8 \
+    --heads 2 --layers 3 --dropout 0 --lr 0.01 --epochs 15 --runs 2 --out "$work/cohort" --json \
+    --quiet > "$work/cohort.json" || fail "ppi cohort: exit $?"
+  "$gkd" eval --checkpoint "$work/cohort/run1_student1.ckpt" --json > "$work/eval_cohort.json" ||
+    fail "eval of a PPI cohort student: exit $?"
+  /usr/bin/python3 - "$work" <<'PY' || fail "ppi cohort outputs"
+import json, os, sys
+work = sys.argv[1]
+s = json.load(open(os.path.join(work, "cohort.json")))
+assert s["method"] == "alignahead++" and s["metric"] == "micro_f1" and len(s["students"]) == 2, s
+assert 0 <= s["ensemble"]["test_mean"] <= 100 and 0 <= s["baseline"]["test_mean"] <= 100, s
+assert all(r["students_batched"] for r in s["per_run"]), s["per_run"]
+lines = [json.loads(l) for l in open(os.path.join(work, "cohort", "metrics.jsonl"))]
+assert len(lines) == 2 * 2 * 15 and {l["model"] for l in lines} == {"student0", "student1"}
+e = json.load(open(os.path.join(work, "eval_cohort.json")))
+assert abs(e["test"] - s["per_run"][1]["students"][1]["test"]) < 1e-9, (e, s["per_run"][1])
+PY
+  for method in dml mskd; do
+    teachers=""
+    [ $method = mskd ] && teachers="--teachers $work/teacher.json"
+    # shellcheck disable=SC2086
+    if "$gkd" distill --data "$work/ppi" --method $method $teachers --out "$work/no$method" \
+      2> "$work/err"; then
+      fail "$method on a PPI folder was not refused"
+    fi
+    grep -q "is a PPI folder: --method $method is not available" "$work/err" ||
+      fail "$method refusal: $(cat "$work/err")"
+  done
   ;;
 real)
   config=$4

@@ -289,6 +289,13 @@ TEST_CASE("models: parameter counts match the published models") {
   student.heads = 2;
   student.out_heads = 2;
   CHECK(Model(student, 1).num_parameters() == 185172);
+  // methods.md §1.2: the Alignahead student (4 hidden layers x 64 x 3 heads, 3 output heads).
+  ModelConfig alignahead = teacher;
+  alignahead.hidden = 64;
+  alignahead.layers = 5;
+  alignahead.heads = 3;
+  alignahead.out_heads = 3;
+  CHECK(Model(alignahead, 1).num_parameters() == 372438);
 }
 
 TEST_CASE("models: hidden states, aux heads, determinism") {
