@@ -10,12 +10,14 @@
 // The forward also writes, per pair and edge, the derivatives of kl[q, dst(e)] with respect to
 // the kernel values: coef_s[q, e] = P^s_e − P^t_e and coef_t[q, e] = P^t_e (log P^t_e − log P^s_e
 // − kl[q, v]), 2·Q·E scalars in all.
-// Bytes: Q·(E·(Ds + Dt)·4 gathered + N·(Ds + Dt)·4 + 3·E·4); FLOPs: about 3·Q·E·(Ds + Dt).
+// Sides shared between pairs (the same view: data, shape and ld) are computed once: with S
+// distinct sides, Bytes: S·(E·D·4 gathered + N·D·4) + Q·3·E·4; FLOPs: about 3·S·E·D + 4·Q·E.
 //
 // structure_kl_backward: for L = Σ_{q, v} dkl[q, v] · kl[q, v], the gradients of the selected
 // sides. With g_e = dkl[q, dst(e)] · coef[q, e], dh_x (+)= Σ_e g_e ∂a_e/∂h_x over the edges that
 // touch node x: as destination (in-CSR rows) and as source (out-CSR rows), two row-parallel passes
-// with one writer per row, no atomics. Kernel values are recomputed, not stored.
+// with one writer per row, no atomics, one pair of passes per distinct (side, output): the pairs
+// routing a gradient there have their g_e summed first. Kernel values are recomputed, not stored.
 #pragma once
 
 #include "kernels/common.h"

@@ -1,7 +1,14 @@
-// CPU twin of the fused structure KL (kernels/structure.h): destination rows in parallel, one
-// pair at a time; each row's kernel values and log-probabilities live in per-thread buffers of the
-// row's degree, so nothing of size E×F exists. Sums are in double in CSR order (deterministic).
+// CPU twin of the fused structure KL (kernels/structure.h): destination rows in parallel; each
+// row's kernel values and log-probabilities live in per-thread buffers of the row's degree, so
+// nothing of size E×F exists. Sums are in double in CSR order (deterministic).
+//
+// Pairs often share a side (an online cohort pairs every student's layer with every peer's, and a
+// peer's reference is the same tensor as that peer's own hidden state), so the sides are
+// deduplicated by view: the forward computes each distinct side's local structure once per row,
+// and the backward makes one pass per distinct (side, gradient output), summing the coefficients
+// of every pair that routes a gradient there.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -78,8 +85,37 @@ void add_kernel_grad(const KernelValue& k, double g, const T* x, const T* y, int
   }
 }
 
+// The distinct feature views among the pairs' sides; side_of[q] = {student side, reference side}.
+template <class T>
+struct Sides {
+  std::vector<ConstMatView<T>> views;
+  std::vector<std::array<int64_t, 2>> side_of;
+};
+
+template <class T>
+bool same_view(const ConstMatView<T>& a, const ConstMatView<T>& b) {
+  return a.data == b.data && a.rows == b.rows && a.cols == b.cols && a.ld == b.ld;
+}
+
+template <class T>
+Sides<T> distinct_sides(const StructurePair<T>* pairs, int64_t count) {
+  Sides<T> s;
+  const auto index_of = [&](const ConstMatView<T>& h) {
+    for (size_t i = 0; i < s.views.size(); ++i) {
+      if (same_view(s.views[i], h)) return static_cast<int64_t>(i);
+    }
+    s.views.push_back(h);
+    return static_cast<int64_t>(s.views.size() - 1);
+  };
+  for (int64_t q = 0; q < count; ++q) {
+    const int64_t student = index_of(pairs[q].hs);
+    s.side_of.push_back({student, index_of(pairs[q].ht)});
+  }
+  return s;
+}
+
 // log-softmax of a[0..n) in place (double).
-void log_softmax(std::vector<double>& a, int64_t n) {
+void log_softmax(double* a, int64_t n) {
   double max = a[0];
   for (int64_t i = 1; i < n; ++i) max = std::max(max, a[i]);
   double sum = 0;
@@ -93,27 +129,30 @@ void log_softmax(std::vector<double>& a, int64_t n) {
 template <class T>
 void structure_kl(const StructureKlArgs<T>& a) {
   const CsrView& g = a.in;
-  for (int64_t q = 0; q < a.num_pairs; ++q) {
-    const StructurePair<T>& p = a.pairs[q];
+  const Sides<T> sides = distinct_sides(a.pairs, a.num_pairs);
+  const auto side_count = static_cast<int64_t>(sides.views.size());
 #pragma omp parallel
-    {
-      std::vector<double> ls, lt;  // log P^s, log P^t of the row's in-edges
+  {
+    std::vector<double> logp;  // [S, n]: log P of every distinct side over the row's in-edges
 #pragma omp for schedule(dynamic, 64)
-      for (int64_t v = 0; v < g.rows; ++v) {
-        const int64_t begin = g.indptr[v], n = g.indptr[v + 1] - begin;
-        if (n == 0) {
-          a.kl(q, v) = T(0);
-          continue;
-        }
-        ls.resize(n);
-        lt.resize(n);
+    for (int64_t v = 0; v < g.rows; ++v) {
+      const int64_t begin = g.indptr[v], n = g.indptr[v + 1] - begin;
+      if (n == 0) {
+        for (int64_t q = 0; q < a.num_pairs; ++q) a.kl(q, v) = T(0);
+        continue;
+      }
+      logp.resize(static_cast<size_t>(side_count * n));
+      for (int64_t s = 0; s < side_count; ++s) {
+        const ConstMatView<T>& h = sides.views[s];
+        double* l = logp.data() + s * n;
         for (int64_t i = 0; i < n; ++i) {
-          const int64_t u = g.indices[begin + i];
-          ls[i] = kernel(a.kernel, &p.hs(u, 0), &p.hs(v, 0), p.hs.cols).value;
-          lt[i] = kernel(a.kernel, &p.ht(u, 0), &p.ht(v, 0), p.ht.cols).value;
+          l[i] = kernel(a.kernel, &h(g.indices[begin + i], 0), &h(v, 0), h.cols).value;
         }
-        log_softmax(ls, n);
-        log_softmax(lt, n);
+        log_softmax(l, n);
+      }
+      for (int64_t q = 0; q < a.num_pairs; ++q) {
+        const double* ls = logp.data() + sides.side_of[q][0] * n;
+        const double* lt = logp.data() + sides.side_of[q][1] * n;
         double kl = 0;
         for (int64_t i = 0; i < n; ++i) kl += std::exp(lt[i]) * (lt[i] - ls[i]);
         a.kl(q, v) = T(kl);
@@ -129,29 +168,54 @@ void structure_kl(const StructureKlArgs<T>& a) {
 
 template <class T>
 void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
+  const Sides<T> sides = distinct_sides(a.pairs, a.num_pairs);
+  // Every (pair, side) that wants a gradient, grouped by (distinct side, output): one pass each.
+  struct Term {
+    int64_t pair;
+    const ConstMatView<T>* coef;
+  };
+  struct Group {
+    int64_t side;
+    MatView<T> dh;
+    std::vector<Term> terms;
+  };
+  std::vector<Group> groups;
   for (int64_t q = 0; q < a.num_pairs; ++q) {
-    const StructurePair<T>& p = a.pairs[q];
-    for (int side = 0; side < 2; ++side) {
-      const MatView<T>* outputs = side == 0 ? a.dhs : a.dht;
+    for (int which = 0; which < 2; ++which) {
+      const MatView<T>* outputs = which == 0 ? a.dhs : a.dht;
       if (outputs == nullptr || outputs[q].data == nullptr) continue;
-      const MatView<T>& dh = outputs[q];
-      const ConstMatView<T>& h = side == 0 ? p.hs : p.ht;
-      const ConstMatView<T>& coef = side == 0 ? a.coef_s : a.coef_t;
-      const int64_t d = h.cols;
-      // Pass 1: node x as the destination of its in-edges; pass 2: as the source of its
-      // out-edges. Each pass writes row x only, so rows run in parallel.
-      for (const CsrView* csr : {&a.in, &a.out}) {
-        const bool as_dst = csr == &a.in;
+      const int64_t side = sides.side_of[q][which];
+      const Term term{q, which == 0 ? &a.coef_s : &a.coef_t};
+      const auto match = std::find_if(groups.begin(), groups.end(), [&](const Group& gr) {
+        return gr.side == side && gr.dh.data == outputs[q].data && gr.dh.ld == outputs[q].ld;
+      });
+      if (match != groups.end()) {
+        match->terms.push_back(term);
+      } else {
+        groups.push_back({side, outputs[q], {term}});
+      }
+    }
+  }
+  for (const Group& group : groups) {
+    const ConstMatView<T>& h = sides.views[group.side];
+    const MatView<T>& dh = group.dh;
+    const int64_t d = h.cols;
+    // Pass 1: node x as the destination of its in-edges; pass 2: as the source of its out-edges.
+    // Each pass writes row x only, so rows run in parallel.
+    for (const CsrView* csr : {&a.in, &a.out}) {
+      const bool as_dst = csr == &a.in;
 #pragma omp parallel for schedule(dynamic, 64)
-        for (int64_t x = 0; x < csr->rows; ++x) {
-          for (int64_t pos = csr->indptr[x]; pos < csr->indptr[x + 1]; ++pos) {
-            const int64_t other = csr->indices[pos], e = edge_id(*csr, pos);
-            const int64_t dst = as_dst ? x : other;
-            const double g = double(a.dkl(q, dst)) * double(coef(q, e));
-            if (g == 0) continue;
-            const KernelValue k = kernel(a.kernel, &h(x, 0), &h(other, 0), d);
-            add_kernel_grad(k, g, &h(x, 0), &h(other, 0), d, &dh(x, 0));
+      for (int64_t x = 0; x < csr->rows; ++x) {
+        for (int64_t pos = csr->indptr[x]; pos < csr->indptr[x + 1]; ++pos) {
+          const int64_t other = csr->indices[pos], e = edge_id(*csr, pos);
+          const int64_t dst = as_dst ? x : other;
+          double g = 0;
+          for (const Term& t : group.terms) {
+            g += double(a.dkl(t.pair, dst)) * double((*t.coef)(t.pair, e));
           }
+          if (g == 0) continue;
+          const KernelValue k = kernel(a.kernel, &h(x, 0), &h(other, 0), d);
+          add_kernel_grad(k, g, &h(x, 0), &h(other, 0), d, &dh(x, 0));
         }
       }
     }

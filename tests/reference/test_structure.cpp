@@ -164,6 +164,55 @@ TEST_CASE("reference: structure_kl_backward equals the composed edge functions, 
   }
 }
 
+TEST_CASE("reference: structure_kl pairs sharing sides equal the pairs computed one by one") {
+  // An online cohort's pair list: every student's layer against every peer's, a peer's reference
+  // a constant on the same storage as its own hidden state, and a self pair. The kernel computes
+  // each distinct side once and sums the gradients routed to one side; the results must equal
+  // one-pair calls.
+  const Context ctx = Context::cpu();
+  for (const auto& gc : test::graph_cases()) {
+    for (const StructureKernel& k : kKernels) {
+      const uint64_t seed = test::fresh_seed();
+      CAPTURE(gc.name);
+      CAPTURE(static_cast<int>(k.kind));
+      CAPTURE(seed);
+      const int64_t n = gc.graph.num_nodes();
+      std::vector<Tensor> h;
+      for (int i = 0; i < 3; ++i)
+        h.push_back(test::random_tensor(n, 4, DType::kF64, seed + i, -1.0, 1.0));
+      const std::vector<std::pair<int, int>> layout = {{0, 1}, {0, 2}, {1, 0}, {2, 0}, {1, 1}};
+      const Tensor w =
+          test::random_tensor(static_cast<int64_t>(layout.size()), 1, DType::kF64, seed + 9);
+      std::vector<Eigen::MatrixXd> want_grad(3, Eigen::MatrixXd::Zero(n, 4));
+      std::vector<double> want_kl;
+      for (size_t q = 0; q < layout.size(); ++q) {
+        Tape tape(ctx);
+        Var s = tape.leaf(h[layout[q].first]);
+        Var t = tape.constant(h[layout[q].second]);
+        const Var l = autograd::structure_kl(gc.graph, s, t, k);
+        want_kl.push_back(l.value().item<double>());
+        tape.backward(autograd::scale(l, w.to_vector<double>()[q]));
+        want_grad[layout[q].first] += test::to_eigen(s.grad());
+      }
+      Tape tape(ctx);
+      std::vector<Var> leaves;
+      for (const Tensor& t : h) leaves.push_back(tape.leaf(t));
+      std::vector<std::pair<Var, Var>> pairs;
+      for (const auto& [a, b] : layout) pairs.emplace_back(leaves[a], tape.constant(h[b]));
+      const Var kl = autograd::structure_kl(gc.graph, pairs, k);  // [Q, 1]
+      for (size_t q = 0; q < layout.size(); ++q) {
+        CHECK(kl.value().to_vector<double>()[q] == doctest::Approx(want_kl[q]).epsilon(1e-12));
+      }
+      tape.backward(autograd::sum(autograd::mul(kl, tape.constant(w))));
+      for (int i = 0; i < 3; ++i) {
+        CAPTURE(i);
+        CHECK(test::close_ratio(test::to_eigen(leaves[i].grad()), want_grad[i], 1e-10, 1e-13) <=
+              1.0);
+      }
+    }
+  }
+}
+
 TEST_CASE("reference: cohort_kl equals K(K-1) separate KL terms, values and gradients") {
   const Context ctx = Context::cpu();
   for (int64_t k_count : {1, 2, 4}) {
