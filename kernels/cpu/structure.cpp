@@ -196,10 +196,22 @@ void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
       }
     }
   }
+  // Every kernel but cosine has coefficients symmetric in (x, y), so an edge's kernel is computed
+  // once per group (canonical = in-CSR order) and read by both passes.
+  const bool cached = a.kernel.op != StructureKernelOp::kCosine;
+  std::vector<KernelValue> values(cached ? static_cast<size_t>(a.in.nnz) : 0);
   for (const Group& group : groups) {
     const ConstMatView<T>& h = sides.views[group.side];
     const MatView<T>& dh = group.dh;
     const int64_t d = h.cols;
+    if (cached) {
+#pragma omp parallel for schedule(dynamic, 64)
+      for (int64_t v = 0; v < a.in.rows; ++v) {
+        for (int64_t pos = a.in.indptr[v]; pos < a.in.indptr[v + 1]; ++pos) {
+          values[pos] = kernel(a.kernel, &h(v, 0), &h(a.in.indices[pos], 0), d);
+        }
+      }
+    }
     // Pass 1: node x as the destination of its in-edges; pass 2: as the source of its out-edges.
     // Each pass writes row x only, so rows run in parallel.
     for (const CsrView* csr : {&a.in, &a.out}) {
@@ -214,7 +226,7 @@ void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
             g += double(a.dkl(t.pair, dst)) * double((*t.coef)(t.pair, e));
           }
           if (g == 0) continue;
-          const KernelValue k = kernel(a.kernel, &h(x, 0), &h(other, 0), d);
+          const KernelValue k = cached ? values[e] : kernel(a.kernel, &h(x, 0), &h(other, 0), d);
           add_kernel_grad(k, g, &h(x, 0), &h(other, 0), d, &dh(x, 0));
         }
       }
