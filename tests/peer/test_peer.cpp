@@ -10,6 +10,8 @@
 
 #include "autograd/functions_dense.h"
 #include "autograd/functions_graph.h"
+#include "autograd/functions_loss.h"
+#include "distill/offline.h"
 #include "engine/io/graph_dataset.h"
 #include "models/graph_model.h"
 #include "models/model.h"
@@ -139,6 +141,30 @@ TEST_CASE("peer: LSP structure-KL loss matches PyTorch, both feature gradients")
   Tape tape(Context::cpu());
   Var hs = tape.leaf(c.tensor("h_student")), ht = tape.leaf(c.tensor("h_teacher"));
   compare(c, tape, structure_kl(g, hs, ht), {{"h_student", hs}, {"h_teacher", ht}});
+}
+
+TEST_CASE("peer: the fused cohort class KL matches K(K-1) PyTorch KL terms, peers detached") {
+  const PeerCase c = load("cohort_kl");
+  Tape tape(Context::cpu());
+  std::vector<Var> z;
+  std::vector<std::pair<std::string, Var>> inputs;
+  for (int m = 0; m < 3; ++m) {
+    z.push_back(tape.leaf(c.tensor("z" + std::to_string(m))));
+    inputs.emplace_back("z" + std::to_string(m), z.back());
+  }
+  compare(c, tape, cohort_kl(z, 2.0), inputs);
+}
+
+TEST_CASE("peer: multi-label KD (binary KL of tempered sigmoids) matches PyTorch") {
+  const PeerCase c = load("binary_kd");
+  const models::ModelConfig config{.arch = models::Arch::kMlp, .in_dim = 1, .out_dim = 6};
+  const distill::OfflineDistiller kd({.method = distill::Method::kKd, .temperature = 2.5}, config,
+                                     config, 0);
+  Tape tape(Context::cpu());
+  Var zs = tape.leaf(c.tensor("z_student"));
+  const models::ModelOutput out{.logits = zs, .hidden = {}, .aux_logits = {}};
+  const distill::TeacherOutputs teacher{.logits = c.tensor("z_teacher"), .hidden = {}};
+  compare(c, tape, kd.term(tape, Graph(), out, teacher, 1, true), {{"z_student", zs}});
 }
 
 namespace {

@@ -172,6 +172,48 @@ def structure_kl(out_dir):
     c.write(out_dir)
 
 
+def cohort_kl(out_dir):
+    """Deep mutual learning for K = 3 students at once (kernels/cohort.h): row m of the output is
+    T^2/(K-1) * sum over peers p of the mean over rows of KL(softmax(z_p/T) || softmax(z_m/T)),
+    the peers detached in student m's row (no gradient into a peer through another's term)."""
+    n, classes, k, t = 11, 5, 3, 2.0
+    c = Case("cohort_kl")
+    z = [rand(n, classes, scale=3.0).requires_grad_() for _ in range(k)]
+    rows = []
+    for m in range(k):
+        log_q_m = torch.log_softmax(z[m] / t, dim=1)
+        total = 0
+        for p in range(k):
+            if p == m:
+                continue
+            q_p = torch.softmax(z[p].detach() / t, dim=1)
+            total = total + (q_p * (torch.log(q_p) - log_q_m)).sum(1).mean()
+        rows.append(t * t * total / (k - 1))
+    out = torch.stack(rows).reshape(k, 1)
+    for m in range(k):
+        c.put(f"z{m}", z[m])
+    c.put("out", out)
+    c.backward_with_projection(out, [(f"z{m}", z[m]) for m in range(k)])
+    c.write(out_dir)
+
+
+def binary_kd(out_dir):
+    """Multi-label KD (distill/offline.h): T^2 * the mean over nodes and labels of the binary KL
+    of sigmoid(z_t / T) to sigmoid(z_s / T), the teacher constant."""
+    n, labels, t = 9, 6, 2.5
+    c = Case("binary_kd")
+    zs = rand(n, labels, scale=4.0).requires_grad_()
+    zt = rand(n, labels, scale=4.0)
+    ps, pt = torch.sigmoid(zs / t), torch.sigmoid(zt / t)
+    kl = pt * (torch.log(pt) - torch.log(ps)) + (1 - pt) * (torch.log1p(-pt) - torch.log1p(-ps))
+    out = (t * t * kl.mean()).reshape(1, 1)
+    c.put("z_student", zs)
+    c.put("z_teacher", zt)
+    c.put("out", out)
+    c.backward_with_projection(out, [("z_student", zs)])
+    c.write(out_dir)
+
+
 def named_params(case, shapes):
     """Random leaf tensors named as gkd's named_parameters(), written as param:<name>."""
     params = {}
@@ -285,7 +327,8 @@ def gin_graph_model(out_dir):
 def main():
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
-    cases = (gcn_layer, gat_layer, edge_softmax, structure_kl, gat_model, gin_graph_model)
+    cases = (gcn_layer, gat_layer, edge_softmax, structure_kl, cohort_kl, binary_kd, gat_model,
+             gin_graph_model)
     for make in cases:
         make(out_dir)
     print(f"torch {torch.__version__}: wrote {len(cases)} peer cases to {out_dir}")
