@@ -110,6 +110,7 @@ int distill_online_graph(const DistillCall& call) {
     ensemble.test.push_back(res.ensemble_test);
     ensemble.val.push_back(res.ensemble_val);
     entry["ensemble"] = {{"test", res.ensemble_test}, {"val", res.ensemble_val}};
+    entry["students_batched"] = res.batched;
     epoch_ms.push_back(res.median_epoch_ms);
     for (int64_t k = 0; d.baseline && k < k_count; ++k) {
       if (entry.contains("baselines") && entry["baselines"].contains(archs[k])) continue;

@@ -65,6 +65,8 @@ GraphCohortResult train_graph_cohort(
 
   GraphCohortResult r;
   r.students.resize(students.size());
+  const std::vector<const models::GraphModel*> cohort(students.begin(), students.end());
+  r.batched = online.batch_students && k_count > 1 && models::GraphModel::can_batch(cohort);
   std::vector<models::EpochSelector> selectors(students.size());
   std::vector<std::vector<Tensor>> best(students.size());
   std::vector<double> epoch_ms;
@@ -112,18 +114,27 @@ GraphCohortResult train_graph_cohort(
           Tensor::from_vector<int64_t>(static_cast<int64_t>(ids.size()), 1, ids).to(ctx.device());
       Tape tape(ctx);
       std::vector<Verdict> verdicts(students.size(), Verdict::kStep);
-      std::vector<Var> logits, kd;
+      std::vector<models::ForwardOptions> options;
       for (int64_t k = 0; k < k_count; ++k) {
-        logits.push_back(students[k]
-                             ->forward(tape, b,
-                                       {.training = true,
-                                        .seed = o.seed * 1000 + static_cast<uint64_t>(k),
-                                        .step = step})
-                             .logits);
-        kd.push_back(use_alw ? alw_logits(tape, logits.back(),
+        options.push_back(
+            {.training = true, .seed = o.seed * 1000 + static_cast<uint64_t>(k), .step = step});
+      }
+      std::vector<Var> logits, kd;
+      if (r.batched) {  // one forward of the cohort: every layer once for all students
+        for (const models::GraphModelOutput& out :
+             models::GraphModel::forward_cohort(tape, b, cohort, options)) {
+          logits.push_back(out.logits);
+        }
+      } else {
+        for (int64_t k = 0; k < k_count; ++k) {
+          logits.push_back(students[k]->forward(tape, b, options[k]).logits);
+        }
+      }
+      for (int64_t k = 0; k < k_count; ++k) {
+        kd.push_back(use_alw ? alw_logits(tape, logits[k],
                                           ag::gather_rows(tape.param(*alw[k].chi), rows),
                                           tape.param(*alw[k].phi))
-                             : logits.back());
+                             : logits[k]);
       }
       const Var mutual = k_count > 1 ? ag::cohort_kl(kd, online.temperature) : Var();  // [K, 1]
       Var total;

@@ -21,6 +21,7 @@ struct GraphCohortResult {
   double ensemble_test = 0;  // the mean of the students' softmax outputs on the test graphs
   double ensemble_val = 0;   // ... on the validation graphs (0 without any)
   double median_epoch_ms = 0;
+  bool batched = false;  // the students ran as one batch (OnlineOptions::batch_students)
 };
 
 // dml or gml only (graph models have no aligned hidden layers here). Each student has its own

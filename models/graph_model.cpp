@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "autograd/functions_cohort.h"
 #include "autograd/functions_dense.h"
 #include "autograd/functions_graph.h"
 #include "engine/error.h"
@@ -105,15 +106,50 @@ GraphModel::GraphModel(const GraphModelConfig& config, uint64_t seed) : config_(
 
 GraphModelOutput GraphModel::forward(Tape& tape, const io::GraphBatch& batch,
                                      const ForwardOptions& o) const {
-  const GraphModelConfig& c = config_;
+  const GraphModel* self = this;
+  return forward_cohort(tape, batch, {&self, 1}, {&o, 1}).front();
+}
+
+bool GraphModel::can_batch(std::span<const GraphModel* const> students) {
+  if (students.empty()) return false;
+  for (const GraphModel* m : students) {
+    if (!(m->config_ == students.front()->config_)) return false;
+  }
+  return true;
+}
+
+std::vector<GraphModelOutput> GraphModel::forward_cohort(
+    Tape& tape, const io::GraphBatch& batch, std::span<const GraphModel* const> students,
+    std::span<const ForwardOptions> options) {
+  const auto k = static_cast<int64_t>(students.size());
+  GKD_CHECK(k >= 1 && options.size() == students.size(), "[GraphModel] ", k, " students and ",
+            options.size(), " forward options (expected one each)");
+  GKD_CHECK(k == 1 || can_batch(students),
+            "[GraphModel] the students cannot run as one batch (expected one config)");
+  const GraphModel& lead = *students.front();
+  const GraphModelConfig& c = lead.config_;
+  const ForwardOptions& o = options.front();
+  std::vector<uint64_t> seeds;
+  for (const ForwardOptions& s : options) {
+    GKD_CHECK(s.training == o.training && s.step == o.step,
+              "[GraphModel] the students of one batch must share training mode and step");
+    seeds.push_back(s.seed);
+  }
+  const std::span<const uint64_t> peer_seeds(seeds.data() + 1, seeds.size() - 1);
   const Graph& g = batch.graph;
   GKD_CHECK(batch.x.rows() == g.num_nodes() && batch.x.cols() == c.in_dim, "[GraphModel] x is [",
             batch.x.rows(), ", ", batch.x.cols(), "] (expected [", g.num_nodes(), ", ", c.in_dim,
             "])");
   const Device dev = tape.context().device();
-  Var h;  // [N, width]
-  if (node_table_) {
-    h = embedding_sum(tape.param(*node_table_), c.node_vocab, batch.x);
+  // The cohort's node states side by side ([N, K*width], student s in block s); the dataset's
+  // dense features are one input shared by every student until the first layer.
+  Var h;
+  bool per_student = false;
+  if (lead.node_table_) {
+    std::vector<Var> tables;  // the students' embedding tables side by side: one lookup for all
+    for (const GraphModel* s : students) tables.push_back(tape.param(*s->node_table_));
+    h = embedding_sum(autograd::concat_cols(tables), c.node_vocab, batch.x);
+    per_student = k > 1;
   } else {
     GKD_CHECK(is_floating(batch.x.dtype()), "[GraphModel] x is ", dtype_name(batch.x.dtype()),
               " (expected floating features, or node_vocab for integer ids)");
@@ -133,29 +169,58 @@ GraphModelOutput GraphModel::forward(Tape& tape, const io::GraphBatch& batch,
     }
     return ag::segment_sum(offsets, x);
   };
+  // Student 1..K-1's part of the same role as student 0's `part`.
+  const auto peers_of = [&](const std::vector<Part> GraphModel::*parts, size_t index) {
+    std::vector<Layer*> peers;
+    for (int64_t s = 1; s < k; ++s) peers.push_back((students[s]->*parts)[index].layer.get());
+    return peers;
+  };
+  const auto drop = static_cast<float>(c.dropout);
   uint64_t site = o.step * kSites;
   size_t head = 0;
-  GraphModelOutput out;
-  const auto predict = [&](Var x) {
+  Var logits;
+  std::vector<Var> hidden;
+  const auto predict = [&](Var x, bool x_per_student) {
     // Xu et al. drop out after the linear head; the single-head form drops its input instead.
+    const std::vector<Layer*> peers = peers_of(&GraphModel::heads_, head);
+    const LayerStep step{.peers = peers};
     Var z;
     if (c.jumping) {
-      z = ag::dropout(heads_[head++].layer->forward(tape, g, {.dense = readout(x)}, {}),
-                      static_cast<float>(c.dropout), o.seed, site++, o.training);
+      z = lead.heads_[head++].layer->forward(
+          tape, g, {.dense = readout(x), .per_student = x_per_student}, step);
+      z = autograd::dropout_blocks(z, drop, seeds, site++, o.training);
     } else {
-      Var r = ag::dropout(readout(x), static_cast<float>(c.dropout), o.seed, site++, o.training);
-      z = heads_[head++].layer->forward(tape, g, {.dense = r}, {});
+      Var r = autograd::dropout_blocks(readout(x), drop, seeds, site++, o.training, !x_per_student);
+      const bool blocks = x_per_student || (k > 1 && o.training && drop > 0);
+      z = lead.heads_[head++].layer->forward(tape, g, {.dense = r, .per_student = blocks}, step);
     }
-    out.logits = out.logits.defined() ? ag::add(out.logits, z) : z;
+    logits = logits.defined() ? ag::add(logits, z) : z;
   };
-  if (c.jumping) predict(h);
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    const LayerStep step{o.training, o.seed, site++};
-    Var z = layers_[l].layer->forward(tape, g, {.dense = h, .edge_attr = edge_attr}, step);
-    out.hidden.push_back(z);
-    if (c.batch_norm) z = norms_[l].layer->forward(tape, g, {.dense = z}, step);
+  if (c.jumping) predict(h, per_student);
+  for (size_t l = 0; l < lead.layers_.size(); ++l) {
+    const std::vector<Layer*> peers = peers_of(&GraphModel::layers_, l);
+    const LayerStep step{o.training, o.seed, site++, peers, peer_seeds};
+    Var z = lead.layers_[l].layer->forward(
+        tape, g, {.dense = h, .edge_attr = edge_attr, .per_student = per_student}, step);
+    per_student = k > 1;
+    hidden.push_back(z);
+    if (c.batch_norm) {
+      const std::vector<Layer*> norm_peers = peers_of(&GraphModel::norms_, l);
+      z = lead.norms_[l].layer->forward(tape, g, {.dense = z, .per_student = per_student},
+                                        {o.training, o.seed, step.stream, norm_peers, peer_seeds});
+    }
     h = ag::relu(z);
-    if (c.jumping || l + 1 == layers_.size()) predict(h);
+    if (c.jumping || l + 1 == lead.layers_.size()) predict(h, per_student);
+  }
+  if (k == 1) return {{.logits = logits, .hidden = hidden}};
+  const auto block = [k](Var v, int64_t s) {
+    const int64_t w = v.cols() / k;
+    return autograd::slice_cols(v, s * w, (s + 1) * w);
+  };
+  std::vector<GraphModelOutput> out(static_cast<size_t>(k));
+  for (int64_t s = 0; s < k; ++s) {
+    out[s].logits = block(logits, s);
+    for (const Var& z : hidden) out[s].hidden.push_back(block(z, s));
   }
   return out;
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,8 @@ struct GraphModelConfig {
   bool jumping = true;
   double dropout = 0.5;  // Xu et al.'s final_dropout
   bool learn_eps = false;
+
+  bool operator==(const GraphModelConfig&) const = default;
 };
 
 struct GraphModelOutput {
@@ -58,6 +61,15 @@ class GraphModel {
   // A training forward updates the batch-norm running statistics.
   GraphModelOutput forward(Tape& tape, const io::GraphBatch& batch,
                            const ForwardOptions& options) const;
+
+  // Students as a batch dimension (as Model::forward_cohort): K models of one config on the same
+  // batch, every layer, batch norm, readout and head once for the cohort; output k equals
+  // students[k]->forward(tape, batch, options[k]) up to float summation order (running
+  // statistics included). Options may differ only in their seeds. Needs can_batch(students).
+  static std::vector<GraphModelOutput> forward_cohort(Tape& tape, const io::GraphBatch& batch,
+                                                      std::span<const GraphModel* const> students,
+                                                      std::span<const ForwardOptions> options);
+  static bool can_batch(std::span<const GraphModel* const> students);  // one config
 
   const GraphModelConfig& config() const { return config_; }
   std::vector<Parameter*> parameters() const;

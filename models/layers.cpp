@@ -29,6 +29,19 @@ std::vector<uint64_t> LayerStep::seeds() const {
   return out;
 }
 
+std::vector<Buffer*> Layer::cohort_buffers(const LayerStep& step, Buffer& b) const {
+  size_t index = 0;
+  while (index < buffers_.size() && buffers_[index].get() != &b) ++index;
+  GKD_CHECK(index < buffers_.size(), "[Layer] ", b.name, " is not a buffer of this layer");
+  std::vector<Buffer*> out{&b};
+  for (Layer* peer : step.peers) {
+    GKD_CHECK(index < peer->buffers_.size() && peer->buffers_[index]->value.same_shape(b.value),
+              "[Layer] the students' layers differ in ", b.name);
+    out.push_back(peer->buffers_[index].get());
+  }
+  return out;
+}
+
 Var Layer::stacked(Tape& tape, const LayerStep& step, Parameter& p) const {
   if (step.peers.empty()) return tape.param(p);
   size_t index = 0;
@@ -252,17 +265,45 @@ class Sage : public Layer {
 };
 
 // BatchNorm1d over `f` columns: affine parameters and running statistics, registered on the
-// owning layer in this order (the order parameters() lists them).
+// owning layer in this order (the order parameters() lists them). Normalisation is per column, so
+// K students' blocks side by side normalise as K batch norms: their γ, β and running statistics
+// are stacked for the call and the updated statistics copied back to each student.
 class BatchNormState {
  public:
   BatchNormState(Parameter& gamma, Parameter& beta, Buffer& mean, Buffer& var)
       : gamma_(gamma), beta_(beta), mean_(mean), var_(var) {}
-  Var apply(Tape& tape, Var x, bool training) const {
-    return ag::batch_norm(x, tape.param(gamma_), tape.param(beta_), mean_.value, var_.value,
-                          {.training = training});
+  Var apply(Tape& tape, const Layer& owner, const LayerStep& step, Var x) const {
+    if (step.peers.empty()) {
+      return ag::batch_norm(x, tape.param(gamma_), tape.param(beta_), mean_.value, var_.value,
+                            {.training = step.training});
+    }
+    const std::vector<Buffer*> means = owner.cohort_buffers(step, mean_);
+    const std::vector<Buffer*> vars = owner.cohort_buffers(step, var_);
+    Tensor mean = side_by_side(means), var = side_by_side(vars);
+    Var y = ag::batch_norm(x, owner.stacked(tape, step, gamma_), owner.stacked(tape, step, beta_),
+                           mean, var, {.training = step.training});
+    if (step.training) {  // the running statistics were updated in the stacked copies
+      const int64_t f = mean_.value.cols();
+      for (size_t k = 0; k < means.size(); ++k) {
+        const auto at = static_cast<int64_t>(k) * f;
+        means[k]->value.copy_from(mean.slice_cols(at, at + f));
+        vars[k]->value.copy_from(var.slice_cols(at, at + f));
+      }
+    }
+    return y;
   }
 
  private:
+  static Tensor side_by_side(const std::vector<Buffer*>& buffers) {
+    const Tensor& first = buffers.front()->value;
+    const auto k = static_cast<int64_t>(buffers.size());
+    Tensor out = Tensor::empty(1, k * first.cols(), first.dtype(), first.device());
+    for (int64_t i = 0; i < k; ++i) {
+      out.slice_cols(i * first.cols(), (i + 1) * first.cols()).copy_from(buffers[i]->value);
+    }
+    return out;
+  }
+
   Parameter &gamma_, &beta_;
   Buffer &mean_, &var_;
 };
@@ -272,11 +313,9 @@ class BatchNorm : public Layer {
   explicit BatchNorm(int64_t f) : f_(f) { bn_.emplace(make_state(*this, "", f)); }
   Var forward(Tape& tape, const Graph&, const LayerInput& in, const LayerStep& step) override {
     GKD_CHECK(in.dense.defined(), "[batch_norm] needs a dense input");
-    GKD_CHECK(step.peers.empty(), "[batch_norm] runs one model at a time");
-    return bn_->apply(tape, in.dense, step.training);
+    return bn_->apply(tape, *this, step, in.dense);
   }
   int64_t out_cols() const override { return f_; }
-  bool batchable() const override { return false; }
 
   // Registers γ = 1, β = 0, running mean 0 and running variance 1 (PyTorch's initial state) on
   // `owner`, names prefixed by `prefix`.
@@ -314,40 +353,60 @@ class Gin : public Layer {
   }
 
   Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) override {
-    GKD_CHECK(step.peers.empty(), "[gin] runs one model at a time (per-student ε, batch norm)");
-    Var h;  // [N, out]: the MLP's first linear applied to (1 + ε) x_v + Σ_u m_u, before its bias
+    const int64_t k = step.students();
+    Var h;  // [N, K*out]: the MLP's first linear applied to (1 + ε) x_v + Σ_u m_u, before its bias
     if (edge_table_) {
-      GKD_CHECK(in.dense.defined() && in.edge_attr.defined(),
-                "[gin] edge features need a dense node input and LayerInput::edge_attr");
+      GKD_CHECK(in.dense.defined() && in.edge_attr.defined() && (k == 1 || in.per_student),
+                "[gin] edge features need a dense node input of every student and "
+                "LayerInput::edge_attr");
       // Messages ReLU(x_u + e_uv) per canonical edge; canonical edges are grouped by destination,
-      // so the in-CSR row pointer delimits each node's segment.
-      Var e = embedding_sum(tape.param(*edge_table_), edge_vocab_, in.edge_attr);  // [E, in]
+      // so the in-CSR row pointer delimits each node's segment. The students' tables side by
+      // side embed every student's bonds in one pass.
+      Var e = embedding_sum(stacked(tape, step, *edge_table_), edge_vocab_, in.edge_attr);
       Var m =
           ag::bias_act(ag::add(ag::gather_rows(in.dense, g.edge_src()), e), {}, Activation::kRelu);
       const auto& indptr = g.host_in_indptr();
       const Tensor offsets =
           Tensor::from_vector<int64_t>(static_cast<int64_t>(indptr.size()), 1, indptr)
               .to(g.device());
-      Var self = eps_ ? ag::add(in.dense, ag::mul(in.dense, tape.param(*eps_))) : in.dense;
-      h = ag::matmul(ag::add(ag::segment_sum(offsets, m), self), tape.param(w1_));
+      Var self = eps_ ? ag::add(in.dense, ag::mul(in.dense, eps_per_block(tape, step, in.dense)))
+                      : in.dense;
+      h = ag::block_matmul(ag::add(ag::segment_sum(offsets, m), self), stacked(tape, step, w1_), k);
     } else {
-      Var p = in.project(tape.param(w1_));  // hoisted: aggregation is linear
-      Var self = eps_ ? ag::add(p, ag::mul(p, tape.param(*eps_))) : p;
+      Var p = in.project(stacked(tape, step, w1_), k);  // hoisted: aggregation is linear
+      Var self = eps_ ? ag::add(p, ag::mul(p, eps_per_block(tape, step, p))) : p;
       h = ag::add(ag::spmm(g, p), self);
     }
     if (bn_) {
-      h = ag::bias_act(
-          bn_->apply(tape, ag::bias_act(h, tape.param(b1_), Activation::kNone), step.training), {},
-          Activation::kRelu);
+      h = ag::bias_act(bn_->apply(tape, *this, step,
+                                  ag::bias_act(h, stacked(tape, step, b1_), Activation::kNone)),
+                       {}, Activation::kRelu);
     } else {
-      h = ag::bias_act(h, tape.param(b1_), Activation::kRelu);
+      h = ag::bias_act(h, stacked(tape, step, b1_), Activation::kRelu);
     }
-    return ag::linear(h, tape.param(w2_), tape.param(b2_));
+    return ag::bias_act(ag::block_matmul(h, stacked(tape, step, w2_), k), stacked(tape, step, b2_),
+                        Activation::kNone);
   }
   int64_t out_cols() const override { return w2_.value.cols(); }
-  bool batchable() const override { return false; }
 
  private:
+  // Student k's ε over its column block of x ([N, K*F]): [1, 1] for one student, else [1, K*F]
+  // (the stacked ε times a constant block-of-ones matrix, so each ε gets its gradient).
+  Var eps_per_block(Tape& tape, const LayerStep& step, Var x) const {
+    const int64_t k = step.students();
+    Var eps = stacked(tape, step, *eps_);  // [1, K]
+    if (k == 1) return eps;
+    const int64_t f = x.cols() / k;
+    std::vector<double> blocks(static_cast<size_t>(k * k * f), 0.0);
+    for (int64_t s = 0; s < k; ++s) {
+      for (int64_t j = 0; j < f; ++j) blocks[s * k * f + s * f + j] = 1.0;
+    }
+    const Tensor spread = Tensor::from_vector<double>(k, k * f, blocks)
+                              .to_dtype(x.value().dtype())
+                              .to(x.value().device());
+    return ag::matmul(eps, tape.constant(spread));
+  }
+
   Parameter &w1_, &b1_, &w2_, &b2_;
   Parameter* eps_;
   std::vector<int64_t> edge_vocab_;

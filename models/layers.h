@@ -64,8 +64,6 @@ class Layer {
   // student k's in block k. A training step may update the layer's buffers.
   virtual Var forward(Tape& tape, const Graph& g, const LayerInput& in, const LayerStep& step) = 0;
   virtual int64_t out_cols() const = 0;
-  // Whether forward accepts step.peers (GIN's per-student ε and batch norm do not).
-  virtual bool batchable() const { return true; }
   std::vector<Parameter*> parameters();
   std::vector<Buffer*> buffers();
 
@@ -74,10 +72,11 @@ class Layer {
   Parameter& own(Parameter p);
   Buffer& own(Buffer b);
 
- protected:
   // p (one of this layer's parameters) bound on the tape; with peers, the same parameter of every
   // student side by side, [rows, K*cols] (autograd::concat_cols; the gradient flows back to each).
   Var stacked(Tape& tape, const LayerStep& step, Parameter& p) const;
+  // b (one of this layer's buffers) and the same buffer of every peer, student order.
+  std::vector<Buffer*> cohort_buffers(const LayerStep& step, Buffer& b) const;
 
  private:
   std::vector<std::unique_ptr<Parameter>> params_;

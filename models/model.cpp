@@ -111,9 +111,6 @@ bool Model::can_batch(std::span<const Model* const> students) {
   if (students.empty()) return false;
   for (const Model* m : students) {
     if (!(m->config_ == students.front()->config_)) return false;
-    for (const auto& l : m->layers_) {
-      if (!l->batchable()) return false;
-    }
   }
   return true;
 }
@@ -126,8 +123,7 @@ std::vector<ModelOutput> Model::forward_cohort(Tape& tape, const Graph& g,
   GKD_CHECK(k >= 1 && options.size() == students.size(), "[Model] ", k, " students and ",
             options.size(), " forward options (expected one each)");
   GKD_CHECK(k == 1 || can_batch(students),
-            "[Model] the students cannot run as one batch (expected one config without GIN "
-            "layers)");
+            "[Model] the students cannot run as one batch (expected one config)");
   const Model& lead = *students.front();
   const ModelConfig& c = lead.config_;
   const ForwardOptions& o = options.front();

@@ -85,7 +85,7 @@ class Model {
                                                  const io::FeatureMatrix& x,
                                                  std::span<const Model* const> students,
                                                  std::span<const ForwardOptions> options);
-  // One config and only layers that batch (not GIN: its ε and batch norm are per student).
+  // Whether the students share one config (every layer type batches).
   static bool can_batch(std::span<const Model* const> students);
 
   const ModelConfig& config() const { return config_; }

@@ -665,7 +665,31 @@ TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by 
     CAPTURE(m);
     CHECK(r.students[m].history[0].train_loss == doctest::Approx(want[m]).epsilon(1e-5));
   }
+  CHECK(r.batched);
   CHECK(r.ensemble_test >= 0);
+
+  // Batched and one by one: the same training (dropout, batch norm and ALW included).
+  const models::GraphModelConfig dropped{
+      .in_dim = 1, .out_dim = 2, .hidden = 6, .layers = 2, .dropout = 0.3};
+  std::vector<std::vector<models::GraphModel>> twins(2);
+  std::vector<distill::GraphCohortResult> runs;
+  for (int batched = 0; batched < 2; ++batched) {
+    std::vector<models::GraphModel*> cohort;
+    for (uint64_t s = 0; s < 3; ++s) twins[batched].emplace_back(dropped, 20 + s);
+    for (auto& s : twins[batched]) cohort.push_back(&s);
+    runs.push_back(distill::train_graph_cohort(
+        ctx, cohort, data, split, budget,
+        {.method = distill::OnlineMethod::kGml, .alw_rank = 2, .batch_students = batched == 1}));
+  }
+  CHECK(runs[1].batched);
+  CHECK_FALSE(runs[0].batched);
+  for (int m = 0; m < 3; ++m) {
+    CAPTURE(m);
+    for (size_t e = 0; e < runs[0].students[m].history.size(); ++e) {
+      CHECK(runs[1].students[m].history[e].train_loss ==
+            doctest::Approx(runs[0].students[m].history[e].train_loss).epsilon(1e-5));
+    }
+  }
   CHECK_THROWS_WITH_AS(distill::train_graph_cohort(ctx, pointers, data, split, one_batch,
                                                    {.method = distill::OnlineMethod::kOc}),
                        doctest::Contains("oc is not available for graph classification"), Error);

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
 
 #include "autograd/functions_dense.h"
 #include "engine/io/graph_dataset.h"
@@ -131,37 +132,41 @@ std::vector<int64_t> all_ids(const io::GraphDataset& d) {
   return ids;
 }
 
+// One config per layer type and option that changes the computation.
+std::vector<GraphModelConfig> graph_model_cases() {
+  return {// Xu et al.'s GIN: batch norm, sum readout of every layer.
+          {.arch = Arch::kGin, .in_dim = 3, .out_dim = 2, .hidden = 4, .layers = 2},
+          {.arch = Arch::kGin,
+           .in_dim = 3,
+           .out_dim = 3,
+           .hidden = 4,
+           .layers = 2,
+           .readout = Readout::kMean,
+           .jumping = false,
+           .learn_eps = true},
+          {.arch = Arch::kGcn,
+           .in_dim = 3,
+           .out_dim = 2,
+           .hidden = 4,
+           .layers = 2,
+           .batch_norm = false,
+           .readout = Readout::kMax},
+          {.arch = Arch::kSage, .in_dim = 3, .out_dim = 2, .hidden = 3, .layers = 1},
+          // OGB's GIN: atom and bond embeddings.
+          {.arch = Arch::kGin,
+           .in_dim = 2,
+           .out_dim = 2,
+           .hidden = 4,
+           .layers = 2,
+           .node_vocab = {3, 4},
+           .edge_vocab = {2, 3},
+           .readout = Readout::kMean}};
+}
+
 }  // namespace
 
 TEST_CASE("graph models: parameter gradients match central differences") {
-  const std::vector<GraphModelConfig> configs = {
-      // Xu et al.'s GIN: batch norm, sum readout of every layer.
-      {.arch = Arch::kGin, .in_dim = 3, .out_dim = 2, .hidden = 4, .layers = 2},
-      {.arch = Arch::kGin,
-       .in_dim = 3,
-       .out_dim = 3,
-       .hidden = 4,
-       .layers = 2,
-       .readout = Readout::kMean,
-       .jumping = false,
-       .learn_eps = true},
-      {.arch = Arch::kGcn,
-       .in_dim = 3,
-       .out_dim = 2,
-       .hidden = 4,
-       .layers = 2,
-       .batch_norm = false,
-       .readout = Readout::kMax},
-      {.arch = Arch::kSage, .in_dim = 3, .out_dim = 2, .hidden = 3, .layers = 1},
-      // OGB's GIN: atom and bond embeddings.
-      {.arch = Arch::kGin,
-       .in_dim = 2,
-       .out_dim = 2,
-       .hidden = 4,
-       .layers = 2,
-       .node_vocab = {3, 4},
-       .edge_vocab = {2, 3},
-       .readout = Readout::kMean}};
+  const std::vector<GraphModelConfig> configs = graph_model_cases();
   for (size_t k = 0; k < configs.size(); ++k) {
     for (bool training : {true, false}) {
       CAPTURE(k);
@@ -169,6 +174,92 @@ TEST_CASE("graph models: parameter gradients match central differences") {
       GraphModel m(configs[k], 7);
       const io::GraphDataset d = random_dataset(configs[k], 40 + k);
       check_gradients(m, io::make_batch(d, all_ids(d)), training);
+    }
+  }
+}
+
+TEST_CASE(
+    "graph models: K students as one batch give each student's outputs, gradients and "
+    "running statistics") {
+  constexpr int64_t kStudents = 3;
+  for (const GraphModelConfig& config : graph_model_cases()) {
+    for (bool training : {true, false}) {
+      CAPTURE(static_cast<int>(config.arch));
+      CAPTURE(config.layers);
+      CAPTURE(training);
+      const io::GraphDataset d = random_dataset(config, 60);
+      const io::GraphBatch b = io::make_batch(d, all_ids(d));
+      // Two identical cohorts: one run one by one, one as a batch.
+      std::vector<std::unique_ptr<GraphModel>> alone, batched;
+      std::vector<const GraphModel*> cohort;
+      std::vector<ForwardOptions> options;
+      for (int64_t k = 0; k < kStudents; ++k) {
+        for (auto* models : {&alone, &batched}) {
+          models->push_back(std::make_unique<GraphModel>(config, 11 + k));
+          uint64_t seed = 500 + 40 * k;
+          for (auto& [name, p] : models->back()->named_parameters()) {
+            p->value = test::random_tensor(p->value.rows(), p->value.cols(), DType::kF64, seed++);
+          }
+          for (auto& [name, buf] : models->back()->named_buffers()) {
+            buf->value = test::random_tensor(1, buf->value.cols(), DType::kF64, seed++, 0.5, 1.5);
+          }
+        }
+        cohort.push_back(batched.back().get());
+        options.push_back({.training = training, .seed = 5 + static_cast<uint64_t>(k), .step = 3});
+      }
+      REQUIRE(GraphModel::can_batch(cohort));
+      const auto projection = [](Tape& tape, const GraphModelOutput& out, uint64_t seed) {
+        std::vector<Var> outputs{out.logits};
+        outputs.insert(outputs.end(), out.hidden.begin(), out.hidden.end());
+        Var total;
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          const Tensor r =
+              test::random_tensor(outputs[i].rows(), outputs[i].cols(), DType::kF64, seed + i);
+          Var term = autograd::sum(autograd::mul(outputs[i], tape.constant(r)));
+          total = total.defined() ? autograd::add(total, term) : term;
+        }
+        return total;
+      };
+      std::vector<GraphModelOutput> want;
+      Tape one(Context::cpu());
+      Var total;
+      for (int64_t k = 0; k < kStudents; ++k) {
+        want.push_back(alone[k]->forward(one, b, options[k]));
+        Var term = projection(one, want.back(), 100 + 10 * k);
+        total = total.defined() ? autograd::add(total, term) : term;
+      }
+      one.backward(total);
+      Tape tape(Context::cpu());
+      const std::vector<GraphModelOutput> got =
+          GraphModel::forward_cohort(tape, b, cohort, options);
+      Var sum;
+      for (int64_t k = 0; k < kStudents; ++k) {
+        Var term = projection(tape, got[k], 100 + 10 * k);
+        sum = sum.defined() ? autograd::add(sum, term) : term;
+      }
+      tape.backward(sum);
+      const auto close = [](const Tensor& a, const Tensor& b) {
+        return test::close_ratio(test::to_eigen(a), test::to_eigen(b), 1e-12, 1e-12) <= 1.0;
+      };
+      for (int64_t k = 0; k < kStudents; ++k) {
+        CAPTURE(k);
+        CHECK(close(got[k].logits.value(), want[k].logits.value()));
+        REQUIRE(got[k].hidden.size() == want[k].hidden.size());
+        for (size_t l = 0; l < want[k].hidden.size(); ++l) {
+          CHECK(close(got[k].hidden[l].value(), want[k].hidden[l].value()));
+        }
+        const auto pa = alone[k]->named_parameters(), pb = batched[k]->named_parameters();
+        for (size_t i = 0; i < pa.size(); ++i) {
+          CAPTURE(pa[i].first);
+          REQUIRE(pb[i].second->grad.defined());
+          CHECK(close(pb[i].second->grad, pa[i].second->grad));
+        }
+        const auto ba = alone[k]->named_buffers(), bb = batched[k]->named_buffers();
+        for (size_t i = 0; i < ba.size(); ++i) {
+          CAPTURE(ba[i].first);
+          CHECK(close(bb[i].second->value, ba[i].second->value));
+        }
+      }
     }
   }
 }

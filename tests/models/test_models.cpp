@@ -183,10 +183,6 @@ TEST_CASE("models: K students as one batch give each student's outputs and gradi
           options.push_back(
               {.training = training, .seed = 5 + static_cast<uint64_t>(k), .step = 3});
         }
-        if (config.arch == Arch::kGin) {
-          CHECK_FALSE(Model::can_batch(students));
-          continue;
-        }
         REQUIRE(Model::can_batch(students));
         const io::FeatureMatrix x = sparse ? sparse_features(24, 6) : dense_features(24, 6);
         // Each student alone, then the cohort as one batch: the same objective per student.
