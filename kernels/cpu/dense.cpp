@@ -104,13 +104,17 @@ T activation_grad(T y, T slope) {
 
 template <class T>
 void axpby(const AxpbyArgs<T>& a) {
-#pragma omp parallel for schedule(static) if (a.y.rows * a.y.cols > (1 << 16))
-  for (int64_t i = 0; i < a.y.rows; ++i) {
-    for (int64_t j = 0; j < a.y.cols; ++j) {
-      const T scaled = a.alpha * a.x(i, j);
-      a.y(i, j) = a.beta == T(0) ? scaled : scaled + a.beta * a.y(i, j);
+  // Row pointers and the beta test hoisted out of the loop, so that strided views (a student's
+  // block of a cohort tensor) vectorise like contiguous ones; beta = 0 never reads y.
+  parallel_rows(a.y.rows, a.y.cols, [&](int64_t i) {
+    const T* x = a.x.data + i * a.x.ld;
+    T* y = a.y.data + i * a.y.ld;
+    if (a.beta == T(0)) {
+      for (int64_t j = 0; j < a.y.cols; ++j) y[j] = a.alpha * x[j];
+    } else {
+      for (int64_t j = 0; j < a.y.cols; ++j) y[j] = a.alpha * x[j] + a.beta * y[j];
     }
-  }
+  });
 }
 
 template <class T>

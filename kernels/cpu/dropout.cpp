@@ -85,21 +85,26 @@ void dropout(const DropoutArgs<T>& a) {
       }
       continue;
     }
-    // Strided view (one student's block of a cohort tensor): the chunk's indices as runs along
-    // one row, each branch-free like the contiguous loop; a single column is one strided run.
+    if (cols == 1) {  // one column of a wider tensor: a single strided run
+      const T* x = a.x.data + c * kChunk * a.x.ld;
+      T* y = a.y.data + c * kChunk * a.y.ld;
+      for (int64_t t = 0; t < end - c * kChunk; ++t) {
+        const T value = x[t * a.x.ld] * (keep(words[t], a.p) ? scale : T(0));
+        y[t * a.y.ld] = a.accumulate ? y[t * a.y.ld] + value : value;
+      }
+      continue;
+    }
+    // A block of a wider tensor (one student's columns of a cohort tensor): the chunk's indices as
+    // unit-stride runs along rows, each branch-free like the contiguous loop.
     for (int64_t k = c * kChunk; k < end;) {
-      const int64_t i = cols == 1 ? k : k / cols, j = cols == 1 ? 0 : k % cols;
-      const int64_t n = cols == 1 ? end - k : std::min(end - k, cols - j);
-      const int64_t x_step = cols == 1 ? a.x.ld : 1, y_step = cols == 1 ? a.y.ld : 1;
+      const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
       const uint32_t* w = words + (k - c * kChunk);
       const T* x = a.x.data + i * a.x.ld + j;
       T* y = a.y.data + i * a.y.ld + j;
       if (a.accumulate) {
-        for (int64_t t = 0; t < n; ++t)
-          y[t * y_step] += x[t * x_step] * (keep(w[t], a.p) ? scale : T(0));
+        for (int64_t t = 0; t < n; ++t) y[t] += x[t] * (keep(w[t], a.p) ? scale : T(0));
       } else {
-        for (int64_t t = 0; t < n; ++t)
-          y[t * y_step] = x[t * x_step] * (keep(w[t], a.p) ? scale : T(0));
+        for (int64_t t = 0; t < n; ++t) y[t] = x[t] * (keep(w[t], a.p) ? scale : T(0));
       }
       k += n;
     }

@@ -3,8 +3,11 @@
 //
 // Columns are processed in blocks of kBlock: a block's accumulators stay in registers across the
 // row's edges (a whole-row accumulator in memory makes every edge wait on a store-to-load round
-// trip). Each output element still sums its edges in CSR order, so blocking changes no bit.
+// trip), and a wide x in passes of columns that fit in L2. Each output element still sums its
+// edges in CSR order, so neither blocking changes a bit.
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "kernels/registry.h"
 
@@ -14,13 +17,20 @@ namespace {
 
 constexpr int64_t kBlock = 16;
 
+// One head's edge weights: w[edge id * stride] (null: all ones).
+template <class T>
+struct HeadWeights {
+  const T* w;
+  int64_t stride;
+};
+
 // Σ_{p in [begin, end)} w_p x[col(p), j0 + j] for j < n (n <= kBlock), scaled, into y[j0 ..).
 template <class T, int64_t N>
-void row_block(const SpmmArgs<T>& a, int64_t begin, int64_t end, int64_t h, int64_t j0, int64_t n,
-               double scale, T* y) {
+void row_block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
+               int64_t n, double scale, T* y) {
   double acc[N] = {};
   for (int64_t p = begin; p < end; ++p) {
-    const double w = a.edge_w ? static_cast<double>(a.edge_w[edge_id(a.a, p) * a.heads + h]) : 1.0;
+    const double w = hw.w ? static_cast<double>(hw.w[edge_id(a.a, p) * hw.stride]) : 1.0;
     const T* x = a.x.data + a.a.indices[p] * a.x.ld + j0;
     if constexpr (N == kBlock) {
       for (int64_t j = 0; j < N; ++j) acc[j] += w * static_cast<double>(x[j]);
@@ -35,23 +45,64 @@ void row_block(const SpmmArgs<T>& a, int64_t begin, int64_t end, int64_t h, int6
   }
 }
 
+// Columns of x per pass over the CSR: a pass gathers rows of x at random, so the columns it reads
+// should stay in L2 (a wide x, e.g. K students' features side by side, would otherwise come from
+// L3 edge after edge). A pass covers whole heads, or lies inside one head.
+constexpr int64_t kPassBytes = 512 << 10;
+
+template <class T>
+std::vector<std::pair<int64_t, int64_t>> column_passes(const SpmmArgs<T>& a, int64_t f) {
+  const int64_t row_bytes = std::max<int64_t>(1, a.x.rows * static_cast<int64_t>(sizeof(T)));
+  const int64_t fit = std::max<int64_t>(kBlock, kPassBytes / row_bytes / kBlock * kBlock);
+  std::vector<std::pair<int64_t, int64_t>> passes;
+  if (f >= fit) {
+    for (int64_t h = 0; h < a.heads; ++h) {
+      for (int64_t c0 = h * f; c0 < (h + 1) * f; c0 += fit) {
+        passes.emplace_back(c0, std::min(c0 + fit, (h + 1) * f));
+      }
+    }
+  } else {
+    const int64_t heads_per_pass = std::max<int64_t>(1, fit / f);
+    for (int64_t h = 0; h < a.heads; h += heads_per_pass) {
+      passes.emplace_back(h * f, std::min(a.heads, h + heads_per_pass) * f);
+    }
+  }
+  return passes;
+}
+
 }  // namespace
 
 template <class T>
 void spmm(const SpmmArgs<T>& a) {
-  const int64_t width = a.y.cols, f = width / a.heads;
-#pragma omp parallel for schedule(dynamic, 64) if (a.a.nnz * width > (1 << 16))
-  for (int64_t v = 0; v < a.a.rows; ++v) {
-    const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
-    const double scale = a.mean && end > begin ? 1.0 / static_cast<double>(end - begin) : 1.0;
-    T* y = a.y.data + v * a.y.ld;  // [H*F]
-    for (int64_t h = 0; h < a.heads; ++h) {
-      for (int64_t j0 = h * f; j0 < (h + 1) * f; j0 += kBlock) {
-        const int64_t n = std::min(kBlock, (h + 1) * f - j0);
-        if (n == kBlock) {
-          row_block<T, kBlock>(a, begin, end, h, j0, n, scale, y);
-        } else {
-          row_block<T, kBlock - 1>(a, begin, end, h, j0, n, scale, y);
+  const int64_t f = a.y.cols / a.heads;
+  std::vector<T> column;  // one head's weights, contiguous
+  for (const auto& [c0, c1] : column_passes(a, f)) {
+    const int64_t first = c0 / f, last = (c1 - 1) / f;
+    // A pass over one head of many-headed weights reads that head's column contiguously: edges
+    // are visited in random edge-id order (a transposed CSR), and a stride of H would spread the
+    // gathers over H times the cache lines.
+    const bool gather = a.edge_w != nullptr && a.heads > 1 && first == last;
+    if (gather) {
+      column.resize(static_cast<size_t>(a.a.nnz));
+      for (int64_t e = 0; e < a.a.nnz; ++e) column[e] = a.edge_w[e * a.heads + first];
+    }
+#pragma omp parallel for schedule(dynamic, 64) if (a.a.nnz * (c1 - c0) > (1 << 16))
+    for (int64_t v = 0; v < a.a.rows; ++v) {
+      const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
+      const double scale = a.mean && end > begin ? 1.0 / static_cast<double>(end - begin) : 1.0;
+      T* y = a.y.data + v * a.y.ld;  // [H*F]
+      for (int64_t h = first; h <= last; ++h) {
+        const HeadWeights<T> hw = gather     ? HeadWeights<T>{column.data(), 1}
+                                  : a.edge_w ? HeadWeights<T>{a.edge_w + h, a.heads}
+                                             : HeadWeights<T>{nullptr, 0};
+        const int64_t stop = std::min(c1, (h + 1) * f);
+        for (int64_t j0 = std::max(c0, h * f); j0 < stop; j0 += kBlock) {
+          const int64_t n = std::min(kBlock, stop - j0);
+          if (n == kBlock) {
+            row_block<T, kBlock>(a, hw, begin, end, j0, n, scale, y);
+          } else {
+            row_block<T, kBlock - 1>(a, hw, begin, end, j0, n, scale, y);
+          }
         }
       }
     }
