@@ -15,7 +15,8 @@ rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 /usr/bin/python3 "$(dirname "$0")/make_tu_fixture.py" "$work/SHAPES"
-/usr/bin/python3 "$(dirname "$0")/make_ppi_fixture.py" "$work/ppi"
+# Graphs of 3000+ nodes: an epoch must outlast the kill loop's polling, or runs finish between kills.
+/usr/bin/python3 "$(dirname "$0")/make_ppi_fixture.py" "$work/ppi" 3000
 
 # killed NAME COMMAND LINES TARGETS -- gkd COMMAND arguments...
 # Runs NAME uninterrupted (the reference), then again, killed whenever metrics.jsonl reaches the
@@ -120,9 +121,9 @@ echo '{"model": "gat", "hidden": 8, "heads": 2, "epochs": 15}' > "$work/ppi_teac
 killed ppi-offline distill 45 "2:0 7:0.01 12:0.002 18:0 24:0.02 30:0.004 36:0 42:0.01" -- \
   --method lsp --teacher-config "$work/ppi_teacher.json" --data "$work/ppi" --model gat \
   --hidden 8 --heads 2 --layers 3 --epochs 15 --state-every 1 --threads 1 --quiet --json
-killed ppi-cohort distill 40 "2:0 7:0.01 13:0.002 19:0 25:0.02 30:0.004 35:0 38:0.01" -- \
+killed ppi-cohort distill 60 "3:0 10:0.01 18:0.002 26:0 34:0.02 42:0.004 50:0 56:0.01" -- \
   --method alignahead --students 2 --data "$work/ppi" --model gat --hidden 8 --heads 2 \
-  --layers 3 --epochs 20 --state-every 1 --threads 1 --quiet --json
+  --layers 3 --epochs 30 --state-every 1 --threads 1 --quiet --json
 
 expect() {  # expect CODE MESSAGE -- command...
   code=$1; msg=$2; shift 3
