@@ -118,9 +118,9 @@ void add_distill_options(OptionTable& t, DistillConfig& d) {
   t.add("cohort", &d.cohort, {},
         "dml/gml: the students' architectures, comma-separated (e.g. gcn,gat,sage); "
         "default --students copies of --model");
-  t.add("batch_students", &d.batch_students,
-        "online: students of one architecture run as one batch (one GEMM and one SpMM per layer "
-        "for the cohort); false runs them one by one");
+  t.add("batch_students", &d.batch_students, {"auto", "true", "false"},
+        "online: students of one architecture as one batch (one GEMM and one SpMM per layer for "
+        "the cohort); auto: on CUDA only, where a cohort step is launch-bound");
 }
 
 constexpr const char* kDemo =
@@ -222,7 +222,9 @@ distill::OnlineOptions online_options(const DistillConfig& d) {
           .aux_weight = d.aux_weight,
           .entropy_weight = d.entropy_weight,
           .alw_rank = d.alw_rank,
-          .batch_students = d.batch_students};
+          .batch_students = d.batch_students == "true"    ? distill::BatchStudents::kAlways
+                            : d.batch_students == "false" ? distill::BatchStudents::kNever
+                                                          : distill::BatchStudents::kAuto};
 }
 
 uint64_t student_init_seed(const DistillConfig& d, uint64_t seed, int64_t k) {

@@ -50,7 +50,7 @@ struct DistillConfig {
   double entropy_weight = 0.1;
   int64_t alw_rank = 8;
   std::string cohort;  // comma-separated architectures (mixed cohorts), or empty
-  bool batch_students = true;
+  std::string batch_students = "auto";
 };
 
 bool is_online_method(const std::string& method);

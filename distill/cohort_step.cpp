@@ -165,7 +165,7 @@ CohortStepper::CohortStepper(const Context& ctx, const std::vector<models::Model
     optimizers_.push_back(std::make_unique<ag::Adam>(
         ctx, params, ag::AdamOptions{.lr = training.lr, .weight_decay = training.weight_decay}));
   }
-  batched_ = online.batch_students && k_count > 1 && models::Model::can_batch(cohort_);
+  batched_ = batch_cohort(online, ctx, k_count, models::Model::can_batch(cohort_));
   guards_ = student_guards(students, training.on_non_finite);
   divergence_.assign(students.size(), models::DivergenceMonitor(training.divergence_jump));
 }

@@ -34,6 +34,14 @@ constexpr struct {
 
 }  // namespace
 
+bool batch_cohort(const OnlineOptions& online, const Context& ctx, int64_t students,
+                  bool can_batch) {
+  const bool wanted =
+      online.batch_students == BatchStudents::kAlways ||
+      (online.batch_students == BatchStudents::kAuto && ctx.device() == Device::kCUDA);
+  return wanted && students > 1 && can_batch;
+}
+
 const char* online_method_name(OnlineMethod method) {
   for (const auto& m : kOnlineNames) {
     if (m.method == method) return m.name;

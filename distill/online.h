@@ -38,6 +38,11 @@ const char* online_method_name(OnlineMethod method);
 OnlineMethod online_method_from_string(const std::string& name);
 
 enum class Schedule { kAlternating, kSimultaneous };
+// Students as a batch dimension (models::Model::forward_cohort): kAuto batches on CUDA, where a
+// cohort's step is launch-bound, and runs students one by one on the CPU, where batching measured
+// 5-20% slower (bench/results/cohort_throughput_cpu_2026-11-30.md); both give the same numbers
+// up to float summation order.
+enum class BatchStudents { kAuto, kAlways, kNever };
 enum class FeatureDistance { kMse, kNormalizedMse, kCosine };
 
 struct OnlineOptions {
@@ -53,11 +58,14 @@ struct OnlineOptions {
   double aux_weight = 1.0;
   double entropy_weight = 0.0;  // gml: γ_H on the subtracted prediction entropy
   int64_t alw_rank = 0;         // gml: h of the ALW factorisation (0: no ALW, W = 1)
-  // Students of one config run as one batch (models::Model::forward_cohort) in the simultaneous
-  // schedule and in evaluation; false runs each student's forward on its own (the same numbers
-  // up to float summation order; for measuring what batching buys).
-  bool batch_students = true;
+  // Whether students of one config run as one batch in the simultaneous schedule and in
+  // evaluation (see BatchStudents).
+  BatchStudents batch_students = BatchStudents::kAuto;
 };
+
+// Whether a cohort of `students` (they can_batch) runs as one batch on ctx under `online`.
+bool batch_cohort(const OnlineOptions& online, const Context& ctx, int64_t students,
+                  bool can_batch);
 
 struct CohortResult {
   std::vector<models::NodeTrainResult> students;  // best-validation selection per student

@@ -66,7 +66,7 @@ GraphCohortResult train_graph_cohort(
   GraphCohortResult r;
   r.students.resize(students.size());
   const std::vector<const models::GraphModel*> cohort(students.begin(), students.end());
-  r.batched = online.batch_students && k_count > 1 && models::GraphModel::can_batch(cohort);
+  r.batched = batch_cohort(online, ctx, k_count, models::GraphModel::can_batch(cohort));
   std::vector<models::EpochSelector> selectors(students.size());
   std::vector<std::vector<Tensor>> best(students.size());
   std::vector<double> epoch_ms;

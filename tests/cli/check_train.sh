@@ -243,8 +243,8 @@ assert abs(loaded["teacher"]["test_mean"] - kd["per_run"][0]["teacher"]["test"])
 PY
   # Online: an Alignahead++ cohort of two GATs (auxiliary heads) over the same batches.
   "$gkd" distill --data "$work/ppi" --method alignahead++ --students 2 --model gat --hidden 8 \
-    --heads 2 --layers 3 --dropout 0 --lr 0.01 --epochs 15 --runs 2 --out "$work/cohort" --json \
-    --quiet > "$work/cohort.json" || fail "ppi cohort: exit $?"
+    --heads 2 --layers 3 --dropout 0 --lr 0.01 --epochs 15 --runs 2 --batch-students true \
+    --out "$work/cohort" --json --quiet > "$work/cohort.json" || fail "ppi cohort: exit $?"
   "$gkd" eval --checkpoint "$work/cohort/run1_student1.ckpt" --json > "$work/eval_cohort.json" ||
     fail "eval of a PPI cohort student: exit $?"
   /usr/bin/python3 - "$work" <<'PY' || fail "ppi cohort outputs"

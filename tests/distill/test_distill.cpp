@@ -268,7 +268,8 @@ TEST_CASE("online: each student's first-epoch loss is its definition, for every 
                                      .schedule = schedule,
                                      .feature_weight = 0.3,
                                      .feature_distance = k.distance,
-                                     .aux_weight = 0.4};
+                                     .aux_weight = 0.4,
+                                     .batch_students = distill::BatchStudents::kAlways};
       std::vector<models::Model> students;
       for (uint64_t s = 0; s < 3; ++s) students.emplace_back(student_config(plus), 10 + s);
       // Expected losses at the initial weights, from the definitions.
@@ -375,7 +376,7 @@ TEST_CASE("online: students run as one batch train as they do one by one") {
       std::vector<models::Model*> pointers;
       for (auto& s : students) pointers.push_back(&s);
       distill::OnlineOptions o = c.online;
-      o.batch_students = batched;
+      o.batch_students = batched ? distill::BatchStudents::kAlways : distill::BatchStudents::kNever;
       results.push_back(distill::train_cohort(ctx, pointers, data,
                                               {.epochs = 6, .seed = 3, .restore_best = false}, o));
     }
@@ -660,7 +661,8 @@ TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by 
                                    .weight = 0.5,
                                    .temperature = 2.0,
                                    .entropy_weight = 0.2,
-                                   .alw_rank = 3});
+                                   .alw_rank = 3,
+                                   .batch_students = distill::BatchStudents::kAlways});
   for (int m = 0; m < 3; ++m) {
     CAPTURE(m);
     CHECK(r.students[m].history[0].train_loss == doctest::Approx(want[m]).epsilon(1e-5));
@@ -679,7 +681,10 @@ TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by 
     for (auto& s : twins[batched]) cohort.push_back(&s);
     runs.push_back(distill::train_graph_cohort(
         ctx, cohort, data, split, budget,
-        {.method = distill::OnlineMethod::kGml, .alw_rank = 2, .batch_students = batched == 1}));
+        {.method = distill::OnlineMethod::kGml,
+         .alw_rank = 2,
+         .batch_students =
+             batched == 1 ? distill::BatchStudents::kAlways : distill::BatchStudents::kNever}));
   }
   CHECK(runs[1].batched);
   CHECK_FALSE(runs[0].batched);
@@ -784,7 +789,8 @@ TEST_CASE("inductive cohort: each student's first-step loss is its definition on
                                       .weight = 0.7,
                                       .shift = 1,
                                       .feature_weight = 0.3,
-                                      .aux_weight = 0.4};
+                                      .aux_weight = 0.4,
+                                      .batch_students = distill::BatchStudents::kAlways};
   std::vector<models::Model> students;
   for (uint64_t k = 0; k < 3; ++k) students.emplace_back(ppi_student(true), 30 + k);
   const models::InductiveBatch b = models::make_inductive_batch(
