@@ -76,7 +76,9 @@ template <class T>
 void spmm(const SpmmArgs<T>& a) {
   const int64_t f = a.y.cols / a.heads;
   std::vector<T> column;  // one head's weights, contiguous
-  for (const auto& [c0, c1] : column_passes(a, f)) {
+  for (const std::pair<int64_t, int64_t>& pass : column_passes(a, f)) {
+    // Named copies: an OpenMP region cannot capture structured bindings (clang 14).
+    const int64_t c0 = pass.first, c1 = pass.second;
     const int64_t first = c0 / f, last = (c1 - 1) / f;
     // A pass over one head of many-headed weights reads that head's column contiguously: edges
     // are visited in random edge-id order (a transposed CSR), and a stride of H would spread the
