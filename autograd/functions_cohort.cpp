@@ -47,6 +47,15 @@ Var slice_cols(Var x, int64_t begin, int64_t end) {
   });
 }
 
+std::vector<Var> split_cols(Var x, int64_t blocks) {
+  GKD_CHECK(blocks >= 1 && x.cols() % blocks == 0, "[split_cols] ", x.value().describe(),
+            " is not ", blocks, " column blocks");
+  const int64_t f = x.cols() / blocks;
+  std::vector<Var> out;
+  for (int64_t k = 0; k < blocks; ++k) out.push_back(slice_cols(x, k * f, (k + 1) * f));
+  return out;
+}
+
 Var block_matmul(Var a, Var b, int64_t blocks) {
   GKD_CHECK(blocks >= 1, "[block_matmul] blocks is ", blocks, " (expected >= 1)");
   if (blocks == 1) return matmul(a, b);

@@ -18,6 +18,8 @@ Var concat_cols(const std::vector<Var>& xs);
 
 // Columns [begin, end) of x as a new [R, end - begin] value; the gradient goes to that block.
 Var slice_cols(Var x, int64_t begin, int64_t end);
+// x [R, K*F] as its K column blocks [R, F], student order (K = 1: x itself).
+std::vector<Var> split_cols(Var x, int64_t blocks);
 
 // Column block k of the result is a's block k times b's block k, for k < blocks: a [M, K*A],
 // b [A, K*B] -> [M, K*B] (ops::gemm_batched, one strided-batched GEMM). blocks = 1: matmul.

@@ -40,7 +40,7 @@ OnlineMethod online_method_from_string(const std::string& name);
 enum class Schedule { kAlternating, kSimultaneous };
 // Students as a batch dimension (models::Model::forward_cohort): kAuto batches on CUDA, where a
 // cohort's step is launch-bound, and runs students one by one on the CPU, where batching measured
-// 5-20% slower (bench/results/cohort_throughput_cpu_2026-11-30.md); both give the same numbers
+// 2-21% slower (bench/results/cohort_throughput_cpu_2026-11-30.md); both give the same numbers
 // up to float summation order.
 enum class BatchStudents { kAuto, kAlways, kNever };
 enum class FeatureDistance { kMse, kNormalizedMse, kCosine };

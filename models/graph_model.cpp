@@ -129,12 +129,7 @@ std::vector<GraphModelOutput> GraphModel::forward_cohort(
   const GraphModel& lead = *students.front();
   const GraphModelConfig& c = lead.config_;
   const ForwardOptions& o = options.front();
-  std::vector<uint64_t> seeds;
-  for (const ForwardOptions& s : options) {
-    GKD_CHECK(s.training == o.training && s.step == o.step,
-              "[GraphModel] the students of one batch must share training mode and step");
-    seeds.push_back(s.seed);
-  }
+  const std::vector<uint64_t> seeds = cohort_seeds(options);
   const std::span<const uint64_t> peer_seeds(seeds.data() + 1, seeds.size() - 1);
   const Graph& g = batch.graph;
   GKD_CHECK(batch.x.rows() == g.num_nodes() && batch.x.cols() == c.in_dim, "[GraphModel] x is [",
@@ -213,14 +208,12 @@ std::vector<GraphModelOutput> GraphModel::forward_cohort(
     if (c.jumping || l + 1 == lead.layers_.size()) predict(h, per_student);
   }
   if (k == 1) return {{.logits = logits, .hidden = hidden}};
-  const auto block = [k](Var v, int64_t s) {
-    const int64_t w = v.cols() / k;
-    return autograd::slice_cols(v, s * w, (s + 1) * w);
-  };
   std::vector<GraphModelOutput> out(static_cast<size_t>(k));
-  for (int64_t s = 0; s < k; ++s) {
-    out[s].logits = block(logits, s);
-    for (const Var& z : hidden) out[s].hidden.push_back(block(z, s));
+  const std::vector<Var> student_logits = autograd::split_cols(logits, k);
+  for (int64_t s = 0; s < k; ++s) out[s].logits = student_logits[s];
+  for (const Var& z : hidden) {
+    const std::vector<Var> blocks = autograd::split_cols(z, k);
+    for (int64_t s = 0; s < k; ++s) out[s].hidden.push_back(blocks[s]);
   }
   return out;
 }

@@ -107,6 +107,16 @@ ModelOutput Model::forward(Tape& tape, const Graph& g, const io::FeatureMatrix& 
   return forward_cohort(tape, g, x, {&self, 1}, {&o, 1}).front();
 }
 
+std::vector<uint64_t> cohort_seeds(std::span<const ForwardOptions> options) {
+  std::vector<uint64_t> seeds;
+  for (const ForwardOptions& s : options) {
+    GKD_CHECK(s.training == options.front().training && s.step == options.front().step,
+              "[forward_cohort] the students of one batch must share training mode and step");
+    seeds.push_back(s.seed);
+  }
+  return seeds;
+}
+
 bool Model::can_batch(std::span<const Model* const> students) {
   if (students.empty()) return false;
   for (const Model* m : students) {
@@ -127,12 +137,7 @@ std::vector<ModelOutput> Model::forward_cohort(Tape& tape, const Graph& g,
   const Model& lead = *students.front();
   const ModelConfig& c = lead.config_;
   const ForwardOptions& o = options.front();
-  std::vector<uint64_t> seeds;
-  for (const ForwardOptions& s : options) {
-    GKD_CHECK(s.training == o.training && s.step == o.step,
-              "[Model] the students of one batch must share training mode and step");
-    seeds.push_back(s.seed);
-  }
+  const std::vector<uint64_t> seeds = cohort_seeds(options);
   GKD_CHECK(x.rows() == g.num_nodes(), "[Model] features have ", x.rows(),
             " rows but the graph has ", g.num_nodes(), " nodes");
   GKD_CHECK(x.cols() == c.in_dim, "[Model] features have ", x.cols(),
@@ -183,15 +188,16 @@ std::vector<ModelOutput> Model::forward_cohort(Tape& tape, const Graph& g,
   if (k == 1) return {batched};
 
   // Student s's columns of each batched tensor.
-  const auto block = [k](Var v, int64_t s) {
-    const int64_t w = v.cols() / k;
-    return autograd::slice_cols(v, s * w, (s + 1) * w);
-  };
   std::vector<ModelOutput> out(static_cast<size_t>(k));
-  for (int64_t s = 0; s < k; ++s) {
-    out[s].logits = block(batched.logits, s);
-    for (const Var& h : batched.hidden) out[s].hidden.push_back(block(h, s));
-    for (const Var& a : batched.aux_logits) out[s].aux_logits.push_back(block(a, s));
+  const std::vector<Var> logits = autograd::split_cols(batched.logits, k);
+  for (int64_t s = 0; s < k; ++s) out[s].logits = logits[s];
+  for (const Var& h : batched.hidden) {
+    const std::vector<Var> blocks = autograd::split_cols(h, k);
+    for (int64_t s = 0; s < k; ++s) out[s].hidden.push_back(blocks[s]);
+  }
+  for (const Var& a : batched.aux_logits) {
+    const std::vector<Var> blocks = autograd::split_cols(a, k);
+    for (int64_t s = 0; s < k; ++s) out[s].aux_logits.push_back(blocks[s]);
   }
   return out;
 }

@@ -67,6 +67,10 @@ struct ModelOutput {
   std::vector<Var> aux_logits;  // [N, C] per hidden layer when aux_heads, else empty
 };
 
+// The dropout seeds of K students' forward options (student order), which must share training
+// mode and step to run as one batch.
+std::vector<uint64_t> cohort_seeds(std::span<const ForwardOptions> options);
+
 class Model {
  public:
   // Validates the config (errors name the field) and initialises every weight from `seed`.
