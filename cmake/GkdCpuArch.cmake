@@ -21,4 +21,9 @@ endif()
 # function and not others, so two paths meant to agree bit for bit (a backward with and without
 # dx) would not, and results would differ between -march settings.
 add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)
+# Nothing reads the floating-point exception flags, so a select between computed values may run
+# as a vector blend: under GCC's default -ftrapping-math a comparison counts as a possible trap and
+# a loop with a select (ReLU, ELU, exp's range guards) stays scalar. Values are unchanged (no
+# reassociation, no contraction); clang already assumes this.
+add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fno-trapping-math>)
 message(STATUS "gkd: CPU architecture: ${GKD_CPU_ARCH}")

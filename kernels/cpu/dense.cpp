@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/simd_math.h"
 #include "kernels/math.h"
 #include "kernels/registry.h"
 
@@ -84,7 +85,11 @@ template <Activation A, class T>
 T activate(T z, T slope) {
   if constexpr (A == Activation::kNone) return z;
   if constexpr (A == Activation::kRelu) return relu(z);
-  if constexpr (A == Activation::kElu) return elu(z);
+  if constexpr (A == Activation::kElu) {
+    // kernels/math.h's elu in a form that vectorises: both sides computed, then a select.
+    const T negative = static_cast<T>(expm1_vec(z));
+    return z > T(0) ? z : negative;
+  }
   if constexpr (A == Activation::kLeakyRelu) return leaky_relu(z, slope);
   if constexpr (A == Activation::kSigmoid) return sigmoid(z);
   if constexpr (A == Activation::kTanh) return std::tanh(z);
@@ -123,9 +128,13 @@ void bias_act(const BiasActArgs<T>& a) {
     parallel_rows(a.y.rows, a.y.cols, [&](int64_t i) {
       const T* x = a.x.data + i * a.x.ld;  // [F]
       T* y = a.y.data + i * a.y.ld;        // [F]
-      for (int64_t j = 0; j < a.y.cols; ++j) {
-        const T z = a.bias ? x[j] + a.bias[j] : x[j];
-        y[j] = activate<decltype(act)::value>(z, a.slope);
+      // Two loops: with the bias test inside, the compiler loads the bias with a masked load,
+      // and a masked load of a null pointer (no bias) takes a microcode assist on every vector.
+      if (a.bias) {
+        for (int64_t j = 0; j < a.y.cols; ++j)
+          y[j] = activate<decltype(act)::value>(T(x[j] + a.bias[j]), a.slope);
+      } else {
+        for (int64_t j = 0; j < a.y.cols; ++j) y[j] = activate<decltype(act)::value>(x[j], a.slope);
       }
     });
   });
@@ -179,7 +188,7 @@ void unary(const UnaryArgs<T>& a) {
     case UnaryOp::kScale:
       return run([](T v) { return v; });
     case UnaryOp::kExp:
-      return run([](T v) { return std::exp(v); });
+      return run([](T v) { return static_cast<T>(exp_vec(v)); });
     case UnaryOp::kLog:
       return run([](T v) { return std::log(v); });
   }

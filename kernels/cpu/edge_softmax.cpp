@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/simd_math.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
@@ -18,36 +19,50 @@ void write(T& out, double value, bool accumulate) {
 
 }  // namespace
 
+// Per row: the logits are gathered into contiguous [deg, H] buffers, so the max, exp and sum loops
+// vectorise (over heads, or over edges with one head); then p = e^(z - max) / sum.
 template <class T>
 void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
   const int64_t heads = a.z.cols;
 #pragma omp parallel
   {
-    std::vector<double> max(heads), sum(heads);
+    std::vector<double> z, ez, max(heads), sum(heads), log_sum(heads);
 #pragma omp for schedule(dynamic, 64)
     for (int64_t v = 0; v < a.a.rows; ++v) {
-      const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
-      if (begin == end) continue;
+      const int64_t begin = a.a.indptr[v], deg = a.a.indptr[v + 1] - begin;
+      if (deg == 0) continue;
+      z.resize(static_cast<size_t>(deg * heads));
+      ez.resize(z.size());
+      for (int64_t i = 0; i < deg; ++i) {
+        const T* zi = &a.z(edge_id(a.a, begin + i), 0);
+        for (int64_t h = 0; h < heads; ++h) z[i * heads + h] = zi[h];
+      }
       std::fill(max.begin(), max.end(), -std::numeric_limits<double>::infinity());
+      for (int64_t i = 0; i < deg; ++i)
+        for (int64_t h = 0; h < heads; ++h) max[h] = std::max(max[h], z[i * heads + h]);
+      if (heads == 1) {
+        for (int64_t i = 0; i < deg; ++i) ez[i] = exp_vec(z[i] - max[0]);
+      } else {
+        for (int64_t i = 0; i < deg; ++i)
+          for (int64_t h = 0; h < heads; ++h)
+            ez[i * heads + h] = exp_vec(z[i * heads + h] - max[h]);
+      }
+      // In CSR order, so the sum does not depend on how the loops above were vectorised.
       std::fill(sum.begin(), sum.end(), 0.0);
-      // Online max and exp-sum in one sweep: the sum is rescaled whenever the max grows.
-      for (int64_t p = begin; p < end; ++p)
-        for (int64_t h = 0; h < heads; ++h) {
-          const double z = a.z(edge_id(a.a, p), h);
-          if (z > max[h]) {
-            sum[h] = sum[h] * std::exp(max[h] - z) + 1.0;
-            max[h] = z;
-          } else {
-            sum[h] += std::exp(z - max[h]);
-          }
-        }
-      // Each element is read before it is written, so p may alias z.
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t e = edge_id(a.a, p);
-        for (int64_t h = 0; h < heads; ++h) {
-          const double shifted = a.z(e, h) - max[h];
-          a.p(e, h) =
-              static_cast<T>(a.log ? shifted - std::log(sum[h]) : std::exp(shifted) / sum[h]);
+      for (int64_t i = 0; i < deg; ++i)
+        for (int64_t h = 0; h < heads; ++h) sum[h] += ez[i * heads + h];
+      if (a.log) {
+        for (int64_t h = 0; h < heads; ++h) log_sum[h] = std::log(sum[h]);
+      }
+      // Every read of z is done, so p may alias it.
+      for (int64_t i = 0; i < deg; ++i) {
+        T* p = &a.p(edge_id(a.a, begin + i), 0);
+        const double* zi = &z[i * heads];
+        const double* ei = &ez[i * heads];
+        if (a.log) {
+          for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(zi[h] - max[h] - log_sum[h]);
+        } else {
+          for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(ei[h] / sum[h]);
         }
       }
     }
@@ -67,13 +82,20 @@ void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
       std::fill(dot.begin(), dot.end(), 0.0);
       for (int64_t p = begin; p < end; ++p) {
         const int64_t e = edge_id(a.a, p);
-        for (int64_t h = 0; h < heads; ++h) dot[h] += a.log ? a.dy(e, h) : a.y(e, h) * a.dy(e, h);
+        const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
+        if (a.log) {
+          for (int64_t h = 0; h < heads; ++h) dot[h] += dy[h];
+        } else {
+          for (int64_t h = 0; h < heads; ++h) dot[h] += double(y[h]) * dy[h];
+        }
       }
       for (int64_t p = begin; p < end; ++p) {
         const int64_t e = edge_id(a.a, p);
+        const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
+        T* dz = &a.dz(e, 0);
         for (int64_t h = 0; h < heads; ++h) {
-          const double y = a.y(e, h), dy = a.dy(e, h);
-          write(a.dz(e, h), a.log ? dy - std::exp(y) * dot[h] : y * (dy - dot[h]), a.accumulate);
+          const double g = a.log ? dy[h] - exp_vec(y[h]) * dot[h] : y[h] * (dy[h] - dot[h]);
+          write(dz[h], g, a.accumulate);
         }
       }
     }
@@ -92,8 +114,8 @@ void edge_kl(const EdgeKlArgs<T>& a) {
       for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
         const int64_t e = edge_id(a.a, p);
         for (int64_t h = 0; h < heads; ++h) {
-          const double lp = a.lp(e, h), pe = std::exp(lp);
-          if (pe != 0) acc[h] += pe * (lp - a.lq(e, h));
+          const double lp = a.lp(e, h), pe = exp_vec(lp);
+          acc[h] += pe != 0 ? pe * (lp - a.lq(e, h)) : 0.0;  // 0 log 0 = 0
         }
       }
       for (int64_t h = 0; h < heads; ++h) write(a.kl(v, h), acc[h], a.accumulate);
@@ -109,7 +131,7 @@ void edge_kl_backward(const EdgeKlBackwardArgs<T>& a) {
     for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
       const int64_t e = edge_id(a.a, p);
       for (int64_t h = 0; h < heads; ++h) {
-        const double lp = a.lp(e, h), pe = std::exp(lp), g = a.dkl(v, h);
+        const double lp = a.lp(e, h), pe = exp_vec(lp), g = a.dkl(v, h);
         if (a.dlp.data) {
           write(a.dlp(e, h), pe != 0 ? g * pe * (lp - a.lq(e, h) + 1.0) : 0.0, a.accumulate);
         }

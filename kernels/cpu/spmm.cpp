@@ -3,9 +3,11 @@
 //
 // Columns are processed in blocks of kBlock: a block's accumulators stay in registers across the
 // row's edges (a whole-row accumulator in memory makes every edge wait on a store-to-load round
-// trip), and a wide x in passes of columns that fit in L2. Each output element still sums its
+// trip); a block holds several narrow heads (GAT's 8 heads of 8) with one weight per head; a wide x
+// runs in passes of columns that fit in L2. Each output element still sums its
 // edges in CSR order, so neither blocking changes a bit.
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,33 +17,82 @@ namespace gkd::kernels::cpu {
 
 namespace {
 
-constexpr int64_t kBlock = 16;
+constexpr int64_t kBlock = 32;
 
-// One head's edge weights: w[edge id * stride] (null: all ones).
+// Edge weights: weight(e, g) = w[e * stride + g] (null: all ones). g counts heads from the first
+// head of the block.
 template <class T>
 struct HeadWeights {
   const T* w;
   int64_t stride;
 };
 
-// Σ_{p in [begin, end)} w_p x[col(p), j0 + j] for j < n (n <= kBlock), scaled, into y[j0 ..).
-template <class T, int64_t N>
-void row_block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
-               int64_t n, double scale, T* y) {
+// Σ_{p in [begin, end)} w_p(head) x[col(p), j0 + j] for the N columns from j0, which span N / F
+// heads of width F (F = N: one head's weights for all N), scaled, into y[j0 ..). N is a
+// compile-time constant, so the accumulators stay in registers across the row's edges.
+template <class T, int64_t N, int64_t F>
+void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
+           double scale, T* y) {
+  constexpr int64_t kHeads = N / F;
   double acc[N] = {};
   for (int64_t p = begin; p < end; ++p) {
-    const double w = hw.w ? static_cast<double>(hw.w[edge_id(a.a, p) * hw.stride]) : 1.0;
+    double w[kHeads];
+    const T* wp = hw.w ? hw.w + edge_id(a.a, p) * hw.stride : nullptr;
+    for (int64_t g = 0; g < kHeads; ++g) w[g] = wp ? static_cast<double>(wp[g]) : 1.0;
     const T* x = a.x.data + a.a.indices[p] * a.x.ld + j0;
-    if constexpr (N == kBlock) {
-      for (int64_t j = 0; j < N; ++j) acc[j] += w * static_cast<double>(x[j]);
-    } else {
-      for (int64_t j = 0; j < n; ++j) acc[j] += w * static_cast<double>(x[j]);
-    }
+    for (int64_t g = 0; g < kHeads; ++g)
+      for (int64_t j = 0; j < F; ++j) acc[g * F + j] += w[g] * static_cast<double>(x[g * F + j]);
   }
   if (a.accumulate) {
-    for (int64_t j = 0; j < n; ++j) y[j0 + j] += static_cast<T>(acc[j] * scale);
+    for (int64_t j = 0; j < N; ++j) y[j0 + j] += static_cast<T>(acc[j] * scale);
   } else {
-    for (int64_t j = 0; j < n; ++j) y[j0 + j] = static_cast<T>(acc[j] * scale);
+    for (int64_t j = 0; j < N; ++j) y[j0 + j] = static_cast<T>(acc[j] * scale);
+  }
+}
+
+// Calls fn(std::integral_constant<int64_t, n>) for 1 <= n <= sizeof...(I).
+template <class Fn, size_t... I>
+void with_width(int64_t n, Fn&& fn, std::index_sequence<I...>) {
+  (void)((n == static_cast<int64_t>(I + 1) &&
+          (fn(std::integral_constant<int64_t, I + 1>{}), true)) ||
+         ...);
+}
+
+// n < kBlock columns of one head: a block of exactly n (n <= 16: class counts, GCN's hidden 16),
+// or 16 and then the rest.
+template <class T>
+void narrow_block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
+                  int64_t n, double scale, T* y) {
+  constexpr int64_t kHalf = kBlock / 2;
+  if (n > kHalf) {
+    block<T, kHalf, kHalf>(a, hw, begin, end, j0, scale, y);
+    j0 += kHalf;
+    n -= kHalf;
+  }
+  with_width(
+      n,
+      [&](auto width) {
+        constexpr int64_t kWidth = decltype(width)::value;
+        block<T, kWidth, kWidth>(a, hw, begin, end, j0, scale, y);
+      },
+      std::make_index_sequence<kHalf>{});
+}
+
+// Runs `fn(std::integral_constant<int64_t, F>)` for a head width F that divides kBlock (so a block
+// holds whole heads, e.g. GAT's 8 heads of 8), else does nothing.
+template <class Fn>
+void with_small_head(int64_t f, Fn&& fn) {
+  switch (f) {
+    case 2:
+      return fn(std::integral_constant<int64_t, 2>{});
+    case 4:
+      return fn(std::integral_constant<int64_t, 4>{});
+    case 8:
+      return fn(std::integral_constant<int64_t, 8>{});
+    case 16:
+      return fn(std::integral_constant<int64_t, 16>{});
+    default:
+      return;
   }
 }
 
@@ -93,17 +144,28 @@ void spmm(const SpmmArgs<T>& a) {
       const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
       const double scale = a.mean && end > begin ? 1.0 / static_cast<double>(end - begin) : 1.0;
       T* y = a.y.data + v * a.y.ld;  // [H*F]
-      for (int64_t h = first; h <= last; ++h) {
-        const HeadWeights<T> hw = gather     ? HeadWeights<T>{column.data(), 1}
-                                  : a.edge_w ? HeadWeights<T>{a.edge_w + h, a.heads}
-                                             : HeadWeights<T>{nullptr, 0};
+      const auto weights = [&](int64_t h) {
+        return gather     ? HeadWeights<T>{column.data(), 1}
+               : a.edge_w ? HeadWeights<T>{a.edge_w + h, a.heads}
+                          : HeadWeights<T>{nullptr, 0};
+      };
+      int64_t h = first;
+      // Narrow heads: kBlock / f whole heads per block.
+      if (f < kBlock) {
+        with_small_head(f, [&](auto width) {
+          constexpr int64_t kWidth = decltype(width)::value;
+          for (; h + kBlock / kWidth - 1 <= last; h += kBlock / kWidth) {
+            block<T, kBlock, kWidth>(a, weights(h), begin, end, h * kWidth, scale, y);
+          }
+        });
+      }
+      for (; h <= last; ++h) {
         const int64_t stop = std::min(c1, (h + 1) * f);
         for (int64_t j0 = std::max(c0, h * f); j0 < stop; j0 += kBlock) {
-          const int64_t n = std::min(kBlock, stop - j0);
-          if (n == kBlock) {
-            row_block<T, kBlock>(a, hw, begin, end, j0, n, scale, y);
+          if (stop - j0 == kBlock) {
+            block<T, kBlock, kBlock>(a, weights(h), begin, end, j0, scale, y);
           } else {
-            row_block<T, kBlock - 1>(a, hw, begin, end, j0, n, scale, y);
+            narrow_block<T>(a, weights(h), begin, end, j0, std::min(kBlock, stop - j0), scale, y);
           }
         }
       }
