@@ -41,11 +41,11 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
       for (int64_t i = 0; i < deg; ++i)
         for (int64_t h = 0; h < heads; ++h) max[h] = std::max(max[h], z[i * heads + h]);
       if (heads == 1) {
-        for (int64_t i = 0; i < deg; ++i) ez[i] = exp_vec(z[i] - max[0]);
+        for (int64_t i = 0; i < deg; ++i) ez[i] = exp_vec<T>(z[i] - max[0]);
       } else {
         for (int64_t i = 0; i < deg; ++i)
           for (int64_t h = 0; h < heads; ++h)
-            ez[i * heads + h] = exp_vec(z[i * heads + h] - max[h]);
+            ez[i * heads + h] = exp_vec<T>(z[i * heads + h] - max[h]);
       }
       // In CSR order, so the sum does not depend on how the loops above were vectorised.
       std::fill(sum.begin(), sum.end(), 0.0);
@@ -94,7 +94,7 @@ void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
         const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
         T* dz = &a.dz(e, 0);
         for (int64_t h = 0; h < heads; ++h) {
-          const double g = a.log ? dy[h] - exp_vec(y[h]) * dot[h] : y[h] * (dy[h] - dot[h]);
+          const double g = a.log ? dy[h] - exp_vec<T>(y[h]) * dot[h] : y[h] * (dy[h] - dot[h]);
           write(dz[h], g, a.accumulate);
         }
       }
@@ -114,7 +114,7 @@ void edge_kl(const EdgeKlArgs<T>& a) {
       for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
         const int64_t e = edge_id(a.a, p);
         for (int64_t h = 0; h < heads; ++h) {
-          const double lp = a.lp(e, h), pe = exp_vec(lp);
+          const double lp = a.lp(e, h), pe = exp_vec<T>(lp);
           acc[h] += pe != 0 ? pe * (lp - a.lq(e, h)) : 0.0;  // 0 log 0 = 0
         }
       }
@@ -131,7 +131,7 @@ void edge_kl_backward(const EdgeKlBackwardArgs<T>& a) {
     for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
       const int64_t e = edge_id(a.a, p);
       for (int64_t h = 0; h < heads; ++h) {
-        const double lp = a.lp(e, h), pe = exp_vec(lp), g = a.dkl(v, h);
+        const double lp = a.lp(e, h), pe = exp_vec<T>(lp), g = a.dkl(v, h);
         if (a.dlp.data) {
           write(a.dlp(e, h), pe != 0 ? g * pe * (lp - a.lq(e, h) + 1.0) : 0.0, a.accumulate);
         }

@@ -152,15 +152,16 @@ void sddmm_backward(const SddmmBackwardArgs<T>& a) {
 template <class T>
 void u_add_v(const UAddVArgs<T>& a) {
   const int64_t heads = a.out.cols;
-  const double slope = a.negative_slope;
+  const double slope = a.leaky_relu ? a.negative_slope : 1.0;
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t dst = 0; dst < a.a.rows; ++dst) {
+    const T* d = &a.a_dst(dst, 0);
     for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
-      const int64_t src = a.a.indices[e];
+      const T* u = &a.a_src(a.a.indices[e], 0);
+      T* out = &a.out(e, 0);
       for (int64_t h = 0; h < heads; ++h) {
-        double s = double(a.a_src(src, h)) + a.a_dst(dst, h);
-        if (a.leaky_relu && s < 0) s *= slope;
-        write(a.out(e, h), s, a.accumulate);
+        const double s = double(u[h]) + d[h];
+        write(out[h], s < 0 ? s * slope : s, a.accumulate);
       }
     }
   }
@@ -178,9 +179,12 @@ void edge_reduce(const EdgeReduceArgs<T>& a) {
       std::fill(acc.begin(), acc.end(), 0.0);
       for (int64_t p = a.a.indptr[r]; p < a.a.indptr[r + 1]; ++p) {
         const int64_t e = edge_id(a.a, p);
-        for (int64_t h = 0; h < heads; ++h) {
-          const double gamma = a.gate.data && !(a.gate(e, h) > 0) ? slope : 1.0;
-          acc[h] += gamma * a.w(e, h);
+        const T* w = &a.w(e, 0);
+        if (a.gate.data) {
+          const T* gate = &a.gate(e, 0);
+          for (int64_t h = 0; h < heads; ++h) acc[h] += (gate[h] > 0 ? 1.0 : slope) * w[h];
+        } else {
+          for (int64_t h = 0; h < heads; ++h) acc[h] += 1.0 * w[h];
         }
       }
       for (int64_t h = 0; h < heads; ++h) write(a.out(r, h), acc[h], a.accumulate);

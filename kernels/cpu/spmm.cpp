@@ -34,12 +34,24 @@ template <class T, int64_t N, int64_t F>
 void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
            double scale, T* y) {
   constexpr int64_t kHeads = N / F;
-  double acc[N] = {};
-  for (int64_t p = begin; p < end; ++p) {
-    double w[kHeads];
+  // Edge p's weight per head of the block into w; returns its row of x.
+  const auto edge = [&](int64_t p, double* w) {
     const T* wp = hw.w ? hw.w + edge_id(a.a, p) * hw.stride : nullptr;
     for (int64_t g = 0; g < kHeads; ++g) w[g] = wp ? static_cast<double>(wp[g]) : 1.0;
-    const T* x = a.x.data + a.a.indices[p] * a.x.ld + j0;
+    return a.x.data + a.a.indices[p] * a.x.ld + j0;
+  };
+  // The first edge initialises the accumulators: zeroing them first costs a `rep stos` per call
+  // (the compiler's choice), which rows of a few edges (sparse features) notice.
+  double acc[N], w[kHeads];
+  if (begin == end) {
+    for (int64_t j = 0; j < N; ++j) acc[j] = 0.0;
+  } else {
+    const T* x = edge(begin, w);
+    for (int64_t g = 0; g < kHeads; ++g)
+      for (int64_t j = 0; j < F; ++j) acc[g * F + j] = w[g] * static_cast<double>(x[g * F + j]);
+  }
+  for (int64_t p = begin + 1; p < end; ++p) {
+    const T* x = edge(p, w);
     for (int64_t g = 0; g < kHeads; ++g)
       for (int64_t j = 0; j < F; ++j) acc[g * F + j] += w[g] * static_cast<double>(x[g * F + j]);
   }
