@@ -1,11 +1,11 @@
 // CPU twin of SpMM: one output row at a time (row-parallel, no shared writes), edges summed in CSR
 // order in double, so the result is deterministic at any thread count.
 //
-// Columns are processed in blocks of kBlock: a block's accumulators stay in registers across the
-// row's edges (a whole-row accumulator in memory makes every edge wait on a store-to-load round
-// trip); a block holds several narrow heads (GAT's 8 heads of 8) with one weight per head; a wide x
-// runs in passes of columns that fit in L2. Each output element still sums its
-// edges in CSR order, so neither blocking changes a bit.
+// Columns are processed in blocks: a block's accumulators stay in registers across the row's edges
+// (a whole-row accumulator in memory makes every edge wait on a store-to-load round trip); a block
+// may hold several narrow heads (GAT's 8 heads of 8) with one weight per head; a wide x runs in
+// passes of columns that fit in L2. Each output element still sums its edges in CSR order, so no
+// blocking changes a bit.
 #include <algorithm>
 #include <type_traits>
 #include <utility>
@@ -17,7 +17,10 @@ namespace gkd::kernels::cpu {
 
 namespace {
 
-constexpr int64_t kBlock = 32;
+// Columns per block within one head, and per block of narrow heads. GCC keeps 16 double
+// accumulators of one weight in registers, but not 32 (it falls back to scalar code).
+constexpr int64_t kBlock = 16;
+constexpr int64_t kHeadsBlock = 32;
 
 // Edge weights: weight(e, g) = w[e * stride + g] (null: all ones). g counts heads from the first
 // head of the block.
@@ -34,8 +37,9 @@ template <class T, int64_t N, int64_t F>
 void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
            double scale, T* y) {
   constexpr int64_t kHeads = N / F;
-  // Edge p's weight per head of the block into w; returns its row of x.
-  const auto edge = [&](int64_t p, double* w) {
+  // Edge p's weight per head of the block into w; returns its row of x. Always inlined: as a call,
+  // the accumulators below would live in memory (GCC stops inlining in the many instantiations).
+  const auto edge = [&](int64_t p, double* w) __attribute__((always_inline)) {
     const T* wp = hw.w ? hw.w + edge_id(a.a, p) * hw.stride : nullptr;
     for (int64_t g = 0; g < kHeads; ++g) w[g] = wp ? static_cast<double>(wp[g]) : 1.0;
     return a.x.data + a.a.indices[p] * a.x.ld + j0;
@@ -70,28 +74,21 @@ void with_width(int64_t n, Fn&& fn, std::index_sequence<I...>) {
          ...);
 }
 
-// n < kBlock columns of one head: a block of exactly n (n <= 16: class counts, GCN's hidden 16),
-// or 16 and then the rest.
+// n < kBlock columns of one head (class counts, a width's remainder): a block of exactly n.
 template <class T>
 void narrow_block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
                   int64_t n, double scale, T* y) {
-  constexpr int64_t kHalf = kBlock / 2;
-  if (n > kHalf) {
-    block<T, kHalf, kHalf>(a, hw, begin, end, j0, scale, y);
-    j0 += kHalf;
-    n -= kHalf;
-  }
   with_width(
       n,
       [&](auto width) {
         constexpr int64_t kWidth = decltype(width)::value;
         block<T, kWidth, kWidth>(a, hw, begin, end, j0, scale, y);
       },
-      std::make_index_sequence<kHalf>{});
+      std::make_index_sequence<kBlock - 1>{});
 }
 
-// Runs `fn(std::integral_constant<int64_t, F>)` for a head width F that divides kBlock (so a block
-// holds whole heads, e.g. GAT's 8 heads of 8), else does nothing.
+// Runs `fn(std::integral_constant<int64_t, F>)` for a head width F that divides kHeadsBlock (so a
+// block holds whole heads, e.g. GAT's 8 heads of 8), else does nothing.
 template <class Fn>
 void with_small_head(int64_t f, Fn&& fn) {
   switch (f) {
@@ -162,22 +159,22 @@ void spmm(const SpmmArgs<T>& a) {
                           : HeadWeights<T>{nullptr, 0};
       };
       int64_t h = first;
-      // Narrow heads: kBlock / f whole heads per block.
-      if (f < kBlock) {
+      // Narrow heads: kHeadsBlock / f whole heads per block.
+      if (f < kHeadsBlock) {
         with_small_head(f, [&](auto width) {
           constexpr int64_t kWidth = decltype(width)::value;
-          for (; h + kBlock / kWidth - 1 <= last; h += kBlock / kWidth) {
-            block<T, kBlock, kWidth>(a, weights(h), begin, end, h * kWidth, scale, y);
+          for (; h + kHeadsBlock / kWidth - 1 <= last; h += kHeadsBlock / kWidth) {
+            block<T, kHeadsBlock, kWidth>(a, weights(h), begin, end, h * kWidth, scale, y);
           }
         });
       }
       for (; h <= last; ++h) {
         const int64_t stop = std::min(c1, (h + 1) * f);
         for (int64_t j0 = std::max(c0, h * f); j0 < stop; j0 += kBlock) {
-          if (stop - j0 == kBlock) {
+          if (stop - j0 >= kBlock) {
             block<T, kBlock, kBlock>(a, weights(h), begin, end, j0, scale, y);
           } else {
-            narrow_block<T>(a, weights(h), begin, end, j0, std::min(kBlock, stop - j0), scale, y);
+            narrow_block<T>(a, weights(h), begin, end, j0, stop - j0, scale, y);
           }
         }
       }
