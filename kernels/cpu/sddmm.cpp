@@ -1,9 +1,11 @@
 // CPU twins of the SDDMM edge kernels: row-parallel over CSR rows, each edge's reduction over the
-// feature dimension accumulated in double in index order, every output row written by one thread.
+// feature dimension accumulated in double in lane_sum's fixed order, every output row written by
+// one thread.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/simd_math.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
@@ -21,12 +23,9 @@ struct CosineParts {
 template <class T>
 CosineParts cosine_parts(const T* x, const T* y, int64_t f) {
   CosineParts c;
-  for (int64_t j = 0; j < f; ++j) {
-    const double xj = x[j], yj = y[j];
-    c.dot += xj * yj;
-    c.xx += xj * xj;
-    c.yy += yj * yj;
-  }
+  c.dot = lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; });
+  c.xx = lane_sum(f, [&](int64_t j) { return double(x[j]) * x[j]; });
+  c.yy = lane_sum(f, [&](int64_t j) { return double(y[j]) * y[j]; });
   return c;
 }
 
@@ -52,11 +51,12 @@ void forward_rows(const SddmmArgs<T>& a) {
         const T* y = &a.v(dst, h * f);
         double acc = 0;
         if constexpr (Op == SddmmOp::kDot) {
-          for (int64_t j = 0; j < f; ++j) acc += double(x[j]) * y[j];
+          acc = lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; });
         } else if constexpr (Op == SddmmOp::kL1) {
-          for (int64_t j = 0; j < f; ++j) acc += std::abs(double(x[j]) - y[j]);
+          acc = lane_sum(f, [&](int64_t j) { return std::abs(double(x[j]) - y[j]); });
         } else if constexpr (Op == SddmmOp::kSquaredL2) {
-          for (int64_t j = 0; j < f; ++j) acc += (double(x[j]) - y[j]) * (double(x[j]) - y[j]);
+          acc =
+              lane_sum(f, [&](int64_t j) { return (double(x[j]) - y[j]) * (double(x[j]) - y[j]); });
         } else {
           acc = cosine_parts(x, y, f).value();
         }

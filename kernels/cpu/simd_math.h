@@ -1,4 +1,5 @@
-// exp and expm1 in double as branch-free arithmetic, so that loops over them vectorise. glibc's
+// exp and expm1 in double as branch-free arithmetic, so that loops over them vectorise, and a
+// vectorisable fixed-order sum. glibc's
 // are scalar calls, and were a fifth of a GAT epoch on the CPU (edge softmax and ELU).
 //
 // The template argument is the type the result is stored in: exp_vec<double> is within 2 ulp of
@@ -84,6 +85,23 @@ inline double expm1_vec(double x) {
   const double small = simd_detail::taylor<1, kDegree>(x) * x;
   const double large = exp_vec<T>(x) - 1.0;
   return std::abs(x) < 0.5 ? small : large;
+}
+
+// Σ_{j<n} term(j) in double as kLanes interleaved partial sums, added in a fixed order at the end:
+// the same result on every run and thread count, and a loop the compiler vectorises (a single
+// running sum is a dependency chain it must keep in order, one scalar add at a time).
+template <class Term>
+inline double lane_sum(int64_t n, Term&& term) {
+  constexpr int64_t kLanes = 8;
+  double part[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) part[l] += term(j + l);
+  }
+  double tail = 0;
+  for (; j < n; ++j) tail += term(j);
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) +
+         tail;
 }
 
 }  // namespace gkd::kernels::cpu

@@ -1,6 +1,7 @@
 // CPU twin of the fused structure KL (kernels/structure.h): destination rows in parallel; each
 // row's kernel values and log-probabilities live in per-thread buffers of the row's degree, so
-// nothing of size E×F exists. Sums are in double in CSR order (deterministic).
+// nothing of size E×F exists. Sums are in double, over edges in CSR order and over features in
+// lane_sum's fixed order (deterministic).
 //
 // Pairs often share a side (an online cohort pairs every student's layer with every peer's, and a
 // peer's reference is the same tensor as that peer's own hidden state), so the sides are
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/simd_math.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
@@ -30,16 +32,14 @@ KernelValue kernel(const StructureKernelParams& k, const T* x, const T* y, int64
   KernelValue r;
   switch (k.op) {
     case StructureKernelOp::kL1Exp: {
-      double l1 = 0;
-      for (int64_t j = 0; j < d; ++j) l1 += std::abs(double(x[j]) - y[j]);
-      r.value = std::exp(-l1 / k.tau);
+      const double l1 = lane_sum(d, [&](int64_t j) { return std::abs(double(x[j]) - y[j]); });
+      r.value = exp_vec<T>(-l1 / k.tau);
       r.gamma = -r.value / k.tau;
       break;
     }
     case StructureKernelOp::kLinear:
     case StructureKernelOp::kPolynomial: {
-      double dot = 0;
-      for (int64_t j = 0; j < d; ++j) dot += double(x[j]) * y[j];
+      const double dot = lane_sum(d, [&](int64_t j) { return double(x[j]) * y[j]; });
       if (k.op == StructureKernelOp::kLinear) {
         r.value = dot;
         r.beta = 1.0;
@@ -50,21 +50,20 @@ KernelValue kernel(const StructureKernelParams& k, const T* x, const T* y, int64
       break;
     }
     case StructureKernelOp::kRbf: {
-      double sq = 0;
-      for (int64_t j = 0; j < d; ++j) sq += (double(x[j]) - y[j]) * (double(x[j]) - y[j]);
+      const double sq = lane_sum(d, [&](int64_t j) {
+        const double diff = double(x[j]) - y[j];
+        return diff * diff;
+      });
       const double s2 = k.sigma * k.sigma;
-      r.value = std::exp(-sq / (2 * s2));
+      r.value = exp_vec<T>(-sq / (2 * s2));
       r.alpha = -r.value / s2;  // −a (x − y) / σ²
       r.beta = r.value / s2;
       break;
     }
     case StructureKernelOp::kCosine: {
-      double dot = 0, xx = 0, yy = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        dot += double(x[j]) * y[j];
-        xx += double(x[j]) * x[j];
-        yy += double(y[j]) * y[j];
-      }
+      const double dot = lane_sum(d, [&](int64_t j) { return double(x[j]) * y[j]; });
+      const double xx = lane_sum(d, [&](int64_t j) { return double(x[j]) * x[j]; });
+      const double yy = lane_sum(d, [&](int64_t j) { return double(y[j]) * y[j]; });
       const double eps = kCosineEps, nx = std::max(std::sqrt(xx), eps),
                    ny = std::max(std::sqrt(yy), eps);
       r.value = dot / (nx * ny);
@@ -114,12 +113,13 @@ Sides<T> distinct_sides(const StructurePair<T>* pairs, int64_t count) {
   return s;
 }
 
-// log-softmax of a[0..n) in place (double).
+// log-softmax of a[0..n) in place (double), exp to the precision of T.
+template <class T>
 void log_softmax(double* a, int64_t n) {
   double max = a[0];
   for (int64_t i = 1; i < n; ++i) max = std::max(max, a[i]);
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::exp(a[i] - max);
+  for (int64_t i = 0; i < n; ++i) sum += exp_vec<T>(a[i] - max);
   const double log_sum = max + std::log(sum);
   for (int64_t i = 0; i < n; ++i) a[i] -= log_sum;
 }
@@ -148,17 +148,17 @@ void structure_kl(const StructureKlArgs<T>& a) {
         for (int64_t i = 0; i < n; ++i) {
           l[i] = kernel(a.kernel, &h(g.indices[begin + i], 0), &h(v, 0), h.cols).value;
         }
-        log_softmax(l, n);
+        log_softmax<T>(l, n);
       }
       for (int64_t q = 0; q < a.num_pairs; ++q) {
         const double* ls = logp.data() + sides.side_of[q][0] * n;
         const double* lt = logp.data() + sides.side_of[q][1] * n;
         double kl = 0;
-        for (int64_t i = 0; i < n; ++i) kl += std::exp(lt[i]) * (lt[i] - ls[i]);
+        for (int64_t i = 0; i < n; ++i) kl += exp_vec<T>(lt[i]) * (lt[i] - ls[i]);
         a.kl(q, v) = T(kl);
         for (int64_t i = 0; i < n; ++i) {
-          const double pt = std::exp(lt[i]);
-          a.coef_s(q, begin + i) = T(std::exp(ls[i]) - pt);
+          const double pt = exp_vec<T>(lt[i]);
+          a.coef_s(q, begin + i) = T(exp_vec<T>(ls[i]) - pt);
           a.coef_t(q, begin + i) = T(pt * (lt[i] - ls[i] - kl));
         }
       }
