@@ -278,10 +278,10 @@ int run_distill(int argc, char** argv) {
   }
   d.teachers = resolved_teachers;
   const bool ppi = is_ppi_data(c.data.spec);
-  GKD_CHECK(!ppi || (d.method != "mskd" && d.method != "dml" && d.method != "gml"),
-            "gkd distill: --data ", c.data.spec, " is a PPI folder: --method ", d.method,
-            " is not available there (PPI: kd, fitnet, lsp, oc, alignahead, alignahead++; dml "
-            "and gml compare softmax class distributions, which a multi-label task lacks)");
+  GKD_CHECK(!ppi || (d.method != "dml" && d.method != "gml"), "gkd distill: --data ", c.data.spec,
+            " is a PPI folder: --method ", d.method,
+            " is not available there (PPI: kd, fitnet, lsp, mskd, oc, alignahead, alignahead++; "
+            "dml and gml compare softmax class distributions, which a multi-label task lacks)");
   const bool graphs = is_graph_data(c.data.spec);
   GKD_CHECK(!graphs || d.method == "dml" || d.method == "gml", "gkd distill: --data ", c.data.spec,
             " is a graph-classification folder: --method ", d.method,

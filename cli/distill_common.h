@@ -12,6 +12,7 @@
 #include "autograd/functions_graph.h"
 #include "cli/run_dir.h"
 #include "cli/train_common.h"
+#include "distill/mskd.h"
 #include "distill/online.h"
 
 namespace gkd::cli {
@@ -98,6 +99,14 @@ struct TeacherSpec {
 };
 TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const TrainConfig& student,
                          const std::string& task, int64_t in_dim, int64_t classes);
+// The teachers of an offline method: mskd's --teachers list (shallow to deep; .ckpt entries are
+// checkpoints), else the one --teacher checkpoint or --teacher-config.
+std::vector<TeacherSpec> teacher_specs(const DistillConfig& distill, const TrainConfig& student,
+                                       const std::string& task, int64_t in_dim, int64_t classes);
+distill::MskdOptions mskd_options(const DistillConfig& config);
+// Validates the MSKD layer choices and widths against the teachers' configs before any training.
+void check_mskd(const distill::MskdOptions& options, const std::vector<TeacherSpec>& teachers,
+                const models::ModelConfig& student, int64_t epochs);
 
 struct DistillCall;
 // Writes summary.json, commits the run directory, prints the closing line (unless --quiet) and
@@ -116,7 +125,7 @@ struct DistillCall {
 int distill_offline(const DistillCall& call);
 int distill_online(const DistillCall& call);
 int distill_online_graph(const DistillCall& call);  // a TU or OGB folder
-int distill_ppi(const DistillCall& call);           // kd, fitnet, lsp on a PPI folder
+int distill_ppi(const DistillCall& call);           // kd, fitnet, lsp, mskd on a PPI folder
 int distill_online_ppi(const DistillCall& call);    // oc, alignahead(++) on a PPI folder
 
 }  // namespace gkd::cli

@@ -80,32 +80,58 @@ distill::TeacherOutputs empty_outputs(const models::ModelConfig& config) {
 
 }  // namespace
 
+std::vector<TeacherSpec> teacher_specs(const DistillConfig& d, const TrainConfig& c,
+                                       const std::string& task, int64_t in_dim, int64_t classes) {
+  std::vector<TeacherSpec> teachers;
+  if (d.method != "mskd") {
+    const bool ckpt = !d.teacher.empty();
+    teachers.push_back(
+        teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, task, in_dim, classes));
+    return teachers;
+  }
+  for (size_t at = 0; at <= d.teachers.size();) {
+    const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
+    const std::string source = d.teachers.substr(at, comma - at);
+    const bool ckpt = source.size() > 5 && source.substr(source.size() - 5) == ".ckpt";
+    teachers.push_back(teacher_spec(source, ckpt, c, task, in_dim, classes));
+    at = comma + 1;
+  }
+  return teachers;
+}
+
+distill::MskdOptions mskd_options(const DistillConfig& d) {
+  return {.weighting = d.mskd_weighting == "node-attention" ? distill::MskdWeighting::kNodeAttention
+                                                            : distill::MskdWeighting::kCode,
+          .lambda = d.mskd_lambda,
+          .stage_epochs = d.stage_epochs,
+          .warmup = d.mskd_warmup,
+          .attention_temperature = d.attention_temperature,
+          .student_layer = d.student_layer,
+          .kernel = kernel_of(d)};
+}
+
+void check_mskd(const distill::MskdOptions& options, const std::vector<TeacherSpec>& teachers,
+                const models::ModelConfig& student, int64_t epochs) {
+  std::vector<distill::TeacherOutputs> shapes;
+  for (const TeacherSpec& t : teachers) shapes.push_back(empty_outputs(t.config));
+  distill::MskdDistiller(options, std::move(shapes), Tensor::zeros(0, student.out_dim, DType::kF32),
+                         student, epochs);
+}
+
 int distill_offline(const DistillCall& call) {
   const TrainConfig& c = call.config;
   const DistillConfig& d = call.distill;
   const TrainFlags& f = call.flags;
   const Context& ctx = call.ctx;
-  const bool mskd = d.method == "mskd";
+  const bool is_mskd = d.method == "mskd";
   // Everything that can fail on bad input happens before the run directory exists.
   io::NodeDataset data = load_node_data(c.data, static_cast<uint64_t>(c.seed));
   const models::ModelConfig student_config = node_model_config(c, data.x.cols(), data.num_classes);
-  std::vector<TeacherSpec> teachers;
-  if (mskd) {  // --teachers a.json,b.ckpt,...: shallow to deep; .ckpt entries are checkpoints
-    for (size_t at = 0; at <= d.teachers.size();) {
-      const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
-      const std::string source = d.teachers.substr(at, comma - at);
-      const bool ckpt = source.size() > 5 && source.substr(source.size() - 5) == ".ckpt";
-      teachers.push_back(teacher_spec(source, ckpt, c, "node", data.x.cols(), data.num_classes));
-      at = comma + 1;
-    }
-  } else {
-    const bool ckpt = !d.teacher.empty();
-    teachers.push_back(teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, "node",
-                                    data.x.cols(), data.num_classes));
-  }
+  const std::vector<TeacherSpec> teachers =
+      teacher_specs(d, c, "node", data.x.cols(), data.num_classes);
   const json student_meta_config = train_config_json(c);
   const distill::OfflineOptions kd{
-      .method = mskd ? distill::Method::kLsp : distill::method_from_string(d.method),
+      .method = is_mskd ? distill::Method::kLsp : distill::method_from_string(d.method),
       .weight = d.weight,
       .temperature = d.temperature,
       .student_layer = d.student_layer,
@@ -113,22 +139,10 @@ int distill_offline(const DistillCall& call) {
       .kernel = kernel_of(d),
       .start_epoch = d.kd_start,
       .end_epoch = d.kd_end};
-  const distill::MskdOptions mskd_options{.weighting = d.mskd_weighting == "node-attention"
-                                                           ? distill::MskdWeighting::kNodeAttention
-                                                           : distill::MskdWeighting::kCode,
-                                          .lambda = d.mskd_lambda,
-                                          .stage_epochs = d.stage_epochs,
-                                          .warmup = d.mskd_warmup,
-                                          .attention_temperature = d.attention_temperature,
-                                          .student_layer = d.student_layer,
-                                          .kernel = kernel_of(d)};
-  // The layer choices and widths, checked before any training (MSKD on empty teacher outputs).
-  if (mskd) {
-    std::vector<distill::TeacherOutputs> shapes;
-    for (const TeacherSpec& t : teachers) shapes.push_back(empty_outputs(t.config));
-    distill::MskdDistiller check(mskd_options, std::move(shapes),
-                                 Tensor::zeros(0, student_config.out_dim, DType::kF32),
-                                 student_config, c.epochs);
+  const distill::MskdOptions mskd = mskd_options(d);
+  // The layer choices and widths, checked before any training.
+  if (is_mskd) {
+    check_mskd(mskd, teachers, student_config, c.epochs);
   } else {
     distill::OfflineDistiller check(kd, teachers.front().config, student_config, 0);
   }
@@ -207,7 +221,7 @@ int distill_offline(const DistillCall& call) {
     std::unique_ptr<distill::MskdDistiller> multi;
     models::ExtraLoss extra;
     json mskd_weights;
-    if (mskd) {
+    if (is_mskd) {
       // The code's teacher weights come from the untrained student's logits.
       autograd::Tape tape(ctx);
       autograd::NoGrad no_grad(tape);
@@ -215,7 +229,7 @@ int distill_offline(const DistillCall& call) {
                                  .forward(tape, data.graph.to(ctx.device()),
                                           data.x.to(ctx.device()), {.training = false})
                                  .logits.value();
-      multi = std::make_unique<distill::MskdDistiller>(mskd_options, std::move(outputs), initial,
+      multi = std::make_unique<distill::MskdDistiller>(mskd, std::move(outputs), initial,
                                                        student_config, c.epochs);
       extra = multi->extra_loss(data.graph);
       mskd_weights = multi->teacher_weights();
@@ -238,7 +252,7 @@ int distill_offline(const DistillCall& call) {
                 {"teacher", teacher_runs.back()},
                 {"student", {{"test", s.test_acc}, {"val", s.best_val_acc}}},
                 {"student_epoch_ms_median", s.median_step_ms}};
-    if (mskd) {
+    if (is_mskd) {
       run["teachers"] = teacher_runs;
       run["teacher_weights"] = mskd_weights;
     }

@@ -1,9 +1,11 @@
 // gkd distill on PPI (inductive multi-label node classification over many graphs), micro-F1 in
-// percent. Offline methods (kd, fitnet, lsp): per seed the teacher is trained (or loaded), the
-// student is trained with the term against the frozen teacher run on each step's batch (the seed
-// code's data flow, methods.md §2.4), and the same student alone (the baseline). Online methods
-// (oc, alignahead, alignahead++): per seed a cohort trained together over the same batches, and
-// the student architecture alone.
+// percent. Offline methods (kd, fitnet, lsp, mskd): per seed the teacher(s) are trained (or
+// loaded), the student is trained with the term against the frozen teacher(s) run on each step's
+// batch (the seed code's data flow, methods.md §2.4 and §3.3), and the same student alone (the
+// baseline). MSKD's code weights come from the untrained student's and the teachers' logits on
+// the first batch of epoch 1, as the official code computes them on its first minibatch. Online
+// methods (oc, alignahead, alignahead++): per seed a cohort trained together over the same batches,
+// and the student architecture alone.
 #include <fmt/core.h>
 
 #include <map>
@@ -14,6 +16,7 @@
 
 #include "cli/distill_common.h"
 #include "cli/run_dir.h"
+#include "distill/mskd.h"
 #include "distill/offline.h"
 #include "distill/online_inductive.h"
 #include "engine/error.h"
@@ -33,36 +36,47 @@ int distill_ppi(const DistillCall& call) {
   const io::PpiDataset data = load_ppi_data(c.data);
   const models::ModelConfig student_config =
       node_model_config(c, data.num_features, data.num_labels);
-  const bool ckpt = !d.teacher.empty();
-  const TeacherSpec teacher = teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, "ppi",
-                                           data.num_features, data.num_labels);
-  const distill::OfflineOptions kd{.method = distill::method_from_string(d.method),
-                                   .weight = d.weight,
-                                   .temperature = d.temperature,
-                                   .student_layer = d.student_layer,
-                                   .teacher_layer = d.teacher_layer,
-                                   .kernel = kernel_of(d),
-                                   .start_epoch = d.kd_start,
-                                   .end_epoch = d.kd_end};
-  distill::OfflineDistiller(kd, teacher.config, student_config, 0);  // validates the layers
+  const bool is_mskd = d.method == "mskd";
+  const std::vector<TeacherSpec> teachers =
+      teacher_specs(d, c, "ppi", data.num_features, data.num_labels);
+  const distill::OfflineOptions kd{
+      .method = is_mskd ? distill::Method::kLsp : distill::method_from_string(d.method),
+      .weight = d.weight,
+      .temperature = d.temperature,
+      .student_layer = d.student_layer,
+      .teacher_layer = d.teacher_layer,
+      .kernel = kernel_of(d),
+      .start_epoch = d.kd_start,
+      .end_epoch = d.kd_end};
+  const distill::MskdOptions mskd = mskd_options(d);
+  if (is_mskd) {  // validates the layers
+    check_mskd(mskd, teachers, student_config, c.epochs);
+  } else {
+    distill::OfflineDistiller(kd, teachers.front().config, student_config, 0);
+  }
 
   RunDir dir(f.out.empty() ? default_run_path(name, d.method) : f.out,
              f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
   write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
   dir.keep_on_failure();  // from here on the run dir holds resumable state
   if (!f.quiet) {
+    std::string who;
+    for (const TeacherSpec& t : teachers) {
+      who += (who.empty() ? "" : " + ") + models::Model(t.config, 0).describe();
+    }
     fmt::print(stderr,
                "gkd distill --method {}: {} ({} / {} / {} graphs) | student {} | teacher {} | {}\n",
                d.method, name, data.train.graphs.size(), data.valid.graphs.size(),
-               data.test.graphs.size(), models::Model(student_config, 0).describe(),
-               models::Model(teacher.config, 0).describe(), ctx.describe());
+               data.test.graphs.size(), models::Model(student_config, 0).describe(), who,
+               ctx.describe());
   }
   const json student_meta_config = train_config_json(c);
   // Test micro-F1 under the configured selection rule, as gkd train on PPI reports it.
   const auto selected = [&](const models::InductiveTrainResult& r) {
     return c.selection == "paper" ? r.paper_test_f1 : r.test_f1;
   };
-  ResultStats teacher_stats, student_stats;
+  std::vector<ResultStats> teacher_stats(teachers.size());
+  ResultStats student_stats;
   std::map<std::string, ResultStats> baselines;
   std::vector<double> epoch_ms;
   json runs = json::array();
@@ -87,38 +101,73 @@ int distill_ppi(const DistillCall& call) {
           checkpoint_metadata(config, "ppi", name, r, 0, static_cast<int64_t>(seed), best_epoch)
               .dump());
     };
-    std::unique_ptr<models::Model> trained;
-    if (!teacher.loaded) {
-      trained = std::make_unique<models::Model>(teacher.config, seed);
-      models::InductiveTrainOptions o = inductive_train_options(teacher.train, seed);
-      o.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_teacher", r));
-      const models::InductiveTrainResult t =
-          models::train_inductive(ctx, *trained, data, o, log("teacher"));
-      report_resumed(f, fmt::format("run {} teacher", r + 1), t.resumed_epoch);
-      save(*trained, "teacher", teacher.meta_config, t.best_epoch);
+    // The teachers: loaded once, or trained with their own configs and this run's seed.
+    std::vector<std::unique_ptr<models::Model>> trained(teachers.size());
+    std::vector<const models::Model*> frozen;
+    json teacher_runs = json::array();
+    for (size_t k = 0; k < teachers.size(); ++k) {
+      const TeacherSpec& t = teachers[k];
+      const std::string role = teachers.size() > 1 ? "teacher" + std::to_string(k) : "teacher";
+      if (!t.loaded) {
+        trained[k] = std::make_unique<models::Model>(t.config, seed);
+        models::InductiveTrainOptions o = inductive_train_options(t.train, seed);
+        o.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_{}", r, role));
+        const models::InductiveTrainResult tr =
+            models::train_inductive(ctx, *trained[k], data, o, log(role));
+        report_resumed(f, fmt::format("run {} {}", r + 1, role), tr.resumed_epoch);
+        save(*trained[k], role, t.meta_config, tr.best_epoch);
+      }
+      frozen.push_back(t.loaded ? t.loaded.get() : trained[k].get());
+      teacher_stats[k].test.push_back(
+          models::evaluate_inductive(ctx, *frozen[k], data.test, c.raw_logit_rule).f1);
+      teacher_stats[k].val.push_back(
+          models::evaluate_inductive(ctx, *frozen[k], data.valid, c.raw_logit_rule).f1);
+      teacher_runs.push_back(
+          {{"test", teacher_stats[k].test.back()}, {"val", teacher_stats[k].val.back()}});
     }
-    const models::Model& frozen = teacher.loaded ? *teacher.loaded : *trained;
-    teacher_stats.test.push_back(
-        models::evaluate_inductive(ctx, frozen, data.test, c.raw_logit_rule).f1);
-    teacher_stats.val.push_back(
-        models::evaluate_inductive(ctx, frozen, data.valid, c.raw_logit_rule).f1);
 
     models::InductiveTrainOptions to = inductive_train_options(c, seed);
     to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_student", r));
     models::Model student(student_config, seed);
-    distill::OfflineDistiller distiller(kd, teacher.config, student_config, seed);
-    const models::InductiveTrainResult s = models::train_inductive(
-        ctx, student, data, to, log("student"), distiller.inductive_extra_loss(frozen));
+    std::unique_ptr<distill::OfflineDistiller> single;
+    std::unique_ptr<distill::MskdDistiller> multi;
+    models::InductiveExtraLoss extra;
+    if (is_mskd) {
+      const models::InductiveBatch first = models::make_inductive_batch(
+          data.train,
+          models::inductive_steps(static_cast<int64_t>(data.train.graphs.size()), c.graphs_per_step,
+                                  seed, 1)
+              .front(),
+          ctx.device());
+      std::vector<distill::TeacherOutputs> outputs;
+      for (const models::Model* t : frozen) {
+        outputs.push_back(distill::run_teacher(ctx, *t, first.graph, first.x));
+      }
+      const Tensor initial =
+          distill::run_teacher(ctx, student, first.graph, first.x).logits;  // untrained
+      multi = std::make_unique<distill::MskdDistiller>(mskd, std::move(outputs), initial,
+                                                       student_config, c.epochs);
+      extra = multi->inductive_extra_loss(frozen);
+    } else {
+      single = std::make_unique<distill::OfflineDistiller>(kd, teachers.front().config,
+                                                           student_config, seed);
+      extra = single->inductive_extra_loss(*frozen.front());
+    }
+    const models::InductiveTrainResult s =
+        models::train_inductive(ctx, student, data, to, log("student"), extra);
     report_resumed(f, fmt::format("run {} student", r + 1), s.resumed_epoch);
     save(student, "student", student_meta_config, s.best_epoch);
     student_stats.test.push_back(selected(s));
     student_stats.val.push_back(s.best_val_f1);
     epoch_ms.push_back(s.median_epoch_ms);
-    json run = {
-        {"seed", seed},
-        {"teacher", {{"test", teacher_stats.test.back()}, {"val", teacher_stats.val.back()}}},
-        {"student", {{"test", student_stats.test.back()}, {"val", s.best_val_f1}}},
-        {"student_epoch_ms_median", s.median_epoch_ms}};
+    json run = {{"seed", seed},
+                {"teacher", teacher_runs.back()},
+                {"student", {{"test", student_stats.test.back()}, {"val", s.best_val_f1}}},
+                {"student_epoch_ms_median", s.median_epoch_ms}};
+    if (is_mskd) {
+      run["teachers"] = teacher_runs;
+      run["teacher_weights"] = multi->teacher_weights();
+    }
     if (d.baseline) {
       models::Model alone(student_config, seed);
       to.state = state_file(dir, f, c, call.resolved, fmt::format("run{}_baseline", r));
@@ -132,7 +181,7 @@ int distill_ppi(const DistillCall& call) {
     if (!f.quiet) {
       fmt::print(
           stderr, "  run {}/{} seed {}: teacher {:.1f}  student {:.1f}{} (micro-F1)\n", r + 1,
-          c.runs, seed, teacher_stats.test.back(), student_stats.test.back(),
+          c.runs, seed, teacher_stats.back().test.back(), student_stats.test.back(),
           d.baseline ? fmt::format("  baseline {:.1f}", baselines[c.model].test.back()) : "");
     }
     runs.push_back(run);
@@ -141,7 +190,7 @@ int distill_ppi(const DistillCall& call) {
                         {.dataset = name,
                          .metric = "micro_f1",
                          .students = {student_stats},
-                         .teachers = {teacher_stats},
+                         .teachers = teacher_stats,
                          .ensemble = nullptr,
                          .first_arch = c.model,
                          .baselines = baselines,

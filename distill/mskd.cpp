@@ -52,36 +52,41 @@ MskdDistiller::MskdDistiller(const MskdOptions& o, std::vector<TeacherOutputs> t
               teachers_[k].logits.cols(), " classes, the student ", student.out_dim);
   }
   stage_epochs_ = o.stage_epochs > 0 ? o.stage_epochs : std::max<int64_t>(1, epochs / k_count);
-  if (o.weighting == MskdWeighting::kCode) {
-    std::vector<double> alpha(k_count);
-    double total = 0;
-    for (int64_t k = 0; k < k_count; ++k) {
-      alpha[k] = logit_correlation(student_logits, teachers_[k].logits);
-      total += alpha[k];
-    }
-    double norm = 0;
-    for (double& a : alpha) {
-      a = total != 0 ? a / total : 1.0 / double(k_count);
-      norm += std::exp(a);
-    }
-    for (double a : alpha)
-      weights_.push_back(std::round(o.lambda * std::exp(a) / norm * 100) / 100);
-    return;
-  }
-  // Node attention: a_vk = softmax_k(−H(p_k(v)) / τ_a), from the teachers' fixed predictions.
-  const int64_t n = teachers_.front().logits.rows();
-  std::vector<double> score(static_cast<size_t>(k_count * n));
+  if (o.weighting != MskdWeighting::kCode) return;
+  std::vector<double> alpha(k_count);
+  double total = 0;
   for (int64_t k = 0; k < k_count; ++k) {
-    const Context cpu = Context::cpu();
-    const Tensor p =
-        ops::softmax_rows(cpu, teachers_[k].logits.to(Device::kCPU).to_dtype(DType::kF64));
+    alpha[k] = logit_correlation(student_logits, teachers_[k].logits);
+    total += alpha[k];
+  }
+  double norm = 0;
+  for (double& a : alpha) {
+    a = total != 0 ? a / total : 1.0 / double(k_count);
+    norm += std::exp(a);
+  }
+  for (double a : alpha) weights_.push_back(std::round(o.lambda * std::exp(a) / norm * 100) / 100);
+}
+
+Tensor node_attention(const std::vector<TeacherOutputs>& teachers, double temperature,
+                      bool multi_label) {
+  const auto k_count = static_cast<int64_t>(teachers.size());
+  const int64_t n = teachers.front().logits.rows();
+  std::vector<double> score(static_cast<size_t>(k_count * n));
+  const Context cpu = Context::cpu();
+  for (int64_t k = 0; k < k_count; ++k) {
+    const Tensor z = teachers[k].logits.to(Device::kCPU).to_dtype(DType::kF64);
+    const Tensor p = multi_label ? ops::bias_act(cpu, z, {}, kernels::Activation::kSigmoid)
+                                 : ops::softmax_rows(cpu, z);
     const std::vector<double> pv = p.to_vector<double>();
     const int64_t c = p.cols();
+    const auto plogp = [](double q) { return q > 0 ? q * std::log(q) : 0.0; };
     for (int64_t v = 0; v < n; ++v) {
       double h = 0;
-      for (int64_t j = 0; j < c; ++j)
-        h -= pv[v * c + j] > 0 ? pv[v * c + j] * std::log(pv[v * c + j]) : 0.0;
-      score[k * n + v] = -h / o.attention_temperature;
+      for (int64_t j = 0; j < c; ++j) {
+        const double q = pv[v * c + j];
+        h -= multi_label ? plogp(q) + plogp(1 - q) : plogp(q);
+      }
+      score[k * n + v] = -h / temperature;
     }
   }
   std::vector<double> a(score.size());
@@ -91,37 +96,82 @@ MskdDistiller::MskdDistiller(const MskdOptions& o, std::vector<TeacherOutputs> t
     for (int64_t k = 0; k < k_count; ++k) sum += std::exp(score[k * n + v] - m);
     for (int64_t k = 0; k < k_count; ++k) a[k * n + v] = std::exp(score[k * n + v] - m) / sum;
   }
-  attention_ = Tensor::from_vector<double>(k_count, n, a)
-                   .to_dtype(teachers_.front().logits.dtype())
-                   .to(teachers_.front().logits.device());
+  return Tensor::from_vector<double>(k_count, n, a)
+      .to_dtype(teachers.front().logits.dtype())
+      .to(teachers.front().logits.device());
 }
 
 models::ExtraLoss MskdDistiller::extra_loss(const Graph& g) {
   models::ExtraLoss e;
-  e.term = [this, g](ag::Tape& tape, const models::ModelOutput& out, int64_t epoch) {
-    return term(tape, g, out, epoch);
+  if (o_.weighting == MskdWeighting::kCode) {
+    e.term = [this, g](ag::Tape& tape, const models::ModelOutput& out, int64_t epoch) -> ag::Var {
+      const int64_t stage = stage_of(epoch);
+      if (stage < 0) return {};
+      return code_term(tape, g, out, teachers_[stage].hidden.back(), stage);
+    };
+    return e;
+  }
+  // The teachers' predictions are fixed: the attention is computed once.
+  e.term = [this, g, attention = node_attention(teachers_, o_.attention_temperature, false)](
+               ag::Tape& tape, const models::ModelOutput& out, int64_t epoch) -> ag::Var {
+    if (!attention_active(epoch)) return {};
+    return attention_term(tape, g, out, teachers_, attention);
   };
   return e;
 }
 
-ag::Var MskdDistiller::term(ag::Tape& tape, const Graph& g, const models::ModelOutput& out,
-                            int64_t epoch) const {
-  const Graph dg = g.to(tape.context().device());
-  const ag::Var hs = out.hidden[student_layer_];
+models::InductiveExtraLoss MskdDistiller::inductive_extra_loss(
+    std::vector<const models::Model*> teachers) {
+  GKD_CHECK(teachers.size() == teachers_.size(), "[mskd] ", teachers.size(), " teacher models for ",
+            teachers_.size(), " teachers");
+  models::InductiveExtraLoss e;
+  e.term = [this, teachers](ag::Tape& tape, const Graph& batch, const io::FeatureMatrix& x,
+                            const models::ModelOutput& out, int64_t epoch) -> ag::Var {
+    const Context& ctx = tape.context();
+    if (o_.weighting == MskdWeighting::kCode) {
+      const int64_t stage = stage_of(epoch);
+      if (stage < 0) return {};  // no teacher pass outside the window
+      const TeacherOutputs t = run_teacher(ctx, *teachers[stage], batch, x);
+      return code_term(tape, batch, out, t.hidden.back(), stage);
+    }
+    if (!attention_active(epoch)) return {};
+    std::vector<TeacherOutputs> outputs;
+    for (const models::Model* t : teachers) outputs.push_back(run_teacher(ctx, *t, batch, x));
+    const Tensor attention = node_attention(outputs, o_.attention_temperature, true);
+    return attention_term(tape, batch, out, outputs, attention);
+  };
+  return e;
+}
+
+int64_t MskdDistiller::stage_of(int64_t epoch) const {
+  // Stage k = teacher k; past the last stage the deepest teacher stays.
   const auto k_count = static_cast<int64_t>(teachers_.size());
-  if (o_.weighting == MskdWeighting::kCode) {
-    // Stage k = teacher k; past the last stage the deepest teacher stays.
-    const int64_t stage = std::min((epoch - 1) / stage_epochs_, k_count - 1);
-    const int64_t local = epoch - stage * stage_epochs_;
-    if ((o_.warmup > 0 && local > o_.warmup) || weights_[stage] == 0) return {};
-    const ag::Var kl =
-        ag::structure_kl(dg, hs, tape.constant(teachers_[stage].hidden.back()), o_.kernel);
-    return ag::scale(kl, weights_[stage]);
-  }
-  if ((o_.warmup > 0 && epoch > o_.warmup) || o_.lambda == 0) return {};
+  const int64_t stage = std::min((epoch - 1) / stage_epochs_, k_count - 1);
+  const int64_t local = epoch - stage * stage_epochs_;
+  return (o_.warmup > 0 && local > o_.warmup) || weights_[stage] == 0 ? -1 : stage;
+}
+
+bool MskdDistiller::attention_active(int64_t epoch) const {
+  return (o_.warmup == 0 || epoch <= o_.warmup) && o_.lambda != 0;
+}
+
+ag::Var MskdDistiller::code_term(ag::Tape& tape, const Graph& g, const models::ModelOutput& out,
+                                 const Tensor& teacher_hidden, int64_t stage) const {
+  const ag::Var kl = ag::structure_kl(g.to(tape.context().device()), out.hidden[student_layer_],
+                                      tape.constant(teacher_hidden), o_.kernel);
+  return ag::scale(kl, weights_[stage]);
+}
+
+ag::Var MskdDistiller::attention_term(ag::Tape& tape, const Graph& g,
+                                      const models::ModelOutput& out,
+                                      const std::vector<TeacherOutputs>& teachers,
+                                      const Tensor& attention) const {
+  const ag::Var hs = out.hidden[student_layer_];
   std::vector<std::pair<ag::Var, ag::Var>> pairs;
-  for (const TeacherOutputs& t : teachers_) pairs.emplace_back(hs, tape.constant(t.hidden.back()));
-  return ag::scale(ag::sum(ag::structure_kl(dg, pairs, o_.kernel, attention_)), o_.lambda);
+  for (const TeacherOutputs& t : teachers) pairs.emplace_back(hs, tape.constant(t.hidden.back()));
+  return ag::scale(
+      ag::sum(ag::structure_kl(g.to(tape.context().device()), pairs, o_.kernel, attention)),
+      o_.lambda);
 }
 
 }  // namespace gkd::distill

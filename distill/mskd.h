@@ -8,6 +8,11 @@
 //   node attention (the paper's intent; its formula is unpublished): every teacher in every
 //     epoch of the window, node v weighting teacher k by a_vk = softmax_k(−H(p_k(v)) / τ_a), the
 //     most confident teacher on v counting most; loss λ Σ_k (1/N) Σ_v a_vk KL_v(P_k ‖ P_s).
+//     H is the entropy of the teacher's class softmax, or on multi-label data (PPI) the sum of
+//     its labels' binary entropies.
+// Transductive (one graph): the teachers' outputs are computed once (extra_loss). Inductive (PPI,
+// the official code's setting): the teachers run forward-only on each step's batch, the code
+// weighting running only the stage's teacher (inductive_extra_loss).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +20,7 @@
 
 #include "autograd/functions_graph.h"
 #include "distill/offline.h"
+#include "models/train_inductive.h"
 
 namespace gkd::distill {
 
@@ -34,23 +40,40 @@ struct MskdOptions {
 
 class MskdDistiller {
  public:
-  // `teachers` shallow to deep; `student_logits` [N, C] of the untrained student (code weights);
-  // `epochs` the student's training epochs (stage length when stage_epochs is 0).
+  // `teachers` shallow to deep, their outputs on the nodes of `student_logits` [N, C], the
+  // untrained student's (code weights; inductive: the first training batch); `epochs` the
+  // student's training epochs (stage length when stage_epochs is 0).
   MskdDistiller(const MskdOptions& options, std::vector<TeacherOutputs> teachers,
                 const Tensor& student_logits, const models::ModelConfig& student, int64_t epochs);
 
+  // Transductive: the term against the constructor's teacher outputs, on graph g.
   models::ExtraLoss extra_loss(const Graph& g);
+  // Inductive: the term against `teachers` (the models of the constructor's outputs, same order)
+  // run on every step's batch. The distiller and the teachers must outlive the training call.
+  models::InductiveExtraLoss inductive_extra_loss(std::vector<const models::Model*> teachers);
   const std::vector<double>& teacher_weights() const { return weights_; }  // code weighting
 
  private:
-  autograd::Var term(autograd::Tape& tape, const Graph& g, const models::ModelOutput& out,
-                     int64_t epoch) const;
+  // The code weighting's teacher for `epoch`, or -1 when its term is off.
+  int64_t stage_of(int64_t epoch) const;
+  bool attention_active(int64_t epoch) const;
+  // w_stage KL(P_stage ‖ P_s) of the student's layer against the stage teacher's last hidden.
+  autograd::Var code_term(autograd::Tape& tape, const Graph& g, const models::ModelOutput& out,
+                          const Tensor& teacher_hidden, int64_t stage) const;
+  // λ Σ_k (1/N) Σ_v a_vk KL_v(P_k ‖ P_s), attention [K, N].
+  autograd::Var attention_term(autograd::Tape& tape, const Graph& g, const models::ModelOutput& out,
+                               const std::vector<TeacherOutputs>& teachers,
+                               const Tensor& attention) const;
 
   MskdOptions o_;
   std::vector<TeacherOutputs> teachers_;
   std::vector<double> weights_;  // code: w_k
-  Tensor attention_;             // node attention: [K, N] a_vk
   int64_t student_layer_ = 0, stage_epochs_ = 0;
 };
+
+// a_vk = softmax_k(−H_k(v) / τ_a) over the teachers' predictions on the same N nodes: [K, N], on
+// the logits' device and dtype. multi_label: H is the sum of the labels' binary entropies.
+Tensor node_attention(const std::vector<TeacherOutputs>& teachers, double temperature,
+                      bool multi_label);
 
 }  // namespace gkd::distill

@@ -115,12 +115,21 @@ killed graph-cohort distill 60 "2:0 9:0.01 16:0.002 23:0 31:0.02 38:0.004 45:0 5
   --method gml --students 2 --model gin --hidden 16 --layers 2 --alw-rank 2 \
   --data "$work/SHAPES" --folds 3 --epochs 10 --batch-size 4 --iters-per-epoch 3 \
   --state-every 1 --threads 1 --quiet --json
-# PPI: LSP from a GAT teacher trained in the run (the teacher runs on every step's batch), and an
-# Alignahead cohort of two GATs over the same batches, both with their baselines.
+# PPI: LSP from a GAT teacher trained in the run (the teacher runs on every step's batch), MSKD,
+# and an Alignahead cohort of two GATs over the same batches, all with their baselines.
 echo '{"model": "gat", "hidden": 8, "heads": 2, "epochs": 15}' > "$work/ppi_teacher.json"
 killed ppi-offline distill 45 "2:0 7:0.01 12:0.002 18:0 24:0.02 30:0.004 36:0 42:0.01" -- \
   --method lsp --teacher-config "$work/ppi_teacher.json" --data "$work/ppi" --model gat \
   --hidden 8 --heads 2 --layers 3 --epochs 15 --state-every 1 --threads 1 --quiet --json
+# MSKD: two GCN teachers of different depth trained in the run, then the staged student.
+for layers in 2 3; do
+  echo "{\"model\": \"gcn\", \"hidden\": 8, \"layers\": $layers, \"epochs\": 12}" \
+    > "$work/ppi_gcn$layers.json"
+done
+killed ppi-mskd distill 48 "2:0 8:0.01 14:0.002 20:0 27:0.02 33:0.004 40:0 45:0.01" -- \
+  --method mskd --teachers "$work/ppi_gcn2.json,$work/ppi_gcn3.json" --data "$work/ppi" \
+  --model gcn --hidden 8 --layers 3 --epochs 12 --stage-epochs 6 --mskd-warmup 3 \
+  --student-layer 1 --state-every 1 --threads 1 --quiet --json
 killed ppi-cohort distill 60 "3:0 10:0.01 18:0.002 26:0 34:0.02 42:0.004 50:0 56:0.01" -- \
   --method alignahead --students 2 --data "$work/ppi" --model gat --hidden 8 --heads 2 \
   --layers 3 --epochs 30 --state-every 1 --threads 1 --quiet --json

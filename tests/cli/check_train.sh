@@ -259,17 +259,40 @@ assert len(lines) == 2 * 2 * 15 and {l["model"] for l in lines} == {"student0", 
 e = json.load(open(os.path.join(work, "eval_cohort.json")))
 assert abs(e["test"] - s["per_run"][1]["students"][1]["test"]) < 1e-9, (e, s["per_run"][1])
 PY
-  for method in dml mskd; do
-    teachers=""
-    [ $method = mskd ] && teachers="--teachers $work/teacher.json"
-    # shellcheck disable=SC2086
-    if "$gkd" distill --data "$work/ppi" --method $method $teachers --out "$work/no$method" \
-      2> "$work/err"; then
-      fail "$method on a PPI folder was not refused"
-    fi
-    grep -q "is a PPI folder: --method $method is not available" "$work/err" ||
-      fail "$method refusal: $(cat "$work/err")"
+  # MSKD: two GCN teachers of different depth (shallow to deep), run on every step's batch; the
+  # code's staged weights (from the first batch) and the node attention (binary entropies).
+  for layers in 2 3; do
+    printf '{"model": "gcn", "hidden": 16, "layers": %s, "dropout": 0, "lr": 0.01, "epochs": 20}' \
+      $layers > "$work/gcn$layers.json"
   done
+  for weighting in code node-attention; do
+    "$gkd" distill --data "$work/ppi" --method mskd --teachers "$work/gcn2.json,$work/gcn3.json" \
+      --mskd-weighting $weighting --model gcn --hidden 16 --layers 3 --dropout 0 --lr 0.01 \
+      --epochs 20 --stage-epochs 10 --mskd-warmup 5 --student-layer 1 --runs 1 \
+      --out "$work/mskd_$weighting" --json --quiet > "$work/mskd_$weighting.json" ||
+      fail "ppi mskd $weighting: exit $?"
+  done
+  /usr/bin/python3 - "$work" <<'PY' || fail "ppi mskd outputs"
+import json, os, sys
+work = sys.argv[1]
+for weighting in ["code", "node-attention"]:
+    s = json.load(open(os.path.join(work, f"mskd_{weighting}.json")))
+    assert s["method"] == "mskd" and s["metric"] == "micro_f1" and len(s["teachers"]) == 2, s
+    run = s["per_run"][0]
+    assert len(run["teachers"]) == 2, run
+    # Code weights: round(7 softmax(alpha), 2) per teacher; node attention has none.
+    w = run["teacher_weights"]
+    assert (len(w) == 2 and abs(sum(w) - 7) < 0.011) if weighting == "code" else w == [], w
+    lines = [json.loads(l) for l in open(os.path.join(work, f"mskd_{weighting}", "metrics.jsonl"))]
+    models = {l["model"] for l in lines}
+    assert models == {"teacher0", "teacher1", "student", "baseline"}, models
+    assert len(lines) == 4 * 20, len(lines)
+PY
+  if "$gkd" distill --data "$work/ppi" --method dml --out "$work/nodml" 2> "$work/err"; then
+    fail "dml on a PPI folder was not refused"
+  fi
+  grep -q "is a PPI folder: --method dml is not available" "$work/err" ||
+    fail "dml refusal: $(cat "$work/err")"
   ;;
 real)
   config=$4

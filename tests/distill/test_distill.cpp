@@ -585,6 +585,47 @@ TEST_CASE("mskd: the code's weights and curriculum, and per-node attention, by d
         doctest::Approx(want).epsilon(1e-5));
 }
 
+TEST_CASE("mskd inductive: the teachers run on the step's batch; multi-label attention") {
+  const Context ctx = Context::cpu();
+  const io::NodeDataset& data = csbm();
+  std::vector<models::Model> teachers;
+  for (int64_t layers : {2, 3}) teachers.emplace_back(gcn(layers), 30 + layers);
+  std::vector<distill::TeacherOutputs> outputs;
+  std::vector<const models::Model*> models;
+  for (auto& t : teachers) {
+    outputs.push_back(distill::run_teacher(ctx, t, data));
+    models.push_back(&t);
+  }
+  const models::Model student(student_config(false), 6);
+  Tape tape(ctx);
+  const models::ModelOutput out = student.forward(tape, data.graph, data.x, {});
+  // A batch that is the whole graph: the per-step teacher passes equal the fixed outputs.
+  distill::MskdDistiller code({.lambda = 7.0, .stage_epochs = 10, .warmup = 4, .student_layer = 1},
+                              outputs, out.logits.value(), student.config(), 20);
+  const models::ExtraLoss fixed = code.extra_loss(data.graph);
+  const models::InductiveExtraLoss per_step = code.inductive_extra_loss(models);
+  for (int64_t epoch : {1, 4, 5, 11, 14, 15}) {
+    CAPTURE(epoch);
+    const Var a = per_step.term(tape, data.graph, data.x, out, epoch);
+    const Var b = fixed.term(tape, out, epoch);
+    REQUIRE(a.defined() == b.defined());
+    if (a.defined()) CHECK(value(a) == doctest::Approx(value(b)).epsilon(1e-12));
+  }
+  // Multi-label confidence: −Σ_labels binary entropy of σ(z); a_vk = softmax_k(−H_k(v) / τ).
+  const Eigen::MatrixXd attention = test::to_eigen(distill::node_attention(outputs, 2.0, true));
+  const int64_t n = data.graph.num_nodes();
+  for (int64_t v = 0; v < n; v += 17) {
+    Eigen::Vector2d score;
+    for (int k = 0; k < 2; ++k) {
+      const Eigen::ArrayXd p =
+          1.0 / (1.0 + (-test::to_eigen(outputs[k].logits).row(v).transpose().array()).exp());
+      score(k) = (p * p.log() + (1 - p) * (1 - p).log()).sum() / 2.0;
+    }
+    const Eigen::Vector2d e = (score.array() - score.maxCoeff()).exp().matrix();
+    for (int k = 0; k < 2; ++k) CHECK(attention(k, v) == doctest::Approx(e(k) / e.sum()));
+  }
+}
+
 namespace {
 
 // Cycles (label 0) and stars (label 1) of 4-8 nodes with one feature column of ones.
