@@ -32,7 +32,9 @@ using nlohmann::json;
 
 constexpr const char* kHeader = R"(usage: gkd distill [--method M] [--config FILE.json] [options]
 
-Distillation on node classification. Without arguments: a demo, an Alignahead cohort of two
+Distillation on node classification (one graph, or PPI's graphs: kd, fitnet, lsp, mskd, oc,
+alignahead, alignahead++) and graph classification (kd, fitnet, lsp with a teacher trained per
+fold from --teacher-config; dml, gml). Without arguments: a demo, an Alignahead cohort of two
 3-layer GCNs on the built-in synthetic graph against one GCN trained alone.
 
 Offline (frozen teachers: trained from --teacher-config per run, or loaded from --teacher, a
@@ -283,14 +285,16 @@ int run_distill(int argc, char** argv) {
             " is not available there (PPI: kd, fitnet, lsp, mskd, oc, alignahead, alignahead++; "
             "dml and gml compare softmax class distributions, which a multi-label task lacks)");
   const bool graphs = is_graph_data(c.data.spec);
-  GKD_CHECK(!graphs || d.method == "dml" || d.method == "gml", "gkd distill: --data ", c.data.spec,
-            " is a graph-classification folder: --method ", d.method,
-            " supports node datasets only so far (graph tasks: dml, gml)");
+  GKD_CHECK(!graphs || (d.method != "mskd" && d.method != "oc" && d.method != "alignahead" &&
+                        d.method != "alignahead++"),
+            "gkd distill: --data ", c.data.spec, " is a graph-classification folder: --method ",
+            d.method,
+            " supports node datasets only so far (graph tasks: kd, fitnet, lsp, dml, gml)");
   const Context ctx = select_device(c.device);
   const nlohmann::json resolved = table.to_json();
   const DistillCall call{c, d, resolved, f, ctx, argc, argv};
   if (ppi) return online ? distill_online_ppi(call) : distill_ppi(call);
-  if (graphs) return distill_online_graph(call);
+  if (graphs) return online ? distill_online_graph(call) : distill_offline_graph(call);
   return online ? distill_online(call) : distill_offline(call);
 }
 

@@ -97,6 +97,8 @@ struct TeacherSpec {
   std::unique_ptr<models::Model> loaded;
   nlohmann::json meta_config;
 };
+// A teacher's training config, read like gkd train reads --config.
+TrainConfig read_train_config(const std::string& path);
 TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const TrainConfig& student,
                          const std::string& task, int64_t in_dim, int64_t classes);
 // The teachers of an offline method: mskd's --teachers list (shallow to deep; .ckpt entries are
@@ -124,8 +126,9 @@ struct DistillCall {
 };
 int distill_offline(const DistillCall& call);
 int distill_online(const DistillCall& call);
-int distill_online_graph(const DistillCall& call);  // a TU or OGB folder
-int distill_ppi(const DistillCall& call);           // kd, fitnet, lsp, mskd on a PPI folder
-int distill_online_ppi(const DistillCall& call);    // oc, alignahead(++) on a PPI folder
+int distill_online_graph(const DistillCall& call);   // dml, gml on a TU or OGB folder
+int distill_offline_graph(const DistillCall& call);  // kd, fitnet, lsp on a TU or OGB folder
+int distill_ppi(const DistillCall& call);            // kd, fitnet, lsp, mskd on a PPI folder
+int distill_online_ppi(const DistillCall& call);     // oc, alignahead(++) on a PPI folder
 
 }  // namespace gkd::cli

@@ -1,6 +1,10 @@
 // gkd distill on a graph-classification folder (TU: stratified k-fold CV; OGB: the scaffold split
-// and ROC-AUC): per job (run and fold) a dml or gml cohort of graph models, and each student
-// architecture trained alone with the same seed and budget (the baselines).
+// and ROC-AUC), per job (run and fold):
+//   online (dml, gml): a cohort of graph models, and each student architecture trained alone with
+//     the same seed and budget (the baselines);
+//   offline (kd, fitnet, lsp): the teacher trained from --teacher-config on the job's training
+//     graphs (a checkpoint would have seen other folds' test graphs), then the student with the
+//     term against the frozen teacher run on every training batch, and the student alone.
 #include <fmt/core.h>
 #include <omp.h>
 
@@ -12,6 +16,7 @@
 
 #include "cli/distill_common.h"
 #include "cli/run_dir.h"
+#include "distill/offline.h"
 #include "distill/online_graph.h"
 #include "engine/error.h"
 #include "models/checkpoint.h"
@@ -146,6 +151,145 @@ int distill_online_graph(const DistillCall& call) {
        .teachers = {},
        .ensemble = &ensemble,
        .first_arch = archs[0],
+       .baselines = baselines,
+       .epoch_ms = epoch_ms,
+       .details = {{"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},
+                   {"per_fold", per_job}}});
+}
+
+int distill_offline_graph(const DistillCall& call) {
+  using nlohmann::json;
+  const TrainConfig& c = call.config;
+  const DistillConfig& d = call.distill;
+  const TrainFlags& f = call.flags;
+  const Context& ctx = call.ctx;
+  GKD_CHECK(!d.teacher_config.empty(), "gkd distill --method ", d.method,
+            " on graph classification trains its teacher per fold: use --teacher-config (a "
+            "--teacher checkpoint would have seen other folds' test graphs)");
+  // Everything that can fail on bad input happens before the run directory exists.
+  const io::GraphDataset data = load_graph_data(c.data);
+  GKD_CHECK(!data.samples.empty(), c.data.spec, ": the dataset holds no graphs");
+  const bool own_split = !data.train.empty();
+  const models::GraphMetric metric =
+      own_split ? models::GraphMetric::kRocAuc : models::GraphMetric::kAccuracy;
+  const models::GraphModelConfig student_config = graph_model_config(c, data);
+  const TrainConfig teacher_train = read_train_config(d.teacher_config);
+  const models::GraphModelConfig teacher_config = graph_model_config(teacher_train, data);
+  const distill::OfflineOptions kd{.method = distill::method_from_string(d.method),
+                                   .weight = d.weight,
+                                   .temperature = d.temperature,
+                                   .student_layer = d.student_layer,
+                                   .teacher_layer = d.teacher_layer,
+                                   .kernel = kernel_of(d),
+                                   .start_epoch = d.kd_start,
+                                   .end_epoch = d.kd_end};
+  distill::OfflineDistiller(kd, teacher_config, student_config, 0);  // validates the layers
+  const std::vector<GraphJob> jobs = graph_jobs(c, data);
+  const models::GraphTrainOptions budget = graph_train_options(c, metric);
+  const models::GraphTrainOptions teacher_budget = graph_train_options(teacher_train, metric);
+  // The teacher's checkpoints record its own config on this run's data, seed and runs.
+  TrainConfig teacher_as_run = teacher_train;
+  teacher_as_run.data = c.data;
+  teacher_as_run.seed = c.seed;
+  teacher_as_run.runs = c.runs;
+  teacher_as_run.folds = c.folds;
+  const json teacher_meta = train_config_json(teacher_as_run);
+  const json student_meta = train_config_json(c);
+
+  RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out,
+             f.resume.empty() ? RunDir::Mode::kCreate : RunDir::Mode::kResume);
+  write_run_header(dir, "distill", call.resolved, c, ctx, call.argc, call.argv);
+  dir.keep_on_failure();  // from here on the run dir holds resumable state
+  const char* metric_name = own_split ? "roc_auc" : "accuracy";
+  if (!f.quiet) {
+    fmt::print(stderr,
+               "gkd distill --method {}: {} ({} graphs, {}) | student {} | teacher {} | {}\n",
+               d.method, data.name, data.samples.size(),
+               own_split ? "the dataset's split" : std::to_string(c.folds) + "-fold CV",
+               models::GraphModel(student_config, 0).describe(),
+               models::GraphModel(teacher_config, 0).describe(), ctx.describe());
+  }
+
+  ResultStats teacher_stats, student_stats;
+  std::map<std::string, ResultStats> baselines;
+  std::vector<double> epoch_ms;
+  json per_job = json::array();
+  for (const GraphJob& job : jobs) {
+    const uint64_t seed = job.seed * 1000 + static_cast<uint64_t>(job.fold);
+    const std::string job_name = fmt::format("run{}_fold{}", job.run, job.fold);
+    const auto log = [&](std::string role) {
+      return [&, role](const models::GraphEpochMetrics& m) {
+        json line = graph_epoch_line(job, m);
+        line["model"] = role;
+        dir.append_metrics(line);
+      };
+    };
+    const auto save = [&](const models::GraphModel& m, const std::string& role, const json& config,
+                          int64_t best_epoch) {
+      models::save_model(dir.file(job_name + "_" + role + ".ckpt"), models::model_state(m),
+                         checkpoint_metadata(config, "graph", data.name, job.run, job.fold,
+                                             static_cast<int64_t>(job.seed), best_epoch)
+                             .dump());
+    };
+    models::GraphTrainOptions to = teacher_budget;
+    to.seed = seed;
+    to.state = state_file(dir, f, c, call.resolved, job_name + "_teacher");
+    models::GraphModel teacher(teacher_config, seed);
+    const models::GraphTrainResult t =
+        models::train_graph_classifier(ctx, teacher, data, job.split, to, log("teacher"));
+    report_resumed(f, fmt::format("run {} fold {} teacher", job.run + 1, job.fold + 1),
+                   t.resumed_epoch);
+    save(teacher, "teacher", teacher_meta, t.best_epoch);
+    teacher_stats.test.push_back(t.test);
+    teacher_stats.val.push_back(t.best_val);
+
+    models::GraphTrainOptions o = budget;
+    o.seed = seed;
+    o.state = state_file(dir, f, c, call.resolved, job_name + "_student");
+    models::GraphModel student(student_config, seed);
+    distill::OfflineDistiller distiller(kd, teacher_config, student_config, seed);
+    const models::GraphTrainResult s = models::train_graph_classifier(
+        ctx, student, data, job.split, o, log("student"), distiller.graph_extra_loss(teacher));
+    report_resumed(f, fmt::format("run {} fold {} student", job.run + 1, job.fold + 1),
+                   s.resumed_epoch);
+    save(student, "student", student_meta, s.best_epoch);
+    student_stats.test.push_back(s.test);
+    student_stats.val.push_back(s.best_val);
+    epoch_ms.push_back(s.median_epoch_ms);
+    json entry = {{"run", job.run},
+                  {"fold", job.fold},
+                  {"seed", job.seed},
+                  {"teacher", {{"test", t.test}, {"val", t.best_val}}},
+                  {"student", {{"test", s.test}, {"val", s.best_val}}},
+                  {"student_epoch_ms_median", s.median_epoch_ms}};
+    if (d.baseline) {
+      models::GraphModel alone(student_config, seed);
+      o.state = state_file(dir, f, c, call.resolved, job_name + "_baseline");
+      const models::GraphTrainResult b =
+          models::train_graph_classifier(ctx, alone, data, job.split, o, log("baseline"));
+      report_resumed(f, fmt::format("run {} fold {} baseline", job.run + 1, job.fold + 1),
+                     b.resumed_epoch);
+      baselines[c.model].test.push_back(b.test);
+      baselines[c.model].val.push_back(b.best_val);
+      entry["baseline"] = {{"test", b.test}, {"val", b.best_val}};
+    }
+    if (!f.quiet) {
+      fmt::print(
+          stderr, "  run {} fold {}: teacher {:.1f}  student {:.1f}{}\n", job.run + 1, job.fold + 1,
+          t.test, s.test,
+          d.baseline ? fmt::format("  baseline {:.1f}", baselines[c.model].test.back()) : "");
+    }
+    per_job.push_back(entry);
+  }
+
+  return finish_distill(
+      call, dir,
+      {.dataset = data.name,
+       .metric = metric_name,
+       .students = {student_stats},
+       .teachers = {teacher_stats},
+       .ensemble = nullptr,
+       .first_arch = c.model,
        .baselines = baselines,
        .epoch_ms = epoch_ms,
        .details = {{"protocol", own_split ? "dataset split" : std::to_string(c.folds) + "-fold CV"},

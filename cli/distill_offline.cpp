@@ -22,11 +22,8 @@
 
 namespace gkd::cli {
 
-namespace {
-
 using nlohmann::json;
 
-// The teacher's training config, read like gkd train reads --config.
 TrainConfig read_train_config(const std::string& path) {
   TrainConfig c;
   OptionTable t = make_train_table(c);
@@ -37,8 +34,6 @@ TrainConfig read_train_config(const std::string& path) {
   t.apply_json(j, path);
   return c;
 }
-
-}  // namespace
 
 TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const TrainConfig& student,
                          const std::string& task, int64_t in_dim, int64_t classes) {

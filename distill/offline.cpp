@@ -65,6 +65,18 @@ TeacherOutputs run_teacher(const Context& ctx, const models::Model& teacher, con
   return t;
 }
 
+TeacherOutputs run_teacher(const Context& ctx, const models::GraphModel& teacher,
+                           const io::GraphBatch& batch) {
+  for (autograd::Parameter* p : teacher.parameters()) p->value = p->value.to(ctx.device());
+  for (auto& [name, b] : teacher.named_buffers()) b->value = b->value.to(ctx.device());
+  ag::Tape tape(ctx);
+  ag::NoGrad no_grad(tape);
+  const models::GraphModelOutput out = teacher.forward(tape, batch, {.training = false});
+  TeacherOutputs t{.logits = out.logits.value(), .hidden = {}};
+  for (const ag::Var& h : out.hidden) t.hidden.push_back(h.value());
+  return t;
+}
+
 TeacherOutputs run_teacher(const Context& ctx, const models::Model& teacher,
                            const io::NodeDataset& data) {
   return run_teacher(ctx, teacher, data.graph.to(ctx.device()), data.x.to(ctx.device()));
@@ -72,6 +84,17 @@ TeacherOutputs run_teacher(const Context& ctx, const models::Model& teacher,
 
 OfflineDistiller::OfflineDistiller(const OfflineOptions& o, const models::ModelConfig& teacher,
                                    const models::ModelConfig& student, uint64_t seed)
+    : OfflineDistiller(o, {teacher.layers - 1, models::hidden_width(teacher), teacher.out_dim},
+                       {student.layers - 1, models::hidden_width(student), student.out_dim}, seed) {
+}
+
+OfflineDistiller::OfflineDistiller(const OfflineOptions& o, const models::GraphModelConfig& teacher,
+                                   const models::GraphModelConfig& student, uint64_t seed)
+    : OfflineDistiller(o, {teacher.layers, models::hidden_width(teacher), teacher.out_dim},
+                       {student.layers, models::hidden_width(student), student.out_dim}, seed) {}
+
+OfflineDistiller::OfflineDistiller(const OfflineOptions& o, const Shape& teacher,
+                                   const Shape& student, uint64_t seed)
     : o_(o) {
   GKD_CHECK(o.weight >= 0, "[distill] weight is ", o.weight, " (expected >= 0)");
   GKD_CHECK(o.temperature > 0, "[distill] temperature is ", o.temperature, " (expected > 0)");
@@ -81,12 +104,11 @@ OfflineDistiller::OfflineDistiller(const OfflineOptions& o, const models::ModelC
   GKD_CHECK(teacher.out_dim == student.out_dim, "[distill] the teacher predicts ", teacher.out_dim,
             " classes, the student ", student.out_dim);
   if (o.method == Method::kKd) return;
-  student_layer_ = resolve_layer(o.student_layer, student.layers - 1, "student_layer");
-  teacher_layer_ = resolve_layer(o.teacher_layer, teacher.layers - 1, "teacher_layer");
+  student_layer_ = resolve_layer(o.student_layer, student.hidden_layers, "student_layer");
+  teacher_layer_ = resolve_layer(o.teacher_layer, teacher.hidden_layers, "teacher_layer");
   if (o.method == Method::kFitnet) {
-    projection_ = std::make_unique<autograd::Parameter>(
-        models::glorot_uniform("fitnet_projection", models::hidden_width(student),
-                               models::hidden_width(teacher), seed, 1));
+    projection_ = std::make_unique<autograd::Parameter>(models::glorot_uniform(
+        "fitnet_projection", student.hidden_width, teacher.hidden_width, seed, 1));
   }
 }
 
@@ -106,6 +128,19 @@ models::InductiveExtraLoss OfflineDistiller::inductive_extra_loss(const models::
                             const models::ModelOutput& out, int64_t epoch) -> ag::Var {
     if (!active(epoch)) return {};  // no teacher pass outside the window
     return term(tape, batch, out, run_teacher(tape.context(), teacher, batch, x), epoch, true);
+  };
+  if (projection_) e.parameters.push_back(projection_.get());
+  return e;
+}
+
+models::GraphExtraLoss OfflineDistiller::graph_extra_loss(const models::GraphModel& teacher) {
+  models::GraphExtraLoss e;
+  e.term = [this, &teacher](ag::Tape& tape, const io::GraphBatch& batch,
+                            const models::GraphModelOutput& out, int64_t epoch) -> ag::Var {
+    if (!active(epoch)) return {};  // no teacher pass outside the window
+    const models::ModelOutput student{.logits = out.logits, .hidden = out.hidden, .aux_logits = {}};
+    return term(tape, batch.graph, student, run_teacher(tape.context(), teacher, batch), epoch,
+                false);
   };
   if (projection_) e.parameters.push_back(projection_.get());
   return e;

@@ -1,6 +1,8 @@
 // Offline distillation: a frozen, pre-trained teacher and one student, on node classification
-// (one graph) or inductive multi-label tasks (PPI: the teacher runs on each step's batch, as in the
-// seed code). The student minimises its supervised loss plus λ times one of
+// (one graph), inductive multi-label tasks (PPI: the teacher runs on each step's batch, as in the
+// seed code) or graph classification (the teacher runs on each training batch of graphs; kd on
+// the graphs' logits, fitnet and lsp on the node states of the batch's graphs). The student
+// minimises its supervised loss plus λ times one of
 //   kd:     T² · KL(softmax(z_t / T) ‖ softmax(z_s / T)), mean over every node (Hinton et al.;
 //           on a transductive graph the teacher's soft labels on unlabelled nodes carry the
 //           signal); multi-label: T² · the binary KL of σ(z_t / T) and σ(z_s / T) per label, mean
@@ -17,6 +19,8 @@
 //                                 d.extra_loss(data.graph, distill::run_teacher(ctx, teacher,
 //                                 data)));
 //   models::train_inductive(ctx, student, ppi, options, on_epoch, d.inductive_extra_loss(teacher));
+//   models::train_graph_classifier(ctx, student, graphs, split, options, on_epoch,
+//                                  d.graph_extra_loss(gin_teacher));
 #pragma once
 
 #include <cstdint>
@@ -27,7 +31,9 @@
 #include "autograd/functions_graph.h"
 #include "engine/context.h"
 #include "engine/io/node_dataset.h"
+#include "models/graph_model.h"
 #include "models/model.h"
+#include "models/train_graph.h"
 #include "models/train_inductive.h"
 #include "models/train_node.h"
 
@@ -48,6 +54,9 @@ TeacherOutputs run_teacher(const Context& ctx, const models::Model& teacher,
 // The same for any graph and features already on ctx's device (an inductive step's batch).
 TeacherOutputs run_teacher(const Context& ctx, const models::Model& teacher, const Graph& g,
                            const io::FeatureMatrix& x);
+// A graph classifier on a batch of graphs: logits [B, C], hidden the node states of every layer.
+TeacherOutputs run_teacher(const Context& ctx, const models::GraphModel& teacher,
+                           const io::GraphBatch& batch);
 
 struct OfflineOptions {
   Method method = Method::kKd;
@@ -68,6 +77,9 @@ class OfflineDistiller {
   // option); a FitNet projection is Glorot-initialised from `seed`.
   OfflineDistiller(const OfflineOptions& options, const models::ModelConfig& teacher,
                    const models::ModelConfig& student, uint64_t seed);
+  // Graph classifiers: their layers' node states are the hidden layers.
+  OfflineDistiller(const OfflineOptions& options, const models::GraphModelConfig& teacher,
+                   const models::GraphModelConfig& student, uint64_t seed);
 
   // The term for models::train_node_classifier on graph g against the teacher's outputs on it
   // (run_teacher; LSP's local structures are over g's in-edges). The distiller must outlive the
@@ -76,6 +88,9 @@ class OfflineDistiller {
   // The term for models::train_inductive: the frozen teacher runs forward-only on every step's
   // batch (multi-label KD). The distiller and the teacher must outlive the training call.
   models::InductiveExtraLoss inductive_extra_loss(const models::Model& teacher);
+  // The term for models::train_graph_classifier: the frozen teacher runs forward-only on every
+  // training batch. The distiller and the teacher must outlive the training call.
+  models::GraphExtraLoss graph_extra_loss(const models::GraphModel& teacher);
 
   // The term for the student's outputs `out` on g against the teacher's on the same nodes, or
   // undefined outside the epoch window.
@@ -83,6 +98,12 @@ class OfflineDistiller {
                      const TeacherOutputs& teacher, int64_t epoch, bool multi_label) const;
 
  private:
+  // What the options are checked against: a model's hidden layers, their width and its outputs.
+  struct Shape {
+    int64_t hidden_layers, hidden_width, out_dim;
+  };
+  OfflineDistiller(const OfflineOptions& options, const Shape& teacher, const Shape& student,
+                   uint64_t seed);
   bool active(int64_t epoch) const;  // inside the epoch window, with a non-zero weight
 
   OfflineOptions o_;

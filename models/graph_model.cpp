@@ -60,6 +60,10 @@ Readout readout_from_string(const std::string& name) {
   GKD_FAIL("readout '", name, "' is unknown (expected sum, mean or max)");
 }
 
+int64_t hidden_width(const GraphModelConfig& c) {
+  return c.arch == Arch::kGat ? c.heads * c.hidden : c.hidden;
+}
+
 GraphModel::GraphModel(const GraphModelConfig& config, uint64_t seed) : config_(config) {
   check_config(config);
   const GraphModelConfig& c = config_;

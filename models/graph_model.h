@@ -48,6 +48,9 @@ struct GraphModelConfig {
   bool operator==(const GraphModelConfig&) const = default;
 };
 
+// The width of every layer's node states (GAT: its heads side by side).
+int64_t hidden_width(const GraphModelConfig& config);
+
 struct GraphModelOutput {
   Var logits;               // [B, C]
   std::vector<Var> hidden;  // per layer, the node states before batch norm and ReLU [N, width]

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <span>
 
+#include "autograd/functions_dense.h"
 #include "autograd/functions_loss.h"
 #include "autograd/optim.h"
 #include "engine/error.h"
@@ -55,7 +56,8 @@ void check_ids(const char* field, const std::vector<int64_t>& ids, int64_t count
 
 GraphTrainResult train_graph_classifier(
     const Context& ctx, GraphModel& model, const io::GraphDataset& data, const GraphSplit& split,
-    const GraphTrainOptions& o, const std::function<void(const GraphEpochMetrics&)>& on_epoch) {
+    const GraphTrainOptions& o, const std::function<void(const GraphEpochMetrics&)>& on_epoch,
+    const GraphExtraLoss& extra) {
   GKD_CHECK(o.epochs >= 1, "[train_graph] epochs is ", o.epochs, " (expected >= 1)");
   GKD_CHECK(o.batch_size >= 2, "[train_graph] batch_size is ", o.batch_size,
             " (expected >= 2: batch norm needs two graphs)");
@@ -68,11 +70,10 @@ GraphTrainResult train_graph_classifier(
   check_ids("train", split.train, count);
   check_ids("val", split.val, count);
   check_ids("test", split.test, count);
-  for (Parameter* p : model.parameters()) p->value = p->value.to(ctx.device());
-  for (auto& [name, b] : model.named_buffers()) b->value = b->value.to(ctx.device());
-  autograd::Adam adam(ctx, model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay});
+  const TrainedState trained = trained_state(ctx, model, extra.parameters);
+  const ModelState& state = trained.live;
+  autograd::Adam adam(ctx, trained.parameters, {.lr = o.lr, .weight_decay = o.weight_decay});
 
-  const ModelState state = model_state(model);
   std::vector<Tensor> best_state;
   GraphTrainResult r;
   EpochSelector selector;
@@ -113,6 +114,10 @@ GraphTrainResult train_graph_classifier(
       const GraphModelOutput out =
           model.forward(tape, b, {.training = true, .seed = o.seed, .step = step});
       autograd::Var loss = autograd::cross_entropy(out.logits, b.y.to(ctx.device()));
+      if (extra.term) {
+        const autograd::Var term = extra.term(tape, b, out, epoch);
+        if (term.defined()) loss = autograd::add(loss, term);
+      }
       const double loss_value = loss.value().to(Device::kCPU).item<float>();
       const std::string where = "epoch " + std::to_string(epoch) + ", batch " +
                                 std::to_string(&chosen - batches.data() + 1);

@@ -73,10 +73,21 @@ struct GraphTrainResult {
   std::vector<GraphEpochMetrics> history;
 };
 
+// A term added to every training batch's cross-entropy (offline distillation: a frozen teacher
+// runs on the same batch).
+struct GraphExtraLoss {
+  // Returns a [1, 1] loss, or an undefined Var for none this epoch.
+  std::function<autograd::Var(autograd::Tape& tape, const io::GraphBatch& batch,
+                              const GraphModelOutput& out, int64_t epoch)>
+      term;
+  std::vector<autograd::Parameter*> parameters;  // trained and checkpointed with the model
+};
+
 GraphTrainResult train_graph_classifier(
     const Context& ctx, GraphModel& model, const io::GraphDataset& data, const GraphSplit& split,
     const GraphTrainOptions& options,
-    const std::function<void(const GraphEpochMetrics&)>& on_epoch = {});
+    const std::function<void(const GraphEpochMetrics&)>& on_epoch = {},
+    const GraphExtraLoss& extra = {});
 
 // The training batches of one epoch, as sample ids into the dataset: with iters_per_epoch > 0,
 // each the first batch_size entries of a fresh permutation of `train` (a uniform subset);

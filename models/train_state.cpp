@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "engine/io/checkpoint.h"
+#include "models/graph_model.h"
 
 namespace gkd::models {
 
@@ -130,9 +131,10 @@ bool load_train_state(const StateFileOptions& file, int64_t history_columns, Tra
   return true;
 }
 
-TrainedState trained_state(const Context& ctx, const Model& model,
-                           const std::vector<autograd::Parameter*>& extra) {
-  TrainedState t{.parameters = model.parameters(), .live = model_state(model)};
+namespace {
+
+TrainedState with_extra(const Context& ctx, TrainedState t,
+                        const std::vector<autograd::Parameter*>& extra) {
   for (autograd::Parameter* p : t.parameters) p->value = p->value.to(ctx.device());
   for (size_t i = 0; i < extra.size(); ++i) {
     extra[i]->value = extra[i]->value.to(ctx.device());
@@ -140,6 +142,19 @@ TrainedState trained_state(const Context& ctx, const Model& model,
     t.live.emplace_back("extra." + std::to_string(i), &extra[i]->value);
   }
   return t;
+}
+
+}  // namespace
+
+TrainedState trained_state(const Context& ctx, const Model& model,
+                           const std::vector<autograd::Parameter*>& extra) {
+  return with_extra(ctx, {.parameters = model.parameters(), .live = model_state(model)}, extra);
+}
+
+TrainedState trained_state(const Context& ctx, const GraphModel& model,
+                           const std::vector<autograd::Parameter*>& extra) {
+  for (auto& [name, b] : model.named_buffers()) b->value = b->value.to(ctx.device());
+  return with_extra(ctx, {.parameters = model.parameters(), .live = model_state(model)}, extra);
 }
 
 }  // namespace gkd::models

@@ -63,6 +63,9 @@ struct TrainedState {
 };
 TrainedState trained_state(const Context& ctx, const Model& model,
                            const std::vector<autograd::Parameter*>& extra);
+// The same for a graph model (its batch-norm buffers move too, and are part of the live state).
+TrainedState trained_state(const Context& ctx, const GraphModel& model,
+                           const std::vector<autograd::Parameter*>& extra);
 
 // A trainer's per-epoch metrics (a struct with an int64 `epoch` and double fields) as the history
 // of a state file: one row per epoch, the epoch then `fields` in order. A cohort keeps its

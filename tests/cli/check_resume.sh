@@ -115,6 +115,12 @@ killed graph-cohort distill 60 "2:0 9:0.01 16:0.002 23:0 31:0.02 38:0.004 45:0 5
   --method gml --students 2 --model gin --hidden 16 --layers 2 --alw-rank 2 \
   --data "$work/SHAPES" --folds 3 --epochs 10 --batch-size 4 --iters-per-epoch 3 \
   --state-every 1 --threads 1 --quiet --json
+echo '{"model": "gin", "hidden": 16, "layers": 2, "epochs": 6, "batch_size": 4}' \
+  > "$work/gin_teacher.json"
+killed graph-offline distill 54 "3:0 10:0.01 17:0.002 24:0 31:0.02 38:0.004 45:0 50:0.01" -- \
+  --method lsp --teacher-config "$work/gin_teacher.json" --model gin --hidden 8 --layers 2 \
+  --data "$work/SHAPES" --folds 3 --epochs 6 --batch-size 4 --iters-per-epoch 3 \
+  --state-every 1 --threads 1 --quiet --json
 # PPI: LSP from a GAT teacher trained in the run (the teacher runs on every step's batch), MSKD,
 # and an Alignahead cohort of two GATs over the same batches, all with their baselines.
 echo '{"model": "gat", "hidden": 8, "heads": 2, "epochs": 15}' > "$work/ppi_teacher.json"

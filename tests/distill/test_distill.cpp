@@ -741,6 +741,59 @@ TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by 
                        doctest::Contains("oc is not available for graph classification"), Error);
 }
 
+TEST_CASE("graph offline: each method's term on a batch by definition, and in the trainer") {
+  const Context ctx = Context::cpu();
+  const io::GraphDataset data = shapes(24);
+  models::GraphSplit split;
+  for (int64_t i = 0; i < 24; ++i) (i % 4 == 0 ? split.test : split.train).push_back(i);
+  const models::GraphModelConfig teacher_config{
+      .in_dim = 1, .out_dim = 2, .hidden = 8, .layers = 3, .dropout = 0};
+  const models::GraphModelConfig student_config{
+      .in_dim = 1, .out_dim = 2, .hidden = 6, .layers = 2, .dropout = 0};
+  const models::GraphModel teacher(teacher_config, 4);
+  const models::GraphTrainOptions one_batch{.epochs = 1, .batch_size = 64, .iters_per_epoch = 0};
+  const io::GraphBatch b =
+      io::make_batch(data, models::epoch_batches(split.train, one_batch, 1).front());
+  const distill::TeacherOutputs t = distill::run_teacher(ctx, teacher, b);
+  REQUIRE(t.hidden.size() == 3);
+  for (const distill::Method method :
+       {distill::Method::kKd, distill::Method::kFitnet, distill::Method::kLsp}) {
+    CAPTURE(distill::method_name(method));
+    distill::OfflineDistiller d({.method = method,
+                                 .weight = 0.7,
+                                 .temperature = 3.0,
+                                 .student_layer = 0,
+                                 .teacher_layer = -2,
+                                 .end_epoch = 2},
+                                teacher_config, student_config, 9);
+    const models::GraphExtraLoss extra = d.graph_extra_loss(teacher);
+    models::GraphModel student(student_config, 5), twin(student_config, 5);
+    double want = 0;
+    {
+      Tape tape(ctx);
+      const models::GraphModelOutput out = student.forward(tape, b, {.training = true});
+      double term = 0;
+      if (method == distill::Method::kKd) {
+        term = value(autograd::kl_div(out.logits, tape.constant(t.logits), 3.0));
+      } else if (method == distill::Method::kLsp) {
+        term = value(autograd::structure_kl(b.graph, out.hidden[0], tape.constant(t.hidden[1])));
+      } else {
+        REQUIRE(extra.parameters.size() == 1);
+        const Var projected = autograd::matmul(out.hidden[0], tape.param(*extra.parameters[0]));
+        term = value(autograd::mse(projected, tape.constant(t.hidden[1])));
+      }
+      CHECK(value(extra.term(tape, b, out, 2)) == doctest::Approx(0.7 * term).epsilon(1e-6));
+      CHECK_FALSE(extra.term(tape, b, out, 3).defined());
+      want = value(autograd::cross_entropy(out.logits, b.y)) + 0.7 * term;
+    }
+    // The trainer adds the term to the batch's cross-entropy (a twin: the forward above moved
+    // the student's batch-norm statistics).
+    const models::GraphTrainResult r =
+        models::train_graph_classifier(ctx, twin, data, split, one_batch, {}, extra);
+    CHECK(r.history.front().train_loss == doctest::Approx(want).epsilon(1e-6));
+  }
+}
+
 TEST_CASE("cohort: a GML cohort interrupted mid-way resumes from its state file bit-identically") {
   const Context ctx = Context::cpu();
   const io::NodeDataset& data = csbm();
