@@ -68,7 +68,8 @@ inline double exp_vec(double x) {
   constexpr int kDegree = std::is_same_v<T, double> ? 13 : 8;
   const double p = simd_detail::taylor<0, kDegree>(r);
   // 2^(n-1) times 2: n reaches 1024 just below the overflow threshold, where 2^n is not a double.
-  const int64_t n_bits = std::bit_cast<int64_t>(t) - std::bit_cast<int64_t>(kShift);
+  // Unsigned, so out-of-range garbage wraps instead of overflowing.
+  const uint64_t n_bits = std::bit_cast<uint64_t>(t) - std::bit_cast<uint64_t>(kShift);
   const double half_scale = std::bit_cast<double>((n_bits + 1022) << 52);
   const double y = p * half_scale * 2.0;
   // Out of range, n_bits is garbage: the selects below replace it (NaN falls through as NaN).
