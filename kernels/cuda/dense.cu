@@ -34,10 +34,6 @@ Bcast bcast(const ConstMatView<float>& v) {
   return {v.data, v.rows > 1 ? v.ld : 0, v.cols > 1 ? 1 : 0};
 }
 
-#define GKD_GRID_STRIDE(k, n)                                             \
-  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < n; \
-       k += int64_t{gridDim.x} * blockDim.x)
-
 // kernels/math.h's activations with CUDA's float functions (expm1f keeps ELU precise near 0; the
 // sigmoid's branch keeps expf's argument <= 0).
 __device__ inline float activate(Activation act, float z, float slope) {

@@ -19,6 +19,11 @@ inline unsigned grid_for(int64_t n, int block) {
   return static_cast<unsigned>(std::min<int64_t>((n + block - 1) / block, int64_t{1} << 20));
 }
 
+// A grid-stride loop of k over [0, n) (each thread from its global index, stepping by the grid).
+#define GKD_GRID_STRIDE(k, n)                                             \
+  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < n; \
+       k += int64_t{gridDim.x} * blockDim.x)
+
 // Throws gkd::Error naming the kernel when its launch failed (kernels/cuda/launch.cpp).
 void check_launch(const char* kernel);
 

@@ -5,7 +5,27 @@
 #include <string_view>
 
 namespace gkd::test {
-inline constexpr std::array<std::string_view, 12> kParityCovered = {
-    "fill",       "axpby",   "bias_act",     "bias_act_backward",     "unary", "binary",
-    "reduce_sum", "dropout", "softmax_rows", "softmax_rows_backward", "adam",  "sgd"};
+inline constexpr std::array<std::string_view, 23> kParityCovered = {"fill",
+                                                                    "axpby",
+                                                                    "bias_act",
+                                                                    "bias_act_backward",
+                                                                    "unary",
+                                                                    "binary",
+                                                                    "reduce_sum",
+                                                                    "dropout",
+                                                                    "softmax_rows",
+                                                                    "softmax_rows_backward",
+                                                                    "adam",
+                                                                    "sgd",
+                                                                    "spmm",
+                                                                    "sddmm",
+                                                                    "sddmm_backward",
+                                                                    "u_add_v",
+                                                                    "edge_reduce",
+                                                                    "edge_map",
+                                                                    "edge_map_backward",
+                                                                    "edge_softmax",
+                                                                    "edge_softmax_backward",
+                                                                    "edge_kl",
+                                                                    "edge_kl_backward"};
 }  // namespace gkd::test
