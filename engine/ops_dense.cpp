@@ -1,6 +1,7 @@
 #include "engine/ops_dense.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/dispatch.h"
 #include "kernels/registry.h"
@@ -80,6 +81,12 @@ void check_gemm_inputs(const Context& ctx, const char* op, const Tensor& a, cons
   check_dtype(op, "c", c, a.dtype());
   check_disjoint(op, "c", c, "a", a);
   check_disjoint(op, "c", c, "b", b);
+  // cuBLAS takes 32-bit sizes and leading dimensions.
+  constexpr int64_t kInt = std::numeric_limits<int32_t>::max();
+  for (const Tensor* t : {&a, &b, &c}) {
+    GKD_CHECK(!ctx.is_cuda() || (t->rows() <= kInt && t->cols() <= kInt && t->ld() <= kInt), "[",
+              op, "] ", t->describe(), " exceeds cuBLAS's 32-bit sizes");
+  }
 }
 
 // Item 0 of a packed batch operand and the element stride between items.
@@ -122,7 +129,8 @@ void gemm(const Context& ctx, const Tensor& a, bool trans_a, const Tensor& b, bo
   check_gemm_inputs(ctx, "gemm", a, b, c);
   dispatch_float(ctx, "gemm", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const kernels::GemmArgs<T> args = gemm_args<T>("gemm", a, trans_a, b, trans_b, c, alpha, beta);
+    kernels::GemmArgs<T> args = gemm_args<T>("gemm", a, trans_a, b, trans_b, c, alpha, beta);
+    if (ctx.is_cuda()) args.blas = ctx.cublas();
     launch(ctx, args, kernels::cpu::gemm<T>, kernels::cuda::gemm);
   });
 }
@@ -153,6 +161,7 @@ void gemm_batched(const Context& ctx, int64_t batch, const Tensor& a, Pack pack_
     args.stride_a = ia.stride;
     args.stride_b = ib.stride;
     args.stride_c = ic.stride;
+    if (ctx.is_cuda()) args.blas = ctx.cublas();
     launch(ctx, args, kernels::cpu::gemm<T>, kernels::cuda::gemm);
   });
 }

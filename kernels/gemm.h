@@ -12,6 +12,8 @@
 
 #include "kernels/common.h"
 
+struct cublasContext;  // cublasHandle_t, forward-declared so that this header stays CUDA-free
+
 namespace gkd::kernels {
 
 template <class T>
@@ -27,6 +29,8 @@ struct GemmArgs {
   int64_t stride_a;  // elements between A_k and A_{k+1} (0 = shared)
   int64_t stride_b;  // elements between B_k and B_{k+1} (0 = shared)
   int64_t stride_c;  // elements between C_k and C_{k+1}
+  // CUDA twin: the context's cuBLAS handle, bound to its stream (the CPU twin ignores it).
+  cublasContext* blas = nullptr;
 };
 
 }  // namespace gkd::kernels

@@ -74,8 +74,8 @@ __global__ void edge_kl_backward_kernel(EdgeKlBackwardArgs<float> a) {
     for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
       const int64_t e = edge_id(a.a, p);
       const double lp = a.lp(e, h), pe = exp(lp);
-      if (a.dlp.data) store(a.dlp(e, h), pe != 0 ? g * pe * (lp - a.lq(e, h) + 1.0) : 0.0,
-                            a.accumulate);
+      if (a.dlp.data)
+        store(a.dlp(e, h), pe != 0 ? g * pe * (lp - a.lq(e, h) + 1.0) : 0.0, a.accumulate);
       if (a.dlq.data) store(a.dlq(e, h), -g * pe, a.accumulate);
     }
   }

@@ -157,8 +157,8 @@ __global__ void edge_map_backward_kernel(EdgeMapBackwardArgs<float> a) {
   GKD_GRID_STRIDE(k, a.x.rows * a.x.cols) {
     const int64_t e = k / a.x.cols, h = k % a.x.cols;
     const double x = a.x(e, h);
-    const double dydx = a.op == EdgeMapOp::kExpNeg ? -scale * exp(-scale * x)
-                                                   : degree * pow(x + shift, degree - 1);
+    const double dydx =
+        a.op == EdgeMapOp::kExpNeg ? -scale * exp(-scale * x) : degree * pow(x + shift, degree - 1);
     store(a.dx(e, h), double(a.dy(e, h)) * dydx, a.accumulate);
   }
 }

@@ -11,4 +11,8 @@ void check_launch(const char* kernel) {
   if (status != cudaSuccess) GKD_FAIL("[", kernel, "] launch failed: ", cudaGetErrorString(status));
 }
 
+void check_cublas(const char* kernel, int status) {
+  if (status != 0) GKD_FAIL("[", kernel, "] cuBLAS call failed (status ", status, ")");
+}
+
 }  // namespace gkd::kernels::cuda

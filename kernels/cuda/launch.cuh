@@ -26,5 +26,7 @@ inline unsigned grid_for(int64_t n, int block) {
 
 // Throws gkd::Error naming the kernel when its launch failed (kernels/cuda/launch.cpp).
 void check_launch(const char* kernel);
+// Throws gkd::Error naming the kernel when a cuBLAS call returned a status other than success.
+void check_cublas(const char* kernel, int status);
 
 }  // namespace gkd::kernels::cuda

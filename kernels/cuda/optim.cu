@@ -127,8 +127,8 @@ void sgd(const SgdArgs<float>& a, Stream stream) {
                    .first_step = src.first_step};
       largest = std::max(largest, src.numel);
     }
-    sgd_kernel<<<dim3(blocks_for(largest), static_cast<unsigned>(count)), kBlock, 0,
-                 raw(stream)>>>(t);
+    sgd_kernel<<<dim3(blocks_for(largest), static_cast<unsigned>(count)), kBlock, 0, raw(stream)>>>(
+        t);
     check_launch("sgd");
   }
 }

@@ -20,11 +20,12 @@ __device__ inline double warp_sum(double v) {
 }
 
 __device__ inline double warp_max(double v) {
-  for (int offset = 16; offset > 0; offset /= 2) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  for (int offset = 16; offset > 0; offset /= 2)
+    v = fmax(v, __shfl_xor_sync(0xffffffffu, v, offset));
   return v;
 }
 
-#define GKD_WARP_PER_ROW(i, rows)                                                          \
+#define GKD_WARP_PER_ROW(i, rows)                                                       \
   for (int64_t i = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32; i < (rows); \
        i += int64_t{gridDim.x} * kWarpsPerBlock)
 
@@ -59,7 +60,7 @@ __global__ void softmax_backward_kernel(SoftmaxBackwardArgs<float> a) {
     const float* y = a.y.data + i * a.y.ld;
     const float* dy = a.dy.data + i * a.dy.ld;
     float* dx = a.dx.data + i * a.dx.ld;  // may be dy: the dot is complete before any write
-    double dot = 0;  // softmax: Σ dy y ; log-softmax: Σ dy
+    double dot = 0;                       // softmax: Σ dy y ; log-softmax: Σ dy
     for (int64_t j = lane; j < cols; j += 32) dot += a.log ? double(dy[j]) : double(dy[j]) * y[j];
     dot = warp_sum(dot);
     for (int64_t j = lane; j < cols; j += 32) {

@@ -5,7 +5,7 @@
 #include <string_view>
 
 namespace gkd::test {
-inline constexpr std::array<std::string_view, 23> kParityCovered = {"fill",
+inline constexpr std::array<std::string_view, 24> kParityCovered = {"fill",
                                                                     "axpby",
                                                                     "bias_act",
                                                                     "bias_act_backward",
@@ -27,5 +27,6 @@ inline constexpr std::array<std::string_view, 23> kParityCovered = {"fill",
                                                                     "edge_softmax",
                                                                     "edge_softmax_backward",
                                                                     "edge_kl",
-                                                                    "edge_kl_backward"};
+                                                                    "edge_kl_backward",
+                                                                    "gemm"};
 }  // namespace gkd::test

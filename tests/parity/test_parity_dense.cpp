@@ -267,3 +267,46 @@ TEST_CASE("parity: Adam, AdamW and SGD over more tensors than one launch holds")
     }
   }
 }
+
+TEST_CASE("parity: gemm through cuBLAS, transposed, strided and batched") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  const uint64_t seed = test::fresh_seed();
+  CAPTURE(seed);
+  for (const int64_t m : {int64_t{1}, int64_t{37}, int64_t{130}}) {
+    for (const int64_t n : {int64_t{1}, int64_t{64}}) {
+      const int64_t k = 45;
+      for (const bool trans_a : {false, true}) {
+        for (const bool trans_b : {false, true}) {
+          CAPTURE(m);
+          CAPTURE(n);
+          CAPTURE(trans_a);
+          CAPTURE(trans_b);
+          const Tensor a =
+              test::random_tensor(trans_a ? k : m, trans_a ? m : k, DType::kF32, seed + m);
+          const Tensor b =
+              test::random_tensor(trans_b ? n : k, trans_b ? k : n, DType::kF32, seed + n);
+          const Tensor c0 = test::random_tensor(m, n, DType::kF32, seed + 7);
+          for (const double beta : {0.0, 0.5}) {
+            Tensor want = c0.clone();
+            ops::gemm(cpu, a, trans_a, b, trans_b, want, 1.5, beta);
+            // A and B as column slices of wider tensors (ld > cols), C poisoned unless read.
+            Tensor got = beta == 0.0 ? strided(m, n, Device::kCUDA, NAN) : on_device_strided(c0);
+            ops::gemm(gpu, on_device_strided(a), trans_a, on_device_strided(b), trans_b, got, 1.5,
+                      beta);
+            check_close(got, want, 1e-5 * std::sqrt(double(k)));
+          }
+        }
+      }
+    }
+  }
+  // K students side by side: C [N, 3·F] = X [N, K] times three stacked weights [3·K, F].
+  const Tensor x = test::random_tensor(50, 20, DType::kF32, seed + 1);
+  const Tensor w = test::random_tensor(3 * 20, 16, DType::kF32, seed + 2);
+  Tensor want = Tensor::zeros(50, 3 * 16, DType::kF32);
+  ops::gemm_batched(cpu, 3, x, ops::Pack::kShared, false, w, ops::Pack::kRows, false, want,
+                    ops::Pack::kCols);
+  Tensor got = Tensor::full(50, 3 * 16, NAN, DType::kF32, Device::kCUDA);
+  ops::gemm_batched(gpu, 3, x.to(Device::kCUDA), ops::Pack::kShared, false, w.to(Device::kCUDA),
+                    ops::Pack::kRows, false, got, ops::Pack::kCols);
+  check_close(got, want, 1e-5 * std::sqrt(20.0));
+}
