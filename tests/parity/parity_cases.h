@@ -5,28 +5,18 @@
 #include <string_view>
 
 namespace gkd::test {
-inline constexpr std::array<std::string_view, 24> kParityCovered = {"fill",
-                                                                    "axpby",
-                                                                    "bias_act",
-                                                                    "bias_act_backward",
-                                                                    "unary",
-                                                                    "binary",
-                                                                    "reduce_sum",
-                                                                    "dropout",
-                                                                    "softmax_rows",
-                                                                    "softmax_rows_backward",
-                                                                    "adam",
-                                                                    "sgd",
-                                                                    "spmm",
-                                                                    "sddmm",
-                                                                    "sddmm_backward",
-                                                                    "u_add_v",
-                                                                    "edge_reduce",
-                                                                    "edge_map",
-                                                                    "edge_map_backward",
-                                                                    "edge_softmax",
-                                                                    "edge_softmax_backward",
-                                                                    "edge_kl",
-                                                                    "edge_kl_backward",
-                                                                    "gemm"};
+// clang-format off
+inline constexpr std::array<std::string_view, 33> kParityCovered = {
+    // test_parity.cpp
+    "fill",
+    // test_parity_dense.cpp
+    "axpby", "bias_act", "bias_act_backward", "unary", "binary", "reduce_sum", "dropout",
+    "softmax_rows", "softmax_rows_backward", "adam", "sgd", "gemm",
+    // test_parity_graph.cpp
+    "spmm", "sddmm", "sddmm_backward", "u_add_v", "edge_reduce", "edge_map", "edge_map_backward",
+    "edge_softmax", "edge_softmax_backward", "edge_kl", "edge_kl_backward",
+    // test_parity_loss.cpp
+    "cross_entropy", "bce_with_logits", "kl_div", "softmax_entropy", "mse", "scaled_add",
+    "segment_reduce", "segment_reduce_backward", "gather_rows"};
+// clang-format on
 }  // namespace gkd::test

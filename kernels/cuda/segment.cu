@@ -1,0 +1,99 @@
+// CUDA twins of the segment reductions and the row gather (kernels/segment.h), one thread per
+// output element: a segment's rows are walked in order with a double sum (or the first maximum),
+// so results are the same on every run. scatter_add_rows has no twin yet: a deterministic one
+// needs the inverse index the CPU twin builds, i.e. device scratch memory.
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/launch.cuh"
+#include "kernels/registry.h"
+
+namespace gkd::kernels::cuda {
+namespace {
+
+constexpr int kBlock = 256;
+
+__device__ inline void store(float& out, double value, bool accumulate) {
+  out = accumulate ? static_cast<float>(out + value) : static_cast<float>(value);
+}
+
+// The segment holding row i: the last b with offsets[b] <= i (empty segments skipped).
+__device__ inline int64_t segment_of(const int64_t* offsets, int64_t segments, int64_t i) {
+  int64_t lo = 0, hi = segments;  // offsets[lo] <= i < offsets[hi]
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (offsets[mid] <= i) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+__global__ void segment_reduce_kernel(SegmentReduceArgs<float> a) {
+  const int64_t width = a.x.cols;
+  GKD_GRID_STRIDE(k, a.y.rows * width) {
+    const int64_t b = k / width, j = k % width;
+    const int64_t begin = a.offsets[b], end = a.offsets[b + 1];
+    double value = 0;
+    if (a.op == SegmentOp::kMax) {
+      int64_t arg = -1;
+      for (int64_t i = begin; i < end; ++i) {
+        if (arg < 0 || a.x(i, j) > a.x(arg, j)) arg = i;  // strict: ties keep the first row
+      }
+      value = arg < 0 ? 0.0 : double(a.x(arg, j));
+      a.argmax(b, j) = arg;
+    } else {
+      for (int64_t i = begin; i < end; ++i) value += a.x(i, j);
+      if (a.op == SegmentOp::kMean && end > begin) value /= double(end - begin);
+    }
+    store(a.y(b, j), value, a.accumulate);
+  }
+}
+
+__global__ void segment_reduce_backward_kernel(SegmentReduceBackwardArgs<float> a) {
+  const int64_t width = a.dx.cols, segments = a.dy.rows;
+  GKD_GRID_STRIDE(k, a.dx.rows * width) {
+    const int64_t i = k / width, j = k % width;
+    const int64_t b = segment_of(a.offsets, segments, i);
+    const int64_t len = a.offsets[b + 1] - a.offsets[b];
+    const double g = a.op == SegmentOp::kMax    ? (a.argmax(b, j) == i ? double(a.dy(b, j)) : 0.0)
+                     : a.op == SegmentOp::kMean ? 1.0 / double(len) * double(a.dy(b, j))
+                                                : double(a.dy(b, j));
+    store(a.dx(i, j), g, a.accumulate);
+  }
+}
+
+__global__ void gather_rows_kernel(GatherRowsArgs<float> a) {
+  const int64_t width = a.y.cols;
+  GKD_GRID_STRIDE(k, a.y.rows * width) {
+    const int64_t i = k / width, j = k % width;
+    const int64_t r = a.index64 ? a.index64[i] : static_cast<int64_t>(a.index32[i]);
+    store(a.y(i, j), double(a.x(r, j)), a.accumulate);
+  }
+}
+
+}  // namespace
+
+void segment_reduce(const SegmentReduceArgs<float>& a, Stream stream) {
+  const int64_t n = a.y.rows * a.y.cols;
+  if (n == 0) return;
+  segment_reduce_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
+  check_launch("segment_reduce");
+}
+
+void segment_reduce_backward(const SegmentReduceBackwardArgs<float>& a, Stream stream) {
+  const int64_t n = a.dx.rows * a.dx.cols;
+  if (n == 0) return;
+  segment_reduce_backward_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
+  check_launch("segment_reduce_backward");
+}
+
+void gather_rows(const GatherRowsArgs<float>& a, Stream stream) {
+  const int64_t n = a.y.rows * a.y.cols;
+  if (n == 0) return;
+  gather_rows_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
+  check_launch("gather_rows");
+}
+
+}  // namespace gkd::kernels::cuda

@@ -1,0 +1,156 @@
+// CUDA twins of the fused losses and the segment / gather kernels against their CPU twins. The
+// losses allocate their outputs, so the device allocator's cache is filled with NaN first: a
+// block it hands back to the kernel holds NaN until written.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/context.h"
+#include "engine/ops_loss.h"
+#include "engine/ops_segment.h"
+#include "tests/support/fixtures.h"
+
+using namespace gkd;
+using test::close_ratio;
+using test::to_eigen;
+
+namespace {
+
+// Freed NaN blocks of the sizes the next allocations will ask for (the caching allocator reuses
+// them).
+void poison_cache(int64_t rows, int64_t cols) {
+  std::vector<Tensor> blocks;
+  for (int k = 0; k < 6; ++k) {
+    blocks.push_back(Tensor::full(rows, cols, NAN, DType::kF32, Device::kCUDA));
+    blocks.push_back(Tensor::full(rows, 1, NAN, DType::kF32, Device::kCUDA));
+    blocks.push_back(Tensor::full(1, 1, NAN, DType::kF32, Device::kCUDA));
+  }
+}
+
+void check_close(const Tensor& cuda, const Tensor& cpu, double tol) {
+  REQUIRE(cuda.defined() == cpu.defined());
+  if (cpu.defined()) CHECK(close_ratio(to_eigen(cuda), to_eigen(cpu), tol, tol) <= 1.0);
+}
+
+void check_loss(const ops::LossOutput& cuda, const ops::LossOutput& cpu, double tol) {
+  check_close(cuda.loss, cpu.loss, tol);
+  check_close(cuda.rows, cpu.rows, tol);
+  check_close(cuda.grad, cpu.grad, tol);
+  check_close(cuda.grad_teacher, cpu.grad_teacher, tol);
+  check_close(cuda.grad_temperature, cpu.grad_temperature, tol);
+}
+
+Tensor cuda(const Tensor& t) {
+  return t.defined() ? t.to(Device::kCUDA) : t;
+}
+
+}  // namespace
+
+TEST_CASE("parity: the fused losses, masked and unmasked, with their gradients") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  for (const int64_t n : {int64_t{1}, int64_t{300}, int64_t{2708}}) {
+    const int64_t c = 7;
+    const uint64_t seed = test::fresh_seed();
+    CAPTURE(n);
+    CAPTURE(seed);
+    const Tensor z = test::random_tensor(n, c, DType::kF32, seed, -3.0, 3.0);
+    const Tensor t = test::random_tensor(n, c, DType::kF32, seed + 1, -3.0, 3.0);
+    std::vector<int64_t> labels(n);
+    std::vector<uint8_t> mask(n);
+    for (int64_t i = 0; i < n; ++i) {
+      labels[i] = (i * 5 + 3) % c;
+      mask[i] = i % 3 != 0;
+    }
+    const Tensor y = Tensor::from_vector<int64_t>(n, 1, labels);
+    const double tol = 1e-5 * std::sqrt(double(n));
+    for (const bool masked : {false, true}) {
+      CAPTURE(masked);
+      const Tensor m = masked ? Tensor::from_vector<uint8_t>(n, 1, mask) : Tensor();
+      poison_cache(n, c);
+      check_loss(ops::cross_entropy(gpu, cuda(z), cuda(y), cuda(m)),
+                 ops::cross_entropy(cpu, z, y, m), tol);
+      const Tensor targets = test::random_tensor(n, c, DType::kF32, seed + 2, 0.0, 1.0);
+      poison_cache(n, c);
+      check_loss(ops::bce_with_logits(gpu, cuda(z), cuda(targets), cuda(m)),
+                 ops::bce_with_logits(cpu, z, targets, m), tol);
+      poison_cache(n, c);
+      check_loss(ops::softmax_entropy(gpu, cuda(z), 2.0, cuda(m)),
+                 ops::softmax_entropy(cpu, z, 2.0, m), tol);
+      // KL with a shared temperature, and with learnable per-row temperatures.
+      const Tensor temps = test::random_tensor(n, 1, DType::kF32, seed + 3, 0.5, 3.0);
+      for (const bool per_row : {false, true}) {
+        ops::KlDivOptions o{.temperature = 2.5,
+                            .row_temperature = per_row ? temps : Tensor(),
+                            .mask = m,
+                            .grad_student = true,
+                            .grad_teacher = true,
+                            .grad_temperature = per_row};
+        const ops::LossOutput want = ops::kl_div(cpu, z, t, o);
+        o.row_temperature = cuda(o.row_temperature);
+        o.mask = cuda(m);
+        poison_cache(n, c);
+        check_loss(ops::kl_div(gpu, cuda(z), cuda(t), o), want, tol);
+      }
+    }
+    poison_cache(n, c);
+    check_loss(ops::mse(gpu, cuda(z), cuda(t)), ops::mse(cpu, z, t), tol);
+    // scaled_add: y += factor * scale[0] * x, the scale read on the device.
+    const Tensor scale = Tensor::full(1, 1, 0.75, DType::kF32);
+    Tensor want = t.clone();
+    ops::scaled_add(cpu, -2.0, scale, z, want);
+    Tensor got = t.to(Device::kCUDA);
+    ops::scaled_add(gpu, -2.0, cuda(scale), cuda(z), got);
+    check_close(got, want, 1e-6);
+  }
+}
+
+TEST_CASE("parity: segment sum, mean and max with their backward, and the row gather") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  const uint64_t seed = test::fresh_seed();
+  CAPTURE(seed);
+  // Segments of lengths 0, 1, 5, 0, 40 and 3 over 49 rows.
+  const std::vector<int64_t> off = {0, 0, 1, 6, 6, 46, 49};
+  const Tensor offsets = Tensor::from_vector<int64_t>(7, 1, off);
+  const int64_t rows = 49, segments = 6, f = 37;
+  const Tensor x = test::random_tensor(rows, f, DType::kF32, seed);
+  const Tensor dy = test::random_tensor(segments, f, DType::kF32, seed + 1);
+  for (const kernels::SegmentOp op :
+       {kernels::SegmentOp::kSum, kernels::SegmentOp::kMean, kernels::SegmentOp::kMax}) {
+    CAPTURE(static_cast<int>(op));
+    const bool max = op == kernels::SegmentOp::kMax;
+    for (const bool accumulate : {false, true}) {
+      const Tensor y0 = test::random_tensor(segments, f, DType::kF32, seed + 2);
+      Tensor want = y0.clone(), want_arg = Tensor::zeros(segments, f, DType::kI64);
+      ops::segment_reduce(cpu, op, offsets, x, want, max ? &want_arg : nullptr, accumulate);
+      Tensor got = accumulate ? y0.to(Device::kCUDA)
+                              : Tensor::full(segments, f, NAN, DType::kF32, Device::kCUDA);
+      Tensor got_arg = Tensor::full(segments, f, -7, DType::kI64, Device::kCUDA);
+      ops::segment_reduce(gpu, op, cuda(offsets), cuda(x), got, max ? &got_arg : nullptr,
+                          accumulate);
+      check_close(got, want, 1e-5 * std::sqrt(40.0));
+      if (max) {
+        CHECK(got_arg.to(Device::kCPU).to_vector<int64_t>() == want_arg.to_vector<int64_t>());
+      }
+      const Tensor dx0 = test::random_tensor(rows, f, DType::kF32, seed + 3);
+      Tensor want_dx = dx0.clone();
+      ops::segment_reduce_backward(cpu, op, offsets, dy, want_arg, want_dx, accumulate);
+      Tensor got_dx = accumulate ? dx0.to(Device::kCUDA)
+                                 : Tensor::full(rows, f, NAN, DType::kF32, Device::kCUDA);
+      ops::segment_reduce_backward(gpu, op, cuda(offsets), cuda(dy), cuda(want_arg), got_dx,
+                                   accumulate);
+      check_close(got_dx, want_dx, 1e-6);
+    }
+  }
+  // Gather with repeats, 32- and 64-bit indices.
+  std::vector<int64_t> idx = {5, 0, 48, 5, 17, 17, 30};
+  std::vector<int32_t> idx32(idx.begin(), idx.end());
+  for (const Tensor& index :
+       {Tensor::from_vector<int64_t>(7, 1, idx), Tensor::from_vector<int32_t>(7, 1, idx32)}) {
+    Tensor want = Tensor::zeros(7, f, DType::kF32);
+    ops::gather_rows(cpu, x, index, want);
+    Tensor got = Tensor::full(7, f, NAN, DType::kF32, Device::kCUDA);
+    ops::gather_rows(gpu, cuda(x), cuda(index), got);
+    CHECK(to_eigen(got) == to_eigen(want));
+  }
+}
