@@ -1,6 +1,6 @@
-// CUDA twins of the fused losses and the segment / gather kernels against their CPU twins. The
-// losses allocate their outputs, so the device allocator's cache is filled with NaN first: a
-// block it hands back to the kernel holds NaN until written.
+// CUDA twins of the fused losses, the segment / gather kernels and batch norm against their CPU
+// twins. Ops that allocate their outputs get the device allocator's cache filled with NaN first:
+// a block it hands back to the kernel holds NaN until written.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,6 +8,7 @@
 
 #include "engine/context.h"
 #include "engine/ops_loss.h"
+#include "engine/ops_norm.h"
 #include "engine/ops_segment.h"
 #include "tests/support/fixtures.h"
 
@@ -152,5 +153,55 @@ TEST_CASE("parity: segment sum, mean and max with their backward, and the row ga
     Tensor got = Tensor::full(7, f, NAN, DType::kF32, Device::kCUDA);
     ops::gather_rows(gpu, cuda(x), cuda(index), got);
     CHECK(to_eigen(got) == to_eigen(want));
+  }
+}
+
+TEST_CASE("parity: batch norm, training (running statistics updated) and eval, with backward") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  for (const int64_t n : {int64_t{2}, int64_t{300}}) {
+    for (const int64_t f : {int64_t{1}, int64_t{37}, int64_t{64}}) {
+      const uint64_t seed = test::fresh_seed();
+      CAPTURE(n);
+      CAPTURE(f);
+      CAPTURE(seed);
+      const Tensor x = test::random_tensor(n, f, DType::kF32, seed, -2.0, 3.0);
+      const Tensor gamma = test::random_tensor(1, f, DType::kF32, seed + 1, 0.5, 1.5);
+      const Tensor beta = test::random_tensor(1, f, DType::kF32, seed + 2);
+      const Tensor dy = test::random_tensor(n, f, DType::kF32, seed + 3);
+      for (const bool training : {true, false}) {
+        Tensor mean_cpu = test::random_tensor(1, f, DType::kF32, seed + 4);
+        Tensor var_cpu = test::random_tensor(1, f, DType::kF32, seed + 5, 0.5, 2.0);
+        Tensor mean_gpu = mean_cpu.to(Device::kCUDA), var_gpu = var_cpu.to(Device::kCUDA);
+        const ops::BatchNormOptions o{.training = training};
+        ops::BatchNormSaved saved_cpu, saved_gpu;
+        const Tensor want = ops::batch_norm(cpu, x, gamma, beta, mean_cpu, var_cpu, o, &saved_cpu);
+        poison_cache(n, f);
+        const Tensor got = ops::batch_norm(gpu, cuda(x), cuda(gamma), cuda(beta), mean_gpu, var_gpu,
+                                           o, &saved_gpu);
+        const double tol = 1e-5 * std::sqrt(double(n));
+        check_close(got, want, tol);
+        check_close(mean_gpu, mean_cpu, tol);
+        check_close(var_gpu, var_cpu, tol);
+        check_close(saved_gpu.inv_std, saved_cpu.inv_std, tol);
+        for (const bool accumulate : {false, true}) {
+          Tensor dx_cpu = test::random_tensor(n, f, DType::kF32, seed + 6);
+          Tensor dg_cpu = test::random_tensor(1, f, DType::kF32, seed + 7);
+          Tensor db_cpu = test::random_tensor(1, f, DType::kF32, seed + 8);
+          Tensor dx_gpu = accumulate ? dx_cpu.to(Device::kCUDA)
+                                     : Tensor::full(n, f, NAN, DType::kF32, Device::kCUDA);
+          Tensor dg_gpu = accumulate ? dg_cpu.to(Device::kCUDA)
+                                     : Tensor::full(1, f, NAN, DType::kF32, Device::kCUDA);
+          Tensor db_gpu = accumulate ? db_cpu.to(Device::kCUDA)
+                                     : Tensor::full(1, f, NAN, DType::kF32, Device::kCUDA);
+          ops::batch_norm_backward(cpu, x, dy, gamma, saved_cpu, training, &dx_cpu, &dg_cpu,
+                                   &db_cpu, accumulate);
+          ops::batch_norm_backward(gpu, cuda(x), cuda(dy), cuda(gamma), saved_gpu, training,
+                                   &dx_gpu, &dg_gpu, &db_gpu, accumulate);
+          check_close(dx_gpu, dx_cpu, tol);
+          check_close(dg_gpu, dg_cpu, tol);
+          check_close(db_gpu, db_cpu, tol);
+        }
+      }
+    }
   }
 }
