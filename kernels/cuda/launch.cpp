@@ -15,4 +15,8 @@ void check_cublas(const char* kernel, int status) {
   if (status != 0) GKD_FAIL("[", kernel, "] cuBLAS call failed (status ", status, ")");
 }
 
+void check_argument(const char* kernel, bool ok, const char* limit) {
+  if (!ok) GKD_FAIL("[", kernel, "] ", limit);
+}
+
 }  // namespace gkd::kernels::cuda

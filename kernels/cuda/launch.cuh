@@ -28,5 +28,7 @@ inline unsigned grid_for(int64_t n, int block) {
 void check_launch(const char* kernel);
 // Throws gkd::Error naming the kernel when a cuBLAS call returned a status other than success.
 void check_cublas(const char* kernel, int status);
+// Throws gkd::Error naming the kernel and `limit` when an argument exceeds what the twin supports.
+void check_argument(const char* kernel, bool ok, const char* limit);
 
 }  // namespace gkd::kernels::cuda

@@ -10,6 +10,7 @@
 #include "engine/ops_loss.h"
 #include "engine/ops_norm.h"
 #include "engine/ops_segment.h"
+#include "engine/ops_structure.h"
 #include "tests/support/fixtures.h"
 
 using namespace gkd;
@@ -203,5 +204,40 @@ TEST_CASE("parity: batch norm, training (running statistics updated) and eval, w
         }
       }
     }
+  }
+}
+
+TEST_CASE("parity: the fused cohort class KL and its backward, K = 1, 2, 5") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  for (const int64_t k_count : {int64_t{1}, int64_t{2}, int64_t{5}}) {
+    const int64_t n = 301, c = 7;
+    const uint64_t seed = test::fresh_seed();
+    CAPTURE(k_count);
+    CAPTURE(seed);
+    std::vector<Tensor> logits, logits_gpu;
+    for (int64_t k = 0; k < k_count; ++k) {
+      logits.push_back(test::random_tensor(n, c, DType::kF32, seed + k, -3.0, 3.0));
+      logits_gpu.push_back(logits.back().to(Device::kCUDA));
+    }
+    const ops::CohortKlOutput want = ops::cohort_kl(cpu, logits, 2.0);
+    poison_cache(k_count * n, c);
+    const ops::CohortKlOutput got = ops::cohort_kl(gpu, logits_gpu, 2.0);
+    check_close(got.kl, want.kl, 1e-5);
+    check_close(got.probs, want.probs, 1e-6);
+    // The gradient accumulates into existing values; student 1 (when present) is skipped.
+    const Tensor dkl = test::random_tensor(k_count, n, DType::kF32, seed + 9);
+    std::vector<Tensor> d_cpu, d_gpu;
+    std::vector<Tensor*> p_cpu, p_gpu;
+    for (int64_t k = 0; k < k_count; ++k) {
+      d_cpu.push_back(test::random_tensor(n, c, DType::kF32, seed + 20 + k));
+      d_gpu.push_back(d_cpu.back().to(Device::kCUDA));
+    }
+    for (int64_t k = 0; k < k_count; ++k) {
+      p_cpu.push_back(k == 1 ? nullptr : &d_cpu[k]);
+      p_gpu.push_back(k == 1 ? nullptr : &d_gpu[k]);
+    }
+    ops::cohort_kl_backward(cpu, want, 2.0, dkl, p_cpu);
+    ops::cohort_kl_backward(gpu, got, 2.0, dkl.to(Device::kCUDA), p_gpu);
+    for (int64_t k = 0; k < k_count; ++k) check_close(d_gpu[k], d_cpu[k], 1e-5);
   }
 }
