@@ -1,7 +1,9 @@
-// CUDA twins of the segment reductions and the row gather (kernels/segment.h), one thread per
-// output element: a segment's rows are walked in order with a double sum (or the first maximum),
-// so results are the same on every run. scatter_add_rows has no twin yet: a deterministic one
-// needs the inverse index the CPU twin builds, i.e. device scratch memory.
+// CUDA twins of the segment reductions and the row gather / scatter-add (kernels/segment.h), one
+// thread per output element: a segment's rows are walked in order with a double sum (or the first
+// maximum), so results are the same on every run. The scatter-add thread of target row r scans
+// the whole index for the rows mapped to r, in increasing order (the CPU twin's order, without
+// the inverse index, which would need device scratch memory): O(M) per output element, fine for
+// embedding tables, not for large targets.
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/launch.cuh"
@@ -73,6 +75,19 @@ __global__ void gather_rows_kernel(GatherRowsArgs<float> a) {
   }
 }
 
+__global__ void scatter_add_rows_kernel(ScatterAddRowsArgs<float> a) {
+  const int64_t width = a.y.cols, m = a.x.rows;
+  GKD_GRID_STRIDE(k, a.y.rows * width) {
+    const int64_t r = k / width, j = k % width;
+    double acc = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t target = a.index64 ? a.index64[i] : static_cast<int64_t>(a.index32[i]);
+      if (target == r) acc += a.x(i, j);
+    }
+    store(a.y(r, j), acc, a.accumulate);
+  }
+}
+
 }  // namespace
 
 void segment_reduce(const SegmentReduceArgs<float>& a, Stream stream) {
@@ -94,6 +109,13 @@ void gather_rows(const GatherRowsArgs<float>& a, Stream stream) {
   if (n == 0) return;
   gather_rows_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
   check_launch("gather_rows");
+}
+
+void scatter_add_rows(const ScatterAddRowsArgs<float>& a, Stream stream) {
+  const int64_t n = a.y.rows * a.y.cols;
+  if (n == 0) return;
+  scatter_add_rows_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
+  check_launch("scatter_add_rows");
 }
 
 }  // namespace gkd::kernels::cuda

@@ -6,7 +6,7 @@
 
 namespace gkd::test {
 // clang-format off
-inline constexpr std::array<std::string_view, 37> kParityCovered = {
+inline constexpr std::array<std::string_view, 38> kParityCovered = {
     // test_parity.cpp
     "fill",
     // test_parity_dense.cpp
@@ -18,6 +18,7 @@ inline constexpr std::array<std::string_view, 37> kParityCovered = {
     // test_parity_loss.cpp
     "cross_entropy", "bce_with_logits", "kl_div", "softmax_entropy", "mse", "scaled_add",
     "segment_reduce", "segment_reduce_backward", "gather_rows", "batch_norm",
-    "batch_norm_backward", "cohort_kl", "cohort_kl_backward"};
+    "batch_norm_backward", "cohort_kl", "cohort_kl_backward",
+    "scatter_add_rows"};
 // clang-format on
 }  // namespace gkd::test

@@ -107,7 +107,7 @@ TEST_CASE("parity: the fused losses, masked and unmasked, with their gradients")
   }
 }
 
-TEST_CASE("parity: segment sum, mean and max with their backward, and the row gather") {
+TEST_CASE("parity: segment sum, mean and max with their backward, the row gather and scatter-add") {
   const Context cpu = Context::cpu(), gpu = Context::cuda();
   const uint64_t seed = test::fresh_seed();
   CAPTURE(seed);
@@ -154,6 +154,19 @@ TEST_CASE("parity: segment sum, mean and max with their backward, and the row ga
     Tensor got = Tensor::full(7, f, NAN, DType::kF32, Device::kCUDA);
     ops::gather_rows(gpu, cuda(x), cuda(index), got);
     CHECK(to_eigen(got) == to_eigen(want));
+  }
+  // Scatter-add of the gathered rows back (repeats add up), overwriting and accumulating.
+  for (const Tensor& index :
+       {Tensor::from_vector<int64_t>(7, 1, idx), Tensor::from_vector<int32_t>(7, 1, idx32)}) {
+    const Tensor src = test::random_tensor(7, f, DType::kF32, seed + 4);
+    for (const bool accumulate : {false, true}) {
+      Tensor want = x.clone();
+      ops::scatter_add_rows(cpu, src, index, want, accumulate);
+      Tensor got =
+          accumulate ? x.to(Device::kCUDA) : Tensor::full(rows, f, NAN, DType::kF32, Device::kCUDA);
+      ops::scatter_add_rows(gpu, cuda(src), cuda(index), got, accumulate);
+      check_close(got, want, 1e-6);
+    }
   }
 }
 
