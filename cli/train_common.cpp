@@ -234,6 +234,10 @@ int finish_train(const TrainCall& call, RunDir& dir, const RunSummary& s) {
   return 0;
 }
 
+// The CUDA twins were written without a GPU to run them on; until the gpu parity suite
+// (tests/parity) has passed on one, `--device auto` stays on the CPU and CUDA is opt-in.
+constexpr bool kCudaTwinsVerified = false;
+
 Context select_device(const std::string& device) {
   if (device == "cpu") return Context::cpu();
   bool all_twins = true;
@@ -242,9 +246,13 @@ Context select_device(const std::string& device) {
     GKD_CHECK(all_twins,
               "--device cuda: this build has no CUDA twin for some kernels yet "
               "(`gkd-bench list` names them); use --device cpu");
+    if (!kCudaTwinsVerified) {
+      log(LogLevel::kWarning,
+          "--device cuda: the CUDA kernels have not yet passed the gpu parity suite on a GPU");
+    }
     return Context::cuda();
   }
-  return all_twins ? Context::auto_select() : Context::cpu();
+  return all_twins && kCudaTwinsVerified ? Context::auto_select() : Context::cpu();
 }
 
 double mean(const std::vector<double>& v) {

@@ -6,7 +6,7 @@
 
 namespace gkd::test {
 // clang-format off
-inline constexpr std::array<std::string_view, 38> kParityCovered = {
+inline constexpr std::array<std::string_view, 40> kParityCovered = {
     // test_parity.cpp
     "fill",
     // test_parity_dense.cpp
@@ -14,7 +14,8 @@ inline constexpr std::array<std::string_view, 38> kParityCovered = {
     "softmax_rows", "softmax_rows_backward", "adam", "sgd", "gemm",
     // test_parity_graph.cpp
     "spmm", "sddmm", "sddmm_backward", "u_add_v", "edge_reduce", "edge_map", "edge_map_backward",
-    "edge_softmax", "edge_softmax_backward", "edge_kl", "edge_kl_backward",
+    "edge_softmax", "edge_softmax_backward", "edge_kl", "edge_kl_backward", "structure_kl",
+    "structure_kl_backward",
     // test_parity_loss.cpp
     "cross_entropy", "bce_with_logits", "kl_div", "softmax_entropy", "mse", "scaled_add",
     "segment_reduce", "segment_reduce_backward", "gather_rows", "batch_norm",

@@ -20,9 +20,13 @@ TEST_CASE("registry: kernel names are unique and documented") {
 
 TEST_CASE("registry: a CUDA entry without a usable device fails loudly, never silently") {
   if (gkd::device::cuda_device_count() > 0) return;  // covered by the gpu suite instead
-  // A kernel with no CUDA twin (or any kernel, in a build without CUDA) names itself when called.
-  CHECK_THROWS_WITH_AS(gkd::kernels::cuda::spmm(gkd::kernels::SpmmArgs<float>{}, {}),
-                       doctest::Contains("[spmm]"), gkd::Error);
+  // A CUDA twin names itself when called: its launch fails without a device (or, in a build
+  // without CUDA, the stub refuses). One output element, so the twin does try to launch.
+  gkd::kernels::SpmmArgs<float> one{};
+  one.a.rows = 1;
+  one.heads = 1;
+  one.y = {nullptr, 1, 1, 1};
+  CHECK_THROWS_WITH_AS(gkd::kernels::cuda::spmm(one, {}), doctest::Contains("[spmm]"), gkd::Error);
   CHECK_THROWS_WITH_AS(gkd::Context::cuda(), doctest::Contains("no usable CUDA device"),
                        gkd::Error);
   CHECK(gkd::Context::auto_select().device() == gkd::Device::kCPU);
