@@ -13,6 +13,7 @@
 #include "cli/run_dir.h"
 #include "cli/train_common.h"
 #include "distill/mskd.h"
+#include "distill/offline.h"
 #include "distill/online.h"
 
 namespace gkd::cli {
@@ -105,6 +106,8 @@ TeacherSpec teacher_spec(const std::string& source, bool checkpoint, const Train
 // checkpoints), else the one --teacher checkpoint or --teacher-config.
 std::vector<TeacherSpec> teacher_specs(const DistillConfig& distill, const TrainConfig& student,
                                        const std::string& task, int64_t in_dim, int64_t classes);
+// The offline term's options (mskd: LSP's, which it distils per teacher).
+distill::OfflineOptions offline_options(const DistillConfig& config);
 distill::MskdOptions mskd_options(const DistillConfig& config);
 // Validates the MSKD layer choices and widths against the teachers' configs before any training.
 void check_mskd(const distill::MskdOptions& options, const std::vector<TeacherSpec>& teachers,

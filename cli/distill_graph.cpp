@@ -175,14 +175,7 @@ int distill_offline_graph(const DistillCall& call) {
   const models::GraphModelConfig student_config = graph_model_config(c, data);
   const TrainConfig teacher_train = read_train_config(d.teacher_config);
   const models::GraphModelConfig teacher_config = graph_model_config(teacher_train, data);
-  const distill::OfflineOptions kd{.method = distill::method_from_string(d.method),
-                                   .weight = d.weight,
-                                   .temperature = d.temperature,
-                                   .student_layer = d.student_layer,
-                                   .teacher_layer = d.teacher_layer,
-                                   .kernel = kernel_of(d),
-                                   .start_epoch = d.kd_start,
-                                   .end_epoch = d.kd_end};
+  const distill::OfflineOptions kd = offline_options(d);
   distill::OfflineDistiller(kd, teacher_config, student_config, 0);  // validates the layers
   const std::vector<GraphJob> jobs = graph_jobs(c, data);
   const models::GraphTrainOptions budget = graph_train_options(c, metric);

@@ -94,6 +94,18 @@ std::vector<TeacherSpec> teacher_specs(const DistillConfig& d, const TrainConfig
   return teachers;
 }
 
+distill::OfflineOptions offline_options(const DistillConfig& d) {
+  return {
+      .method = d.method == "mskd" ? distill::Method::kLsp : distill::method_from_string(d.method),
+      .weight = d.weight,
+      .temperature = d.temperature,
+      .student_layer = d.student_layer,
+      .teacher_layer = d.teacher_layer,
+      .kernel = kernel_of(d),
+      .start_epoch = d.kd_start,
+      .end_epoch = d.kd_end};
+}
+
 distill::MskdOptions mskd_options(const DistillConfig& d) {
   return {.weighting = d.mskd_weighting == "node-attention" ? distill::MskdWeighting::kNodeAttention
                                                             : distill::MskdWeighting::kCode,
@@ -125,15 +137,7 @@ int distill_offline(const DistillCall& call) {
   const std::vector<TeacherSpec> teachers =
       teacher_specs(d, c, "node", data.x.cols(), data.num_classes);
   const json student_meta_config = train_config_json(c);
-  const distill::OfflineOptions kd{
-      .method = is_mskd ? distill::Method::kLsp : distill::method_from_string(d.method),
-      .weight = d.weight,
-      .temperature = d.temperature,
-      .student_layer = d.student_layer,
-      .teacher_layer = d.teacher_layer,
-      .kernel = kernel_of(d),
-      .start_epoch = d.kd_start,
-      .end_epoch = d.kd_end};
+  const distill::OfflineOptions kd = offline_options(d);
   const distill::MskdOptions mskd = mskd_options(d);
   // The layer choices and widths, checked before any training.
   if (is_mskd) {

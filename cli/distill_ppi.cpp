@@ -39,15 +39,7 @@ int distill_ppi(const DistillCall& call) {
   const bool is_mskd = d.method == "mskd";
   const std::vector<TeacherSpec> teachers =
       teacher_specs(d, c, "ppi", data.num_features, data.num_labels);
-  const distill::OfflineOptions kd{
-      .method = is_mskd ? distill::Method::kLsp : distill::method_from_string(d.method),
-      .weight = d.weight,
-      .temperature = d.temperature,
-      .student_layer = d.student_layer,
-      .teacher_layer = d.teacher_layer,
-      .kernel = kernel_of(d),
-      .start_epoch = d.kd_start,
-      .end_epoch = d.kd_end};
+  const distill::OfflineOptions kd = offline_options(d);
   const distill::MskdOptions mskd = mskd_options(d);
   if (is_mskd) {  // validates the layers
     check_mskd(mskd, teachers, student_config, c.epochs);
