@@ -15,8 +15,6 @@ namespace gkd::kernels::cuda {
 namespace {
 
 constexpr int kMaxStudents = 32;
-constexpr int kBlock = 256;
-
 struct LogitTable {
   ConstMatView<float> z[kMaxStudents];
 };
@@ -85,7 +83,7 @@ __global__ void cohort_kl_backward_kernel(CohortKlBackwardArgs<float> a, GradTab
 }  // namespace
 
 void cohort_kl(const CohortKlArgs<float>& a, Stream stream) {
-  check_argument("cohort_kl", a.students <= kMaxStudents, "more students than the CUDA twin's 32");
+  check_limit("cohort_kl", "students", a.students, kMaxStudents);
   const int64_t n = a.kl.cols;
   if (n == 0 || a.students == 0) return;
   LogitTable table{};
@@ -95,8 +93,7 @@ void cohort_kl(const CohortKlArgs<float>& a, Stream stream) {
 }
 
 void cohort_kl_backward(const CohortKlBackwardArgs<float>& a, Stream stream) {
-  check_argument("cohort_kl_backward", a.students <= kMaxStudents,
-                 "more students than the CUDA twin's 32");
+  check_limit("cohort_kl_backward", "students", a.students, kMaxStudents);
   const int64_t n = a.dkl.cols * a.probs.cols;
   if (n == 0 || a.students < 2) return;
   GradTable table{};

@@ -6,13 +6,12 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/math.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
 namespace {
-
-constexpr int kBlock = 256;
 
 // Element k of a [rows, cols] view, row-major.
 struct Index {
@@ -125,36 +124,13 @@ __global__ void bias_act_dx_kernel(BiasActBackwardArgs<float> a) {
   }
 }
 
-// Column sums: a block of kColTile columns x kRowLanes row lanes; lane r sums rows r, r + R, ...
-// in order, then the lanes are added in order. One block per column tile.
-constexpr int kColTile = 32;
-constexpr int kRowLanes = 16;
-
-// out[j] (+)= alpha Σ_i value(i, j) for the columns of this block's tile.
-template <class Value>
-__device__ void column_sums(int64_t rows, int64_t cols, Value value, float* out, int64_t out_stride,
-                            double alpha, bool accumulate) {
-  __shared__ double partial[kRowLanes][kColTile];
-  const int64_t j = blockIdx.x * int64_t{kColTile} + threadIdx.x;
-  double acc = 0;
-  if (j < cols) {
-    for (int64_t i = threadIdx.y; i < rows; i += kRowLanes) acc += value(i, j);
-  }
-  partial[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y == 0 && j < cols) {
-    double total = 0;
-    for (int r = 0; r < kRowLanes; ++r) total += partial[r][threadIdx.x];
-    float& o = out[j * out_stride];
-    o = accumulate ? static_cast<float>(o + alpha * total) : static_cast<float>(alpha * total);
-  }
-}
-
 __global__ void bias_act_dbias_kernel(BiasActBackwardArgs<float> a) {
-  const auto dz = [&](int64_t i, int64_t j) {
+  const int64_t j = blockIdx.x * int64_t{kColTile} + threadIdx.x;
+  const bool active = j < a.y.cols;
+  const double total = column_total(a.y.rows, active, [&](int64_t i) {
     return static_cast<double>(a.dy(i, j) * activation_grad(a.act, a.y(i, j), a.slope));
-  };
-  column_sums(a.y.rows, a.y.cols, dz, a.dbias, 1, 1.0, a.accumulate);
+  });
+  if (active && threadIdx.y == 0) store(a.dbias[j], total, a.accumulate);
 }
 
 template <class Fn>
@@ -180,11 +156,6 @@ __global__ void binary_kernel(BinaryArgs<float> a, Bcast l, Bcast r, Fn f) {
 }
 
 // One warp per row: lanes take columns lane, lane + 32, ...; a shuffle tree adds the lanes.
-__device__ inline double warp_sum(double v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
-  return v;
-}
-
 __global__ void row_sums_kernel(ReduceSumArgs<float> a) {
   const int64_t warps = int64_t{gridDim.x} * (blockDim.x / 32);
   const int lane = threadIdx.x % 32;
@@ -193,40 +164,27 @@ __global__ void row_sums_kernel(ReduceSumArgs<float> a) {
     double acc = 0;
     for (int64_t j = lane; j < a.x.cols; j += 32) acc += a.x(i, j);
     acc = warp_sum(acc);
-    if (lane == 0) {
-      float& y = a.y(i, 0);
-      const double v = double(a.alpha) * acc;
-      y = a.accumulate ? static_cast<float>(y + v) : static_cast<float>(v);
-    }
+    if (lane == 0) store(a.y(i, 0), double(a.alpha) * acc, a.accumulate);
   }
 }
 
 __global__ void col_sums_kernel(ReduceSumArgs<float> a) {
-  const auto x = [&](int64_t i, int64_t j) { return static_cast<double>(a.x(i, j)); };
-  column_sums(a.x.rows, a.x.cols, x, a.y.data, 1, a.alpha, a.accumulate);
+  const int64_t j = blockIdx.x * int64_t{kColTile} + threadIdx.x;
+  const bool active = j < a.x.cols;
+  const double total = column_total(a.x.rows, active, [&](int64_t i) { return double(a.x(i, j)); });
+  if (active && threadIdx.y == 0) store(a.y(0, j), double(a.alpha) * total, a.accumulate);
 }
 
-// The total: one block; thread t sums elements t, t + B, ... of the logical index in order, then
-// a shared-memory tree in fixed order.
+// The total: one block; thread t sums elements t, t + kBlock, ... of the logical index in order.
 __global__ void total_sum_kernel(ReduceSumArgs<float> a) {
-  __shared__ double partial[kBlock];
   const int64_t n = a.x.rows * a.x.cols;
   double acc = 0;
   for (int64_t k = threadIdx.x; k < n; k += blockDim.x) {
     const Index e = at(k, a.x.cols);
     acc += a.x(e.i, e.j);
   }
-  partial[threadIdx.x] = acc;
-  __syncthreads();
-  for (int width = kBlock / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) {
-    float& y = a.y(0, 0);
-    const double v = double(a.alpha) * partial[0];
-    y = a.accumulate ? static_cast<float>(y + v) : static_cast<float>(v);
-  }
+  const double total = block_sum(acc);
+  if (threadIdx.x == 0) store(a.y(0, 0), double(a.alpha) * total, a.accumulate);
 }
 
 unsigned warp_grid(int64_t rows) {
@@ -253,8 +211,7 @@ void bias_act_backward(const BiasActBackwardArgs<float>& a, Stream stream) {
   const int64_t n = a.y.rows * a.y.cols;
   // The bias gradient first: dx may alias dy, and the column sums read dy.
   if (a.dbias != nullptr && a.y.cols > 0) {
-    const unsigned tiles = static_cast<unsigned>((a.y.cols + kColTile - 1) / kColTile);
-    bias_act_dbias_kernel<<<tiles, dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
+    bias_act_dbias_kernel<<<column_tiles(a.y.cols), dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
     check_launch("bias_act_backward");
   }
   if (a.dx.data != nullptr && n > 0) {
@@ -308,8 +265,7 @@ void reduce_sum(const ReduceSumArgs<float>& a, Stream stream) {
       break;
     case SumAxis::kCols:
       if (a.x.cols == 0) return;
-      col_sums_kernel<<<static_cast<unsigned>((a.x.cols + kColTile - 1) / kColTile),
-                        dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
+      col_sums_kernel<<<column_tiles(a.x.cols), dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
       break;
     case SumAxis::kAll:
       total_sum_kernel<<<1, kBlock, 0, raw(stream)>>>(a);

@@ -40,7 +40,7 @@ void dropout(const DropoutArgs<float>& a, Stream stream) {
   const int64_t n = a.x.rows * a.x.cols;
   if (n == 0) return;
   const float scale = 1.0f / (1.0f - a.p);
-  dropout_kernel<<<grid_for((n + 3) / 4, 256), 256, 0, raw(stream)>>>(a, scale);
+  dropout_kernel<<<grid_for((n + 3) / 4, kBlock), kBlock, 0, raw(stream)>>>(a, scale);
   check_launch("dropout");
 }
 

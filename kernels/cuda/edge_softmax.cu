@@ -7,16 +7,11 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
 namespace {
-
-constexpr int kBlock = 256;
-
-__device__ inline void store(float& out, double value, bool accumulate) {
-  out = accumulate ? static_cast<float>(out + value) : static_cast<float>(value);
-}
 
 __global__ void edge_softmax_kernel(EdgeSoftmaxArgs<float> a) {
   GKD_GRID_STRIDE(k, a.a.rows * a.z.cols) {

@@ -9,29 +9,15 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
 namespace {
 
-constexpr int kBlock = 256;
-
-__device__ inline void store(float& out, double value, bool accumulate) {
-  out = accumulate ? static_cast<float>(out + value) : static_cast<float>(value);
-}
-
-// The row (destination) of in-CSR position p: the last r with indptr[r] <= p.
+// The row (destination) of in-CSR position p.
 __device__ inline int64_t row_of(const CsrView& a, int64_t p) {
-  int64_t lo = 0, hi = a.rows;  // indptr[lo] <= p < indptr[hi]
-  while (hi - lo > 1) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (a.indptr[mid] <= p) {
-      lo = mid;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
+  return last_at_most(a.indptr, a.rows, p);
 }
 
 __global__ void spmm_kernel(SpmmArgs<float> a) {

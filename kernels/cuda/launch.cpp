@@ -15,8 +15,11 @@ void check_cublas(const char* kernel, int status) {
   if (status != 0) GKD_FAIL("[", kernel, "] cuBLAS call failed (status ", status, ")");
 }
 
-void check_argument(const char* kernel, bool ok, const char* limit) {
-  if (!ok) GKD_FAIL("[", kernel, "] ", limit);
+void check_limit(const char* kernel, const char* what, int64_t got, int64_t max) {
+  if (got > max) {
+    GKD_FAIL("[", kernel, "] ", got, " ", what, " (the CUDA twin takes at most ", max,
+             "; run it on a CPU context)");
+  }
 }
 
 }  // namespace gkd::kernels::cuda

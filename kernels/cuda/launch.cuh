@@ -10,6 +10,9 @@
 
 namespace gkd::kernels::cuda {
 
+// Threads per block of the twins' 1-D launches.
+constexpr int kBlock = 256;
+
 inline cudaStream_t raw(Stream s) {
   return reinterpret_cast<cudaStream_t>(s.handle);
 }
@@ -28,7 +31,7 @@ inline unsigned grid_for(int64_t n, int block) {
 void check_launch(const char* kernel);
 // Throws gkd::Error naming the kernel when a cuBLAS call returned a status other than success.
 void check_cublas(const char* kernel, int status);
-// Throws gkd::Error naming the kernel and `limit` when an argument exceeds what the twin supports.
-void check_argument(const char* kernel, bool ok, const char* limit);
+// Throws gkd::Error naming the kernel, `what`, the value got and the twin's maximum when got > max.
+void check_limit(const char* kernel, const char* what, int64_t got, int64_t max);
 
 }  // namespace gkd::kernels::cuda

@@ -10,27 +10,14 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
 namespace {
 
-constexpr int kBlock = 256;
-
 __device__ inline bool selected(const uint8_t* mask, int64_t i) {
   return mask == nullptr || mask[i] != 0;
-}
-
-// Shared-memory tree over one block's partial sums (fixed order); thread 0 gets the total.
-__device__ double block_sum(double v) {
-  __shared__ double partial[kBlock];
-  partial[threadIdx.x] = v;
-  __syncthreads();
-  for (int width = kBlock / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-    __syncthreads();
-  }
-  return partial[0];
 }
 
 __global__ void count_kernel(const uint8_t* mask, int64_t n, float* count) {

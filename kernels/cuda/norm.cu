@@ -8,30 +8,11 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
 namespace {
-
-constexpr int kColTile = 32;
-constexpr int kRowLanes = 16;
-
-// Σ_i value(i) over the rows for this thread's column (threadIdx.x), every lane's partial added in
-// order; the result reaches every thread of the column.
-template <class Value>
-__device__ double column_total(int64_t rows, bool active, Value value) {
-  __shared__ double partial[kRowLanes][kColTile];
-  double acc = 0;
-  if (active) {
-    for (int64_t i = threadIdx.y; i < rows; i += kRowLanes) acc += value(i);
-  }
-  partial[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  double total = 0;
-  for (int r = 0; r < kRowLanes; ++r) total += partial[r][threadIdx.x];
-  __syncthreads();  // partial is reused by the next call
-  return total;
-}
 
 __device__ inline double value_or(const ConstMatView<float>& v, int64_t j, double fallback) {
   return v.data ? double(v(0, j)) : fallback;
@@ -81,12 +62,9 @@ __global__ void batch_norm_backward_kernel(BatchNormBackwardArgs<float> a) {
   const double sum_dy_xhat = column_total(
       n, active, [&](int64_t i) { return double(a.dy(i, j)) * (double(a.x(i, j)) - mean) * s; });
   if (!active) return;  // after the last barrier
-  const auto put = [&](float& out, double v) {
-    out = static_cast<float>(a.accumulate ? double(out) + v : v);
-  };
   if (threadIdx.y == 0) {
-    if (a.dgamma.data) put(a.dgamma(0, j), sum_dy_xhat);
-    if (a.dbeta.data) put(a.dbeta(0, j), sum_dy);
+    if (a.dgamma.data) store(a.dgamma(0, j), sum_dy_xhat, a.accumulate);
+    if (a.dbeta.data) store(a.dbeta(0, j), sum_dy, a.accumulate);
   }
   if (!a.dx.data) return;
   const double g = value_or(a.gamma, j, 1.0) * s;
@@ -96,25 +74,22 @@ __global__ void batch_norm_backward_kernel(BatchNormBackwardArgs<float> a) {
       const double xhat = (double(a.x(i, j)) - mean) * s;
       d -= (sum_dy + xhat * sum_dy_xhat) / double(n);
     }
-    put(a.dx(i, j), g * d);
+    store(a.dx(i, j), g * d, a.accumulate);
   }
-}
-
-unsigned tiles(int64_t cols) {
-  return static_cast<unsigned>((cols + kColTile - 1) / kColTile);
 }
 
 }  // namespace
 
 void batch_norm(const BatchNormArgs<float>& a, Stream stream) {
   if (a.x.cols == 0) return;
-  batch_norm_kernel<<<tiles(a.x.cols), dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
+  batch_norm_kernel<<<column_tiles(a.x.cols), dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
   check_launch("batch_norm");
 }
 
 void batch_norm_backward(const BatchNormBackwardArgs<float>& a, Stream stream) {
   if (a.x.cols == 0) return;
-  batch_norm_backward_kernel<<<tiles(a.x.cols), dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
+  batch_norm_backward_kernel<<<column_tiles(a.x.cols), dim3(kColTile, kRowLanes), 0, raw(stream)>>>(
+      a);
   check_launch("batch_norm_backward");
 }
 

@@ -14,8 +14,6 @@ namespace gkd::kernels::cuda {
 namespace {
 
 constexpr int kMaxTensors = 32;  // keeps the argument block well under CUDA's 4 KiB
-constexpr int kBlock = 256;
-
 struct AdamSlot {
   float *param, *exp_avg, *exp_avg_sq;
   const float* grad;

@@ -7,30 +7,11 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
 namespace {
-
-constexpr int kBlock = 256;
-
-__device__ inline void store(float& out, double value, bool accumulate) {
-  out = accumulate ? static_cast<float>(out + value) : static_cast<float>(value);
-}
-
-// The segment holding row i: the last b with offsets[b] <= i (empty segments skipped).
-__device__ inline int64_t segment_of(const int64_t* offsets, int64_t segments, int64_t i) {
-  int64_t lo = 0, hi = segments;  // offsets[lo] <= i < offsets[hi]
-  while (hi - lo > 1) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (offsets[mid] <= i) {
-      lo = mid;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
-}
 
 __global__ void segment_reduce_kernel(SegmentReduceArgs<float> a) {
   const int64_t width = a.x.cols;
@@ -57,7 +38,7 @@ __global__ void segment_reduce_backward_kernel(SegmentReduceBackwardArgs<float> 
   const int64_t width = a.dx.cols, segments = a.dy.rows;
   GKD_GRID_STRIDE(k, a.dx.rows * width) {
     const int64_t i = k / width, j = k % width;
-    const int64_t b = segment_of(a.offsets, segments, i);
+    const int64_t b = last_at_most(a.offsets, segments, i);
     const int64_t len = a.offsets[b + 1] - a.offsets[b];
     const double g = a.op == SegmentOp::kMax    ? (a.argmax(b, j) == i ? double(a.dy(b, j)) : 0.0)
                      : a.op == SegmentOp::kMean ? 1.0 / double(len) * double(a.dy(b, j))

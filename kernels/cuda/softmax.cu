@@ -6,24 +6,13 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
 namespace {
 
-constexpr int kBlock = 256;
 constexpr int kWarpsPerBlock = kBlock / 32;
-
-__device__ inline double warp_sum(double v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;  // every lane holds the total
-}
-
-__device__ inline double warp_max(double v) {
-  for (int offset = 16; offset > 0; offset /= 2)
-    v = fmax(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
 
 #define GKD_WARP_PER_ROW(i, rows)                                                       \
   for (int64_t i = blockIdx.x * int64_t{kWarpsPerBlock} + threadIdx.x / 32; i < (rows); \

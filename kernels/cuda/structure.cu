@@ -18,8 +18,6 @@
 namespace gkd::kernels::cuda {
 namespace {
 
-constexpr int kBlock = 256;
-
 // K(x, y) over d features and ∂K/∂x = alpha·x + beta·y + gamma·sign(x − y) (kernels/structure.h).
 struct KernelValue {
   double value = 0, alpha = 0, beta = 0, gamma = 0;
