@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "kernels/common.h"
@@ -44,5 +45,20 @@ cublasContext* cublas_create(kernels::Stream stream);
 void cublas_destroy(cublasContext* handle) noexcept;
 cusparseContext* cusparse_create(kernels::Stream stream);
 void cusparse_destroy(cusparseContext* handle) noexcept;
+
+// ---- timing, for gkd-bench
+
+// Milliseconds between CUDA events recorded on `stream` before and after fn() (fn enqueues work
+// on that stream); waits for the second event.
+double cuda_elapsed_ms(kernels::Stream stream, const std::function<void()>& fn);
+
+// Overwrites a device buffer larger than the L2 cache on `stream`, so that the next kernel on the
+// stream starts with none of its inputs cached (a benchmark's "cold L2" runs).
+void cuda_flush_l2(kernels::Stream stream);
+
+// What the card can move: a device-to-device cudaMemcpy of 1 GiB (read + write bytes over the
+// median time of 10 copies after one warm-up), in GB/s. Every gkd-bench figure is reported as a
+// fraction of it.
+double cuda_copy_bandwidth_gbs(kernels::Stream stream);
 
 }  // namespace gkd::device

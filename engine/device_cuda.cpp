@@ -3,6 +3,9 @@
 #include <cuda_runtime.h>
 #include <cusparse.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "engine/device.h"
 #include "engine/error.h"
 
@@ -122,6 +125,67 @@ cusparseContext* cusparse_create(kernels::Stream stream) {
 
 void cusparse_destroy(cusparseContext* handle) noexcept {
   if (handle) cusparseDestroy(handle);
+}
+
+double cuda_elapsed_ms(kernels::Stream stream, const std::function<void()>& fn) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  check(cudaEventCreate(&start), "cuda_elapsed_ms");
+  check(cudaEventCreate(&stop), "cuda_elapsed_ms");
+  float ms = 0;
+  try {
+    check(cudaEventRecord(start, raw(stream)), "cuda_elapsed_ms");
+    fn();
+    check(cudaEventRecord(stop, raw(stream)), "cuda_elapsed_ms");
+    check(cudaEventSynchronize(stop), "cuda_elapsed_ms");
+    check(cudaEventElapsedTime(&ms, start, stop), "cuda_elapsed_ms");
+  } catch (...) {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    throw;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return ms;
+}
+
+void cuda_flush_l2(kernels::Stream stream) {
+  // One buffer of 4x the L2 for the process: the card's L2 is tens of MiB, so this is small.
+  static void* buffer = nullptr;
+  static size_t bytes = 0;
+  if (!buffer) {
+    int device = 0, l2 = 0;
+    check(cudaGetDevice(&device), "cuda_flush_l2");
+    check(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device), "cuda_flush_l2");
+    bytes = 4 * static_cast<size_t>(std::max(l2, 1 << 20));
+    buffer = cuda_malloc(bytes);
+  }
+  static unsigned char value = 0;
+  check(cudaMemsetAsync(buffer, ++value, bytes, raw(stream)), "cuda_flush_l2");
+}
+
+double cuda_copy_bandwidth_gbs(kernels::Stream stream) {
+  constexpr size_t kBytes = size_t{1} << 30;
+  void* src = cuda_malloc(kBytes);
+  void* dst = nullptr;
+  try {
+    dst = cuda_malloc(kBytes);
+    check(cudaMemsetAsync(src, 1, kBytes, raw(stream)), "cuda_copy_bandwidth_gbs");
+    const auto copy = [&] {
+      check(cudaMemcpyAsync(dst, src, kBytes, cudaMemcpyDeviceToDevice, raw(stream)),
+            "cuda_copy_bandwidth_gbs");
+    };
+    cuda_elapsed_ms(stream, copy);  // warm-up
+    std::vector<double> ms;
+    for (int r = 0; r < 10; ++r) ms.push_back(cuda_elapsed_ms(stream, copy));
+    std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+    cuda_free(src);
+    cuda_free(dst);
+    return 2.0 * kBytes / (ms[ms.size() / 2] * 1e6);
+  } catch (...) {
+    cuda_free(src);
+    cuda_free(dst);
+    throw;
+  }
 }
 
 }  // namespace gkd::device

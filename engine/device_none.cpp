@@ -50,5 +50,14 @@ cusparseContext* cusparse_create(kernels::Stream) {
   no_cuda("cusparse_create");
 }
 void cusparse_destroy(cusparseContext*) noexcept {}
+double cuda_elapsed_ms(kernels::Stream, const std::function<void()>&) {
+  no_cuda("cuda_elapsed_ms");
+}
+void cuda_flush_l2(kernels::Stream) {
+  no_cuda("cuda_flush_l2");
+}
+double cuda_copy_bandwidth_gbs(kernels::Stream) {
+  no_cuda("cuda_copy_bandwidth_gbs");
+}
 
 }  // namespace gkd::device

@@ -57,7 +57,8 @@ void spmm(const Context& ctx, const Graph& g, const Tensor& x, const Tensor& edg
                            options.mean,
                            x.cview<T>(),
                            y.view<T>(),
-                           options.accumulate};
+                           options.accumulate,
+                           options.variant};
     launch(ctx, a, kernels::cpu::spmm<T>, kernels::cuda::spmm);
   });
 }

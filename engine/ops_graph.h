@@ -18,6 +18,10 @@ struct SpmmOptions {
   bool transpose = false;   // aggregate over out-edges (y = Aᵀ x) instead of in-edges
   bool mean = false;        // divide each row's sum by its number of entries
   bool accumulate = false;  // y += ... instead of y = ...
+  // On CUDA, the variant to run by name (kernels/spmm_variants.h); null: the one chosen by shape.
+  // "cusparse" keeps one plan keyed by the operands' addresses and shapes: a benchmark baseline,
+  // not for graphs that replace freed ones of the same size.
+  const char* variant = nullptr;
 };
 
 // y[v, h-th slice] (+)= Σ_{u -> v} w[e, h] x[u, h-th slice]. x: [N, H*F]; edge_w: [E, H] or

@@ -3,6 +3,7 @@
 // the kernel. This is one of the three places allowed an #ifdef for CUDA (GUIDE §4).
 #include "engine/error.h"
 #include "kernels/registry.h"
+#include "kernels/spmm_variants.h"
 
 namespace gkd::kernels::cuda {
 
@@ -25,5 +26,16 @@ namespace gkd::kernels::cuda {
 #undef GKD_KERNEL_CPU_ONLY
 #undef GKD_KERNEL
 #undef GKD_STUB
+
+#if !defined(GKD_WITH_CUDA)
+std::span<const SpmmVariant> spmm_variants() {
+  return {};
+}
+const SpmmVariant& spmm_variant_for(const SpmmArgs<float>&) {
+  GKD_FAIL(
+      "[spmm] this build has no CUDA backend (reconfigure with -DGKD_CUDA=ON on a machine "
+      "with nvcc)");
+}
+#endif
 
 }  // namespace gkd::kernels::cuda

@@ -1,9 +1,6 @@
-// CUDA twins of SpMM and the SDDMM-shaped edge kernels (kernels/spmm.h, kernels/sddmm.h), written
-// for correctness first: every output element has one thread, which walks its row of the CSR in
-// order and accumulates in double (no atomics, so a result is the same on every run). A thread per
-// (row, column) makes consecutive threads read consecutive columns of a gathered row. The tuned
-// variants (warp per row with vector loads, narrow-feature rows per warp, the cuSPARSE baseline)
-// come with gkd-bench on a GPU.
+// CUDA twins of the SDDMM-shaped edge kernels (kernels/sddmm.h), written for correctness first:
+// every output element has one thread, which walks its row of the CSR in order and accumulates in
+// double (no atomics, so a result is the same on every run). SpMM and its variants are in spmm.cu.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -18,21 +15,6 @@ namespace {
 // The row (destination) of in-CSR position p.
 __device__ inline int64_t row_of(const CsrView& a, int64_t p) {
   return last_at_most(a.indptr, a.rows, p);
-}
-
-__global__ void spmm_kernel(SpmmArgs<float> a) {
-  const int64_t cols = a.y.cols, f = cols / a.heads;
-  GKD_GRID_STRIDE(k, a.y.rows * cols) {
-    const int64_t v = k / cols, j = k % cols, h = j / f;
-    const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
-    double acc = 0;
-    for (int64_t p = begin; p < end; ++p) {
-      const double w = a.edge_w ? double(a.edge_w[edge_id(a.a, p) * a.heads + h]) : 1.0;
-      acc += w * double(a.x(a.a.indices[p], j));
-    }
-    if (a.mean && end > begin) acc *= 1.0 / double(end - begin);
-    store(a.y(v, j), acc, a.accumulate);
-  }
 }
 
 // Σ_j over one head's slice of x and y for op; cosine returns the cosine.
@@ -150,13 +132,6 @@ __global__ void edge_map_backward_kernel(EdgeMapBackwardArgs<float> a) {
 }
 
 }  // namespace
-
-void spmm(const SpmmArgs<float>& a, Stream stream) {
-  const int64_t n = a.y.rows * a.y.cols;
-  if (n == 0) return;
-  spmm_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
-  check_launch("spmm");
-}
 
 void sddmm(const SddmmArgs<float>& a, Stream stream) {
   const int64_t n = a.a.nnz * a.heads;

@@ -12,6 +12,7 @@
 #include "engine/context.h"
 #include "engine/ops_graph.h"
 #include "engine/ops_structure.h"
+#include "kernels/spmm_variants.h"
 #include "tests/support/fixtures.h"
 
 using namespace gkd;
@@ -84,6 +85,68 @@ TEST_CASE("parity: spmm over in- and out-edges, weighted per head, mean, accumul
         }
       }
     }
+  }
+}
+
+TEST_CASE("parity: every spmm variant on every shape it supports") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  // Every device graph lives to the end: the cuSPARSE plan is keyed by operand addresses, which a
+  // freed graph's successor could take over (kernels/cuda/spmm.cu).
+  const std::vector<test::GraphCase> cases = graphs();
+  std::vector<Graph> device_graphs;
+  for (const test::GraphCase& c : cases) device_graphs.push_back(c.graph.to(Device::kCUDA));
+  for (const kernels::cuda::SpmmVariant& variant : kernels::cuda::spmm_variants()) {
+    int64_t covered = 0;
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const test::GraphCase& c = cases[i];
+      const Graph& dg = device_graphs[i];
+      const int64_t n = c.graph.num_nodes(), e = c.graph.num_edges();
+      const double tol = tolerance(c.graph);
+      for (const int64_t heads : {int64_t{0}, int64_t{1}, int64_t{2}}) {  // 0: no weights
+        for (const int64_t cols : {4, 8, 16, 36, 64, 200, 512}) {
+          if (heads > 1 && cols % heads != 0) continue;
+          const uint64_t seed = test::fresh_seed();
+          CAPTURE(variant.name);
+          CAPTURE(c.name);
+          CAPTURE(heads);
+          CAPTURE(cols);
+          CAPTURE(seed);
+          const Tensor x = test::random_tensor(n, cols, DType::kF32, seed).to(Device::kCUDA);
+          const Tensor w =
+              heads == 0 ? Tensor()
+                         : test::random_tensor(e, heads, DType::kF32, seed + 1).to(Device::kCUDA);
+          const Tensor y0 = test::random_tensor(n, cols, DType::kF32, seed + 2);
+          for (const bool transpose : {false, true}) {
+            for (const bool mean : {false, true}) {
+              for (const bool accumulate : {false, true}) {
+                Tensor got = accumulate ? y0.to(Device::kCUDA) : poisoned(n, cols);
+                const kernels::SpmmArgs<float> args{transpose ? dg.out_csr() : dg.in_csr(),
+                                                    w.defined() ? w.data<float>() : nullptr,
+                                                    std::max<int64_t>(heads, 1),
+                                                    mean,
+                                                    x.cview<float>(),
+                                                    got.view<float>(),
+                                                    accumulate,
+                                                    variant.name};
+                if (!variant.supports(args)) continue;
+                ++covered;
+                const ops::SpmmOptions o{.transpose = transpose,
+                                         .mean = mean,
+                                         .accumulate = accumulate,
+                                         .variant = variant.name};
+                Tensor want = y0.clone();
+                ops::spmm(cpu, c.graph, x.to(Device::kCPU), w.defined() ? w.to(Device::kCPU) : w,
+                          want, o);
+                ops::spmm(gpu, dg, x, w, got, o);
+                check_close(got, want, tol);
+              }
+            }
+          }
+        }
+      }
+    }
+    CAPTURE(variant.name);
+    CHECK(covered > 0);
   }
 }
 
