@@ -201,6 +201,58 @@ std::vector<std::pair<int64_t, int64_t>> column_passes(const SpmmArgs<T>& a, int
   return passes;
 }
 
+// Edge weights of head h: one head's gathered column, a column of [E, H] weights, or none.
+template <class T>
+HeadWeights<T> head_weights(const SpmmArgs<T>& a, const T* column, int64_t h) {
+  return column     ? HeadWeights<T>{column, 1}
+         : a.edge_w ? HeadWeights<T>{a.edge_w + h, a.heads}
+                    : HeadWeights<T>{nullptr, 0};
+}
+
+// A pass whose columns [c0, c1) are whole blocks of one shape (N columns of heads of width F;
+// head width f): the row loop calls that block directly. Rows of a few edges (Cora's graph has
+// four per row) otherwise spend as long choosing their blocks as summing them.
+template <class T, int64_t N, int64_t F, bool kWeighted>
+void uniform_pass(const SpmmArgs<T>& a, int64_t f, int64_t c0, int64_t c1, const T* column) {
+#pragma omp parallel for schedule(dynamic, 64) if (a.a.nnz * (c1 - c0) > (1 << 16))
+  for (int64_t v = 0; v < a.a.rows; ++v) {
+    const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
+    const double scale = a.mean && end > begin ? 1.0 / static_cast<double>(end - begin) : 1.0;
+    T* y = a.y.data + v * a.y.ld;
+    for (int64_t j0 = c0; j0 < c1; j0 += N) {
+      block<T, N, F, kWeighted>(a, head_weights(a, column, j0 / f), begin, end, j0, scale, y);
+    }
+  }
+}
+
+// Runs the pass through uniform_pass when its blocks, as the general loop in spmm would choose
+// them, all have one shape; returns false otherwise.
+template <class T>
+bool run_uniform_pass(const SpmmArgs<T>& a, int64_t f, int64_t c0, int64_t c1, const T* column) {
+  bool done = false;
+  const auto run = [&](auto n, auto width) {
+    constexpr int64_t kN = decltype(n)::value, kF = decltype(width)::value;
+    if (a.edge_w) {
+      uniform_pass<T, kN, kF, true>(a, f, c0, c1, column);
+    } else {
+      uniform_pass<T, kN, kF, false>(a, f, c0, c1, column);
+    }
+    done = true;
+  };
+  if (f < kHeadsBlock && (c1 - c0) % kHeadsBlock == 0) {  // whole blocks of narrow heads
+    with_small_head(
+        f, [&](auto width) { run(std::integral_constant<int64_t, kHeadsBlock>{}, width); });
+  }
+  if (done) return true;
+  if (f % kBlock == 0) {  // blocks of 16 within each head
+    run(std::integral_constant<int64_t, kBlock>{}, std::integral_constant<int64_t, kBlock>{});
+  } else if (f < kBlock) {  // one block per narrow head
+    with_width(
+        f, [&](auto width) { run(width, width); }, std::make_index_sequence<kBlock - 1>{});
+  }
+  return done;
+}
+
 }  // namespace
 
 template <class T>
@@ -219,16 +271,14 @@ void spmm(const SpmmArgs<T>& a) {
       column.resize(static_cast<size_t>(a.a.nnz));
       for (int64_t e = 0; e < a.a.nnz; ++e) column[e] = a.edge_w[e * a.heads + first];
     }
+    const T* gathered = gather ? column.data() : nullptr;
+    if (run_uniform_pass(a, f, c0, c1, gathered)) continue;
 #pragma omp parallel for schedule(dynamic, 64) if (a.a.nnz * (c1 - c0) > (1 << 16))
     for (int64_t v = 0; v < a.a.rows; ++v) {
       const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
       const double scale = a.mean && end > begin ? 1.0 / static_cast<double>(end - begin) : 1.0;
       T* y = a.y.data + v * a.y.ld;  // [H*F]
-      const auto weights = [&](int64_t h) {
-        return gather     ? HeadWeights<T>{column.data(), 1}
-               : a.edge_w ? HeadWeights<T>{a.edge_w + h, a.heads}
-                          : HeadWeights<T>{nullptr, 0};
-      };
+      const auto weights = [&](int64_t h) { return head_weights(a, gathered, h); };
       int64_t h = first;
       // Narrow heads: kHeadsBlock / f whole heads per block.
       if (f < kHeadsBlock) {
