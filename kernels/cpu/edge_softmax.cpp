@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/simd_math.h"
+#include "kernels/cpu/static_width.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
@@ -23,83 +24,94 @@ void write(T& out, double value, bool accumulate) {
 // vectorise (over heads, or over edges with one head); then p = e^(z - max) / sum.
 template <class T>
 void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
-  const int64_t heads = a.z.cols;
+  with_static_width<1, 8>(a.z.cols, [&](auto width) {
+    constexpr int64_t kHeads = decltype(width)::value;
+    const int64_t heads = static_or<kHeads>(a.z.cols);
 #pragma omp parallel
-  {
-    std::vector<double> z, ez, max(heads), sum(heads), log_sum(heads);
+    {
+      std::vector<double> z, ez;
+      // Per-head row statistics, in registers when the head count is static.
+      PerHead<kHeads> max(heads), sum(heads), log_sum(heads);
 #pragma omp for schedule(dynamic, 64)
-    for (int64_t v = 0; v < a.a.rows; ++v) {
-      const int64_t begin = a.a.indptr[v], deg = a.a.indptr[v + 1] - begin;
-      if (deg == 0) continue;
-      z.resize(static_cast<size_t>(deg * heads));
-      ez.resize(z.size());
-      for (int64_t i = 0; i < deg; ++i) {
-        const T* zi = &a.z(edge_id(a.a, begin + i), 0);
-        for (int64_t h = 0; h < heads; ++h) z[i * heads + h] = zi[h];
-      }
-      std::fill(max.begin(), max.end(), -std::numeric_limits<double>::infinity());
-      for (int64_t i = 0; i < deg; ++i)
-        for (int64_t h = 0; h < heads; ++h) max[h] = std::max(max[h], z[i * heads + h]);
-      if (heads == 1) {
-        for (int64_t i = 0; i < deg; ++i) ez[i] = exp_vec<T>(z[i] - max[0]);
-      } else {
+      for (int64_t v = 0; v < a.a.rows; ++v) {
+        const int64_t begin = a.a.indptr[v], deg = a.a.indptr[v + 1] - begin;
+        if (deg == 0) continue;
+        // Grow only: a resize up value-initialises, which row after row costs a fill.
+        if (z.size() < static_cast<size_t>(deg * heads)) {
+          z.resize(static_cast<size_t>(deg * heads));
+          ez.resize(z.size());
+        }
+        for (int64_t i = 0; i < deg; ++i) {
+          const T* zi = &a.z(edge_id(a.a, begin + i), 0);
+          for (int64_t h = 0; h < heads; ++h) z[i * heads + h] = zi[h];
+        }
+        std::fill(max.begin(), max.end(), -std::numeric_limits<double>::infinity());
         for (int64_t i = 0; i < deg; ++i)
-          for (int64_t h = 0; h < heads; ++h)
-            ez[i * heads + h] = exp_vec<T>(z[i * heads + h] - max[h]);
-      }
-      // In CSR order, so the sum does not depend on how the loops above were vectorised.
-      std::fill(sum.begin(), sum.end(), 0.0);
-      for (int64_t i = 0; i < deg; ++i)
-        for (int64_t h = 0; h < heads; ++h) sum[h] += ez[i * heads + h];
-      if (a.log) {
-        for (int64_t h = 0; h < heads; ++h) log_sum[h] = std::log(sum[h]);
-      }
-      // Every read of z is done, so p may alias it.
-      for (int64_t i = 0; i < deg; ++i) {
-        T* p = &a.p(edge_id(a.a, begin + i), 0);
-        const double* zi = &z[i * heads];
-        const double* ei = &ez[i * heads];
-        if (a.log) {
-          for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(zi[h] - max[h] - log_sum[h]);
+          for (int64_t h = 0; h < heads; ++h) max[h] = std::max(max[h], z[i * heads + h]);
+        if (heads == 1) {
+          for (int64_t i = 0; i < deg; ++i) ez[i] = exp_vec<T>(z[i] - max[0]);
         } else {
-          for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(ei[h] / sum[h]);
+          for (int64_t i = 0; i < deg; ++i)
+            for (int64_t h = 0; h < heads; ++h)
+              ez[i * heads + h] = exp_vec<T>(z[i * heads + h] - max[h]);
+        }
+        // In CSR order, so the sum does not depend on how the loops above were vectorised.
+        std::fill(sum.begin(), sum.end(), 0.0);
+        for (int64_t i = 0; i < deg; ++i)
+          for (int64_t h = 0; h < heads; ++h) sum[h] += ez[i * heads + h];
+        if (a.log) {
+          for (int64_t h = 0; h < heads; ++h) log_sum[h] = std::log(sum[h]);
+        }
+        // Every read of z is done, so p may alias it.
+        for (int64_t i = 0; i < deg; ++i) {
+          T* p = &a.p(edge_id(a.a, begin + i), 0);
+          const double* zi = &z[i * heads];
+          const double* ei = &ez[i * heads];
+          if (a.log) {
+            for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(zi[h] - max[h] - log_sum[h]);
+          } else {
+            for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(ei[h] / sum[h]);
+          }
         }
       }
     }
-  }
+  });
 }
 
 template <class T>
 void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
-  const int64_t heads = a.y.cols;
+  with_static_width<1, 8>(a.y.cols, [&](auto width) {
+    constexpr int64_t kHeads = decltype(width)::value;
+    const int64_t heads = static_or<kHeads>(a.y.cols);
 #pragma omp parallel
-  {
-    std::vector<double> dot(heads);
+    {
+      PerHead<kHeads> dot(heads);
 #pragma omp for schedule(dynamic, 64)
-    for (int64_t v = 0; v < a.a.rows; ++v) {
-      const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
-      // softmax: Σ p dp; log-softmax: Σ dlp.
-      std::fill(dot.begin(), dot.end(), 0.0);
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t e = edge_id(a.a, p);
-        const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
-        if (a.log) {
-          for (int64_t h = 0; h < heads; ++h) dot[h] += dy[h];
-        } else {
-          for (int64_t h = 0; h < heads; ++h) dot[h] += double(y[h]) * dy[h];
+      for (int64_t v = 0; v < a.a.rows; ++v) {
+        const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
+        // softmax: Σ p dp; log-softmax: Σ dlp.
+        std::fill(dot.begin(), dot.end(), 0.0);
+        for (int64_t p = begin; p < end; ++p) {
+          const int64_t e = edge_id(a.a, p);
+          const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
+          if (a.log) {
+            for (int64_t h = 0; h < heads; ++h) dot[h] += dy[h];
+          } else {
+            for (int64_t h = 0; h < heads; ++h) dot[h] += double(y[h]) * dy[h];
+          }
         }
-      }
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t e = edge_id(a.a, p);
-        const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
-        T* dz = &a.dz(e, 0);
-        for (int64_t h = 0; h < heads; ++h) {
-          const double g = a.log ? dy[h] - exp_vec<T>(y[h]) * dot[h] : y[h] * (dy[h] - dot[h]);
-          write(dz[h], g, a.accumulate);
+        for (int64_t p = begin; p < end; ++p) {
+          const int64_t e = edge_id(a.a, p);
+          const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
+          T* dz = &a.dz(e, 0);
+          for (int64_t h = 0; h < heads; ++h) {
+            const double g = a.log ? dy[h] - exp_vec<T>(y[h]) * dot[h] : y[h] * (dy[h] - dot[h]);
+            write(dz[h], g, a.accumulate);
+          }
         }
       }
     }
-  }
+  });
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/cpu/simd_math.h"
+#include "kernels/cpu/static_width.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
@@ -151,45 +152,50 @@ void sddmm_backward(const SddmmBackwardArgs<T>& a) {
 
 template <class T>
 void u_add_v(const UAddVArgs<T>& a) {
-  const int64_t heads = a.out.cols;
-  const double slope = a.leaky_relu ? a.negative_slope : 1.0;
+  with_static_width<1, 8>(a.out.cols, [&](auto width) {
+    const int64_t heads = static_or<decltype(width)::value>(a.out.cols);
+    const double slope = a.leaky_relu ? a.negative_slope : 1.0;
 #pragma omp parallel for schedule(dynamic, 64)
-  for (int64_t dst = 0; dst < a.a.rows; ++dst) {
-    const T* d = &a.a_dst(dst, 0);
-    for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
-      const T* u = &a.a_src(a.a.indices[e], 0);
-      T* out = &a.out(e, 0);
-      for (int64_t h = 0; h < heads; ++h) {
-        const double s = double(u[h]) + d[h];
-        write(out[h], s < 0 ? s * slope : s, a.accumulate);
+    for (int64_t dst = 0; dst < a.a.rows; ++dst) {
+      const T* d = &a.a_dst(dst, 0);
+      for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
+        const T* u = &a.a_src(a.a.indices[e], 0);
+        T* out = &a.out(e, 0);
+        for (int64_t h = 0; h < heads; ++h) {
+          const double s = double(u[h]) + d[h];
+          write(out[h], s < 0 ? s * slope : s, a.accumulate);
+        }
       }
     }
-  }
+  });
 }
 
 template <class T>
 void edge_reduce(const EdgeReduceArgs<T>& a) {
-  const int64_t heads = a.out.cols;
-  const double slope = a.negative_slope;
+  with_static_width<1, 8>(a.out.cols, [&](auto width) {
+    constexpr int64_t kHeads = decltype(width)::value;
+    const int64_t heads = static_or<kHeads>(a.out.cols);
+    const double slope = a.negative_slope;
 #pragma omp parallel
-  {
-    std::vector<double> acc(heads);
+    {
+      PerHead<kHeads> acc(heads);
 #pragma omp for schedule(dynamic, 64)
-    for (int64_t r = 0; r < a.a.rows; ++r) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t p = a.a.indptr[r]; p < a.a.indptr[r + 1]; ++p) {
-        const int64_t e = edge_id(a.a, p);
-        const T* w = &a.w(e, 0);
-        if (a.gate.data) {
-          const T* gate = &a.gate(e, 0);
-          for (int64_t h = 0; h < heads; ++h) acc[h] += (gate[h] > 0 ? 1.0 : slope) * w[h];
-        } else {
-          for (int64_t h = 0; h < heads; ++h) acc[h] += 1.0 * w[h];
+      for (int64_t r = 0; r < a.a.rows; ++r) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t p = a.a.indptr[r]; p < a.a.indptr[r + 1]; ++p) {
+          const int64_t e = edge_id(a.a, p);
+          const T* w = &a.w(e, 0);
+          if (a.gate.data) {
+            const T* gate = &a.gate(e, 0);
+            for (int64_t h = 0; h < heads; ++h) acc[h] += (gate[h] > 0 ? 1.0 : slope) * w[h];
+          } else {
+            for (int64_t h = 0; h < heads; ++h) acc[h] += 1.0 * w[h];
+          }
         }
+        for (int64_t h = 0; h < heads; ++h) write(a.out(r, h), acc[h], a.accumulate);
       }
-      for (int64_t h = 0; h < heads; ++h) write(a.out(r, h), acc[h], a.accumulate);
     }
-  }
+  });
 }
 
 template <class T>

@@ -24,6 +24,9 @@ namespace {
 // Columns per block within one head, and per block of narrow heads. GCC keeps 16 double
 // accumulators of one weight in registers, but not 32 (it falls back to scalar code).
 constexpr int64_t kBlock = 16;
+// Columns per block within one head of a width that is a multiple of it: each block is one walk
+// of the row's edges, and 8 four-lane accumulators still leave registers for the loads.
+constexpr int64_t kWideBlock = 32;
 constexpr int64_t kHeadsBlock = 32;
 
 // Edge weights: weight(e, g) = w[e * stride + g] (null: all ones). g counts heads from the first
@@ -244,7 +247,10 @@ bool run_uniform_pass(const SpmmArgs<T>& a, int64_t f, int64_t c0, int64_t c1, c
         f, [&](auto width) { run(std::integral_constant<int64_t, kHeadsBlock>{}, width); });
   }
   if (done) return true;
-  if (f % kBlock == 0) {  // blocks of 16 within each head
+  if (f % kWideBlock == 0 && c0 % kWideBlock == 0 && (c1 - c0) % kWideBlock == 0) {
+    run(std::integral_constant<int64_t, kWideBlock>{},
+        std::integral_constant<int64_t, kWideBlock>{});
+  } else if (f % kBlock == 0) {  // blocks of 16 within each head
     run(std::integral_constant<int64_t, kBlock>{}, std::integral_constant<int64_t, kBlock>{});
   } else if (f < kBlock) {  // one block per narrow head
     with_width(
