@@ -124,6 +124,10 @@ void Tensor::copy_from(const Tensor& src) {
   const size_t row_bytes = static_cast<size_t>(cols_) * es;
   if (numel() == 0) return;
   if (device_ == Device::kCPU && src.device_ == Device::kCPU) {
+    if (ld_ == cols_ && src.ld_ == cols_) {  // both contiguous: one move
+      std::memmove(raw_data(), src.raw_data(), row_bytes * static_cast<size_t>(rows_));
+      return;
+    }
     for (int64_t i = 0; i < rows_; ++i) {
       std::memmove(static_cast<char*>(raw_data()) + i * ld_ * es,
                    static_cast<const char*>(src.raw_data()) + i * src.ld_ * es, row_bytes);
@@ -170,6 +174,22 @@ void convert_row(To* dst, const void* src, DType from, int64_t n) {
       break;
   }
 }
+
+// n elements of type `from` at src into type `to` at dst.
+void convert_run(void* dst, DType to, const void* src, DType from, int64_t n) {
+  switch (to) {
+    case DType::kF32:
+      return convert_row(static_cast<float*>(dst), src, from, n);
+    case DType::kF64:
+      return convert_row(static_cast<double*>(dst), src, from, n);
+    case DType::kI32:
+      return convert_row(static_cast<int32_t*>(dst), src, from, n);
+    case DType::kI64:
+      return convert_row(static_cast<int64_t*>(dst), src, from, n);
+    case DType::kU8:
+      return convert_row(static_cast<uint8_t*>(dst), src, from, n);
+  }
+}
 }  // namespace
 
 Tensor Tensor::to_dtype(DType dtype) const {
@@ -177,26 +197,15 @@ Tensor Tensor::to_dtype(DType dtype) const {
             " must be on the CPU (move it with to(Device::kCPU) first)");
   if (dtype == dtype_) return clone();
   Tensor t = empty(rows_, cols_, dtype);
-  const size_t es = dtype_size(dtype_);
-  for (int64_t i = 0; i < rows_; ++i) {
-    const void* src = static_cast<const char*>(raw_data()) + i * ld_ * es;
-    switch (dtype) {
-      case DType::kF32:
-        convert_row(t.data<float>() + i * cols_, src, dtype_, cols_);
-        break;
-      case DType::kF64:
-        convert_row(t.data<double>() + i * cols_, src, dtype_, cols_);
-        break;
-      case DType::kI32:
-        convert_row(t.data<int32_t>() + i * cols_, src, dtype_, cols_);
-        break;
-      case DType::kI64:
-        convert_row(t.data<int64_t>() + i * cols_, src, dtype_, cols_);
-        break;
-      case DType::kU8:
-        convert_row(t.data<uint8_t>() + i * cols_, src, dtype_, cols_);
-        break;
-    }
+  if (numel() == 0) return t;
+  // A contiguous tensor is one run; a strided view, one run per row.
+  const bool contiguous = ld_ == cols_;
+  const int64_t runs = contiguous ? 1 : rows_, run = contiguous ? rows_ * cols_ : cols_;
+  const size_t in_size = dtype_size(dtype_), out_size = dtype_size(dtype);
+  const char* src = static_cast<const char*>(raw_data());
+  char* dst = static_cast<char*>(t.raw_data());
+  for (int64_t i = 0; i < runs; ++i) {
+    convert_run(dst + i * run * out_size, dtype, src + i * ld_ * in_size, dtype_, run);
   }
   return t;
 }
@@ -232,6 +241,10 @@ std::vector<T> Tensor::to_vector() const {
             ", requested ", dtype_name(dtype_of<T>()));
   std::vector<T> out(static_cast<size_t>(numel()));
   if (out.empty()) return out;
+  if (device_ == Device::kCPU && ld_ == cols_) {
+    std::memcpy(out.data(), raw_data(), out.size() * sizeof(T));
+    return out;
+  }
   Tensor host = Tensor::from_vector<T>(rows_, cols_, out);  // contiguous CPU destination
   host.copy_from(*this);
   std::memcpy(out.data(), host.raw_data(), out.size() * sizeof(T));
