@@ -187,7 +187,10 @@ constexpr int64_t kPassBytes = 512 << 10;
 template <class T>
 std::vector<std::pair<int64_t, int64_t>> column_passes(const SpmmArgs<T>& a, int64_t f) {
   const int64_t row_bytes = std::max<int64_t>(1, a.x.rows * static_cast<int64_t>(sizeof(T)));
-  const int64_t fit = std::max<int64_t>(kBlock, kPassBytes / row_bytes / kBlock * kBlock);
+  // Whole wide blocks when 32 columns fit: a pass of 48 would run as three walks of 16.
+  const int64_t columns = kPassBytes / row_bytes;
+  const int64_t unit = columns >= kWideBlock ? kWideBlock : kBlock;
+  const int64_t fit = std::max<int64_t>(kBlock, columns / unit * unit);
   std::vector<std::pair<int64_t, int64_t>> passes;
   if (f >= fit) {
     for (int64_t h = 0; h < a.heads; ++h) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/simd_math.h"
@@ -27,10 +28,12 @@ struct KernelValue {
   double alpha = 0, beta = 0, gamma = 0;
 };
 
-template <class T>
+// The kernel op is a template parameter (dispatched once per call, with_kernel_op), so the
+// per-edge code holds only its own terms: the official code's L1 kernel has gamma alone.
+template <StructureKernelOp Op, class T>
 KernelValue kernel(const StructureKernelParams& k, const T* x, const T* y, int64_t d) {
   KernelValue r;
-  switch (k.op) {
+  switch (Op) {
     case StructureKernelOp::kL1Exp: {
       const double l1 = lane_sum(d, [&](int64_t j) { return std::abs(double(x[j]) - y[j]); });
       r.value = exp_vec<T>(-l1 / k.tau);
@@ -40,7 +43,7 @@ KernelValue kernel(const StructureKernelParams& k, const T* x, const T* y, int64
     case StructureKernelOp::kLinear:
     case StructureKernelOp::kPolynomial: {
       const double dot = lane_sum(d, [&](int64_t j) { return double(x[j]) * y[j]; });
-      if (k.op == StructureKernelOp::kLinear) {
+      if (Op == StructureKernelOp::kLinear) {
         r.value = dot;
         r.beta = 1.0;
       } else {
@@ -75,12 +78,35 @@ KernelValue kernel(const StructureKernelParams& k, const T* x, const T* y, int64
   return r;
 }
 
-// dh[row] += g · ∂K(h[row], other)/∂h[row].
-template <class T>
+// dh[row] += g · ∂K(h[row], other)/∂h[row], with only the terms op Op has (the others are 0).
+template <StructureKernelOp Op, class T>
 void add_kernel_grad(const KernelValue& k, double g, const T* x, const T* y, int64_t d, T* dh) {
+  constexpr bool kAlpha = Op == StructureKernelOp::kRbf || Op == StructureKernelOp::kCosine;
+  constexpr bool kBeta = Op != StructureKernelOp::kL1Exp;
+  constexpr bool kGamma = Op == StructureKernelOp::kL1Exp;
   for (int64_t j = 0; j < d; ++j) {
-    const double sign = double(x[j] > y[j]) - double(x[j] < y[j]);
-    dh[j] = T(double(dh[j]) + g * (k.alpha * x[j] + k.beta * y[j] + k.gamma * sign));
+    double dk = 0;
+    if constexpr (kAlpha) dk += k.alpha * x[j];
+    if constexpr (kBeta) dk += k.beta * y[j];
+    if constexpr (kGamma) dk += k.gamma * (double(x[j] > y[j]) - double(x[j] < y[j]));
+    dh[j] = T(double(dh[j]) + g * dk);
+  }
+}
+
+// Calls fn(std::integral_constant<StructureKernelOp, op>).
+template <class Fn>
+void with_kernel_op(StructureKernelOp op, Fn&& fn) {
+  switch (op) {
+    case StructureKernelOp::kL1Exp:
+      return fn(std::integral_constant<StructureKernelOp, StructureKernelOp::kL1Exp>{});
+    case StructureKernelOp::kLinear:
+      return fn(std::integral_constant<StructureKernelOp, StructureKernelOp::kLinear>{});
+    case StructureKernelOp::kPolynomial:
+      return fn(std::integral_constant<StructureKernelOp, StructureKernelOp::kPolynomial>{});
+    case StructureKernelOp::kRbf:
+      return fn(std::integral_constant<StructureKernelOp, StructureKernelOp::kRbf>{});
+    case StructureKernelOp::kCosine:
+      return fn(std::integral_constant<StructureKernelOp, StructureKernelOp::kCosine>{});
   }
 }
 
@@ -126,8 +152,10 @@ void log_softmax(double* a, int64_t n) {
 
 }  // namespace
 
-template <class T>
-void structure_kl(const StructureKlArgs<T>& a) {
+namespace {
+
+template <StructureKernelOp Op, class T>
+void structure_kl_op(const StructureKlArgs<T>& a) {
   const CsrView& g = a.in;
   const Sides<T> sides = distinct_sides(a.pairs, a.num_pairs);
   const auto side_count = static_cast<int64_t>(sides.views.size());
@@ -146,7 +174,7 @@ void structure_kl(const StructureKlArgs<T>& a) {
         const ConstMatView<T>& h = sides.views[s];
         double* l = logp.data() + s * n;
         for (int64_t i = 0; i < n; ++i) {
-          l[i] = kernel(a.kernel, &h(g.indices[begin + i], 0), &h(v, 0), h.cols).value;
+          l[i] = kernel<Op>(a.kernel, &h(g.indices[begin + i], 0), &h(v, 0), h.cols).value;
         }
         log_softmax<T>(l, n);
       }
@@ -166,8 +194,8 @@ void structure_kl(const StructureKlArgs<T>& a) {
   }
 }
 
-template <class T>
-void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
+template <StructureKernelOp Op, class T>
+void structure_kl_backward_op(const StructureKlBackwardArgs<T>& a) {
   const Sides<T> sides = distinct_sides(a.pairs, a.num_pairs);
   // Every (pair, side) that wants a gradient, grouped by (distinct side, output): one pass each.
   struct Term {
@@ -198,7 +226,7 @@ void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
   }
   // Every kernel but cosine has coefficients symmetric in (x, y), so an edge's kernel is computed
   // once per group (canonical = in-CSR order) and read by both passes.
-  const bool cached = a.kernel.op != StructureKernelOp::kCosine;
+  constexpr bool cached = Op != StructureKernelOp::kCosine;
   std::vector<KernelValue> values(cached ? static_cast<size_t>(a.in.nnz) : 0);
   for (const Group& group : groups) {
     const ConstMatView<T>& h = sides.views[group.side];
@@ -208,7 +236,7 @@ void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
 #pragma omp parallel for schedule(dynamic, 64)
       for (int64_t v = 0; v < a.in.rows; ++v) {
         for (int64_t pos = a.in.indptr[v]; pos < a.in.indptr[v + 1]; ++pos) {
-          values[pos] = kernel(a.kernel, &h(v, 0), &h(a.in.indices[pos], 0), d);
+          values[pos] = kernel<Op>(a.kernel, &h(v, 0), &h(a.in.indices[pos], 0), d);
         }
       }
     }
@@ -226,12 +254,25 @@ void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
             g += double(a.dkl(t.pair, dst)) * double((*t.coef)(t.pair, e));
           }
           if (g == 0) continue;
-          const KernelValue k = cached ? values[e] : kernel(a.kernel, &h(x, 0), &h(other, 0), d);
-          add_kernel_grad(k, g, &h(x, 0), &h(other, 0), d, &dh(x, 0));
+          const KernelValue k =
+              cached ? values[e] : kernel<Op>(a.kernel, &h(x, 0), &h(other, 0), d);
+          add_kernel_grad<Op>(k, g, &h(x, 0), &h(other, 0), d, &dh(x, 0));
         }
       }
     }
   }
+}
+
+}  // namespace
+
+template <class T>
+void structure_kl(const StructureKlArgs<T>& a) {
+  with_kernel_op(a.kernel.op, [&](auto op) { structure_kl_op<decltype(op)::value>(a); });
+}
+
+template <class T>
+void structure_kl_backward(const StructureKlBackwardArgs<T>& a) {
+  with_kernel_op(a.kernel.op, [&](auto op) { structure_kl_backward_op<decltype(op)::value>(a); });
 }
 
 #define GKD_INSTANTIATE(name, Args)              \
