@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,7 @@
 #include "engine/error.h"
 #include "engine/ops_graph.h"
 #include "kernels/registry.h"
-#include "kernels/spmm_variants.h"
+#include "kernels/variants.h"
 
 namespace gkd::bench {
 namespace {
@@ -136,12 +137,12 @@ Timing time_it(const Context& ctx, const std::function<void()>& run, int64_t rep
 // ---- output
 
 struct Result {
-  std::string op, graph, variant, status;  // status: ok | wrong | unsupported
+  std::string op, graph, variant, status;  // status: ok | wrong | unsupported | error
   int64_t nodes = 0, edges = 0, feat = 0, heads = 1;
   Timing t;
   double bytes = 0, flops = 0, error = 0;
   double vs_cusparse = 0;  // 0: no cuSPARSE figure for this cell
-  bool chosen = false;     // the variant spmm runs for this shape when none is named
+  bool chosen = false;     // the variant the op runs for this shape when none is named
 };
 
 class Printer {
@@ -220,50 +221,50 @@ struct Cell {
   int64_t feat, heads, repeat;
 };
 
-// Every SpMM variant (one weight per edge, in-CSR) on one cell; returns the results in table order.
-std::vector<Result> bench_spmm(const Cell& c, const std::vector<std::string>& wanted) {
-  const int64_t n = c.g.num_nodes(), e = c.g.num_edges(), f = c.feat;
-  const Tensor x = random_host(n, f, 1), w = random_host(e, 1, 2);
-  const Tensor dx = x.to(Device::kCUDA), dw = w.to(Device::kCUDA);
-  Tensor y = Tensor::empty(n, f, DType::kF32, Device::kCUDA);
-  // The CPU twin on the sampled rows.
-  Tensor want = Tensor::empty(static_cast<int64_t>(c.sample.rows.size()), f, DType::kF32);
-  kernels::cpu::spmm<float>(kernels::SpmmArgs<float>{c.sample.csr(n), w.data<float>(), 1, false,
-                                                     x.cview<float>(), want.view<float>(), false});
-  std::vector<int64_t> lens;
-  for (size_t k = 0; k < c.sample.rows.size(); ++k) {
-    lens.push_back(c.sample.indptr[k + 1] - c.sample.indptr[k]);
+bool wanted(const std::vector<std::string>& names, const char* variant) {
+  return (names.size() == 1 && names[0] == "all") ||
+         std::find(names.begin(), names.end(), variant) != names.end();
+}
+
+// Every wanted variant of an op on one cell, in table order: first its output (poisoned with NaN
+// before the call) against the CPU twin, then, if right, its timing. `cell` holds the op, sizes
+// and byte and FLOP models; `args` the op's arguments with no variant named; run(name) runs the
+// named variant into `out`, and error() compares `out` with the twin. The cuSPARSE row, when
+// there is one and it is right, gives every right row its ratio.
+template <class Variant, class Args, class RunFn, class ErrorFn>
+std::vector<Result> bench_variants(const Cell& c, std::span<const Variant> variants,
+                                   const std::vector<std::string>& names, const Result& cell,
+                                   const Args& args, Tensor& out, RunFn&& run, ErrorFn&& error) {
+  const char* chosen = nullptr;
+  for (const Variant& v : variants) {
+    if (!v.baseline && v.supports(args)) {
+      chosen = v.name;
+      break;
+    }
   }
   std::vector<Result> results;
-  for (const kernels::cuda::SpmmVariant& v : kernels::cuda::spmm_variants()) {
-    if (std::find(wanted.begin(), wanted.end(), v.name) == wanted.end() &&
-        !(wanted.size() == 1 && wanted[0] == "all")) {
-      continue;
-    }
-    Result r{.op = "spmm",
-             .graph = c.graph,
-             .variant = v.name,
-             .nodes = n,
-             .edges = e,
-             .feat = f,
-             .heads = 1};
-    r.bytes = 8.0 * (n + 1) + 8.0 * e + 8.0 * n * f;
-    r.flops = 2.0 * e * f;
-    kernels::SpmmArgs<float> args{c.dg.in_csr(),     dw.data<float>(), 1,    false,
-                                  dx.cview<float>(), y.view<float>(),  false};
-    r.chosen = std::string(kernels::cuda::spmm_variant_for(args).name) == v.name;
+  for (const Variant& v : variants) {
+    if (!wanted(names, v.name)) continue;
+    Result r = cell;
+    r.variant = v.name;
+    r.chosen = chosen && std::string(chosen) == v.name;
     if (!v.supports(args)) {
       r.status = "unsupported";
       results.push_back(r);
       continue;
     }
-    const ops::SpmmOptions o{.variant = v.name};
-    const auto run = [&] { ops::spmm(c.gpu, c.dg, dx, dw, y, o); };
-    y.fill(std::nan(""));
-    run();
-    r.error = error_ratio(y.to(Device::kCPU), c.sample.rows, want, lens);
-    r.status = r.error <= 1 ? "ok" : "wrong";
-    if (r.status == "ok") r.t = time_it(c.gpu, run, c.repeat);
+    const auto call = [&] { run(v.name); };
+    try {
+      out.fill(std::nan(""));
+      call();
+      r.error = error();
+      r.status = r.error <= 1 ? "ok" : "wrong";
+      if (r.status == "ok") r.t = time_it(c.gpu, call, c.repeat);
+    } catch (const Error& failure) {  // e.g. a library refusing a shape: report, go on
+      r.status = "error";
+      fmt::print(stderr, "gkd-bench: {} {} on {} F={}: {}\n", r.op, v.name, r.graph, r.feat,
+                 failure.what());
+    }
     results.push_back(r);
   }
   const auto cs = std::find_if(results.begin(), results.end(), [](const Result& r) {
@@ -277,7 +278,33 @@ std::vector<Result> bench_spmm(const Cell& c, const std::vector<std::string>& wa
   return results;
 }
 
-Result bench_sddmm(const Cell& c) {
+// SpMM with one weight per edge over the in-CSR.
+std::vector<Result> bench_spmm(const Cell& c, const std::vector<std::string>& names) {
+  const int64_t n = c.g.num_nodes(), e = c.g.num_edges(), f = c.feat;
+  const Tensor x = random_host(n, f, 1), w = random_host(e, 1, 2);
+  const Tensor dx = x.to(Device::kCUDA), dw = w.to(Device::kCUDA);
+  Tensor y = Tensor::empty(n, f, DType::kF32, Device::kCUDA);
+  // The CPU twin on the sampled rows.
+  Tensor want = Tensor::empty(static_cast<int64_t>(c.sample.rows.size()), f, DType::kF32);
+  kernels::cpu::spmm<float>(kernels::SpmmArgs<float>{c.sample.csr(n), w.data<float>(), 1, false,
+                                                     x.cview<float>(), want.view<float>(), false});
+  std::vector<int64_t> lens;
+  for (size_t k = 0; k + 1 < c.sample.indptr.size(); ++k) {
+    lens.push_back(c.sample.indptr[k + 1] - c.sample.indptr[k]);
+  }
+  Result cell{.op = "spmm", .graph = c.graph, .nodes = n, .edges = e, .feat = f, .heads = 1};
+  cell.bytes = 8.0 * (n + 1) + 8.0 * e + 8.0 * n * f;
+  cell.flops = 2.0 * e * f;
+  const kernels::SpmmArgs<float> args{c.dg.in_csr(),     dw.data<float>(), 1,    false,
+                                      dx.cview<float>(), y.view<float>(),  false};
+  return bench_variants(
+      c, kernels::cuda::spmm_variants(), names, cell, args, y,
+      [&](const char* variant) { ops::spmm(c.gpu, c.dg, dx, dw, y, {.variant = variant}); },
+      [&] { return error_ratio(y.to(Device::kCPU), c.sample.rows, want, lens); });
+}
+
+// SDDMM dot with one head over the in-CSR.
+std::vector<Result> bench_sddmm(const Cell& c, const std::vector<std::string>& names) {
   const int64_t n = c.g.num_nodes(), e = c.g.num_edges(), f = c.feat;
   const Tensor u = random_host(n, f, 3), v = random_host(n, f, 4);
   const Tensor du = u.to(Device::kCUDA), dv = v.to(Device::kCUDA);
@@ -294,18 +321,22 @@ Result bench_sddmm(const Cell& c) {
   kernels::cpu::sddmm<float>(kernels::SddmmArgs<float>{sub, kernels::SddmmOp::kDot, 1,
                                                        u.cview<float>(), v_rows.cview<float>(),
                                                        want.view<float>(), false});
-  Result r{.op = "sddmm", .graph = c.graph, .variant = "cuda", .nodes = n, .edges = e, .feat = f};
-  r.bytes = 8.0 * (n + 1) + 4.0 * e + 8.0 * n * f + 4.0 * e;
-  r.flops = 2.0 * e * f;
-  const auto run = [&] { ops::sddmm(c.gpu, c.dg, kernels::SddmmOp::kDot, du, dv, out); };
-  out.fill(std::nan(""));
-  run();
-  const Tensor got = out.to(Device::kCPU);
-  std::vector<int64_t> positions(c.sample.positions.begin(), c.sample.positions.end());
-  r.error = error_ratio(got, positions, want, std::vector<int64_t>(positions.size(), f));
-  r.status = r.error <= 1 ? "ok" : "wrong";
-  if (r.status == "ok") r.t = time_it(c.gpu, run, c.repeat);
-  return r;
+  const std::vector<int64_t> positions(c.sample.positions.begin(), c.sample.positions.end());
+  Result cell{.op = "sddmm", .graph = c.graph, .nodes = n, .edges = e, .feat = f, .heads = 1};
+  cell.bytes = 8.0 * (n + 1) + 4.0 * e + 8.0 * n * f + 4.0 * e;
+  cell.flops = 2.0 * e * f;
+  const kernels::SddmmArgs<float> args{
+      c.dg.in_csr(),     kernels::SddmmOp::kDot, 1,    du.cview<float>(),
+      dv.cview<float>(), out.view<float>(),      false};
+  return bench_variants(
+      c, kernels::cuda::sddmm_variants(), names, cell, args, out,
+      [&](const char* variant) {
+        ops::sddmm(c.gpu, c.dg, kernels::SddmmOp::kDot, du, dv, out, false, variant);
+      },
+      [&] {
+        return error_ratio(out.to(Device::kCPU), positions, want,
+                           std::vector<int64_t>(positions.size(), f));
+      });
 }
 
 Result bench_edge_softmax(const Cell& c) {
@@ -358,7 +389,7 @@ int run_gpu(const std::string& op, int argc, char** argv) {
   const Printer out(flag(argc, argv, "--format", "table"), device::cuda_device_name(),
                     device::cuda_copy_bandwidth_gbs(gpu.stream()));
   bool wrong = false;
-  std::vector<double> ratios;  // spmm: the shape-chosen variant against cuSPARSE, per cell
+  std::vector<double> ratios;  // the shape-chosen variant against cuSPARSE, per cell
   std::string worst_cell;
   double worst = std::numeric_limits<double>::infinity();
   for (const std::string& name : graphs) {
@@ -367,7 +398,7 @@ int run_gpu(const std::string& op, int argc, char** argv) {
     const SampledRows sample = sample_rows(g, check_rows);
     const auto run_cell = [&](int64_t feat) {
       const Cell cell{gpu, g, dg, sample, short_name(name), feat, heads, repeat};
-      if (op == "sddmm") return std::vector<Result>{bench_sddmm(cell)};
+      if (op == "sddmm") return bench_sddmm(cell, variants);
       if (op == "edge_softmax") return std::vector<Result>{bench_edge_softmax(cell)};
       return bench_spmm(cell, variants);
     };
@@ -375,7 +406,7 @@ int run_gpu(const std::string& op, int argc, char** argv) {
       const std::vector<Result> results = run_cell(feat);
       for (const Result& r : results) {
         out.print(r);
-        wrong = wrong || r.status == "wrong";
+        wrong = wrong || r.status == "wrong" || r.status == "error";
       }
       for (const Result& r : results) {
         if (!r.chosen || r.vs_cusparse <= 0) continue;
@@ -391,11 +422,11 @@ int run_gpu(const std::string& op, int argc, char** argv) {
     double log_sum = 0;
     for (const double r : ratios) log_sum += std::log(r);
     out.note(
-        "spmm, the variant chosen by shape vs cuSPARSE: geomean {:.2f}x over {} cells, "
+        "{}, the variant chosen by shape vs cuSPARSE: geomean {:.2f}x over {} cells, "
         "lowest {:.2f}x at {}\n",
-        std::exp(log_sum / double(ratios.size())), ratios.size(), worst, worst_cell);
+        op, std::exp(log_sum / double(ratios.size())), ratios.size(), worst, worst_cell);
   }
-  if (wrong) out.note("some variants were WRONG against the CPU twin; they were not timed\n");
+  if (wrong) out.note("some variants were WRONG against the CPU twin or failed; not timed\n");
   return wrong ? 1 : 0;
 }
 

@@ -13,7 +13,7 @@
 #include "engine/error.h"
 #include "engine/ops_graph.h"
 #include "kernels/registry.h"
-#include "kernels/spmm_variants.h"
+#include "kernels/variants.h"
 
 namespace {
 
@@ -24,7 +24,7 @@ constexpr const char* kUsage = R"(usage: gkd-bench list
                  [graph options]
 
 list   every kernel of kernels/kernels.def, whether its CUDA twin exists, and the CUDA SpMM
-       variants of this build
+       and SDDMM variants of this build
 cpu    median time of a CPU twin over R runs (default 10), with the bandwidth implied by the
        op's bytes (kernels/<op>.h)
 gpu    for every graph and width: each variant's output on S sampled rows (default 2048, the
@@ -87,7 +87,10 @@ int main(int argc, char** argv) {
         fmt::print("{:<22} cuda_twin={:<3} {}\n", k.name, k.has_cuda_twin ? "yes" : "no", k.doc);
       }
       for (const auto& v : gkd::kernels::cuda::spmm_variants()) {
-        fmt::print("spmm variant {:<10} {}{}\n", v.name, v.doc, v.baseline ? " [baseline]" : "");
+        fmt::print("spmm variant  {:<10} {}{}\n", v.name, v.doc, v.baseline ? " [baseline]" : "");
+      }
+      for (const auto& v : gkd::kernels::cuda::sddmm_variants()) {
+        fmt::print("sddmm variant {:<10} {}{}\n", v.name, v.doc, v.baseline ? " [baseline]" : "");
       }
       return 0;
     }

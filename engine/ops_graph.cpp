@@ -101,7 +101,7 @@ Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x,
 }
 
 void sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor& u,
-           const Tensor& v, Tensor& out, bool accumulate) {
+           const Tensor& v, Tensor& out, bool accumulate, const char* variant) {
   check_graph(ctx, "sddmm", g);
   check_on(ctx, "sddmm", "u", u);
   check_on(ctx, "sddmm", "v", v);
@@ -117,8 +117,8 @@ void sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor
   check_shape("sddmm", "out", out, g.num_edges(), heads);
   dispatch_float(ctx, "sddmm", u.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kernels::SddmmArgs<T> a{g.in_csr(),    op,        heads, u.cview<T>(), v.cview<T>(),
-                            out.view<T>(), accumulate};
+    kernels::SddmmArgs<T> a{g.in_csr(),    op,         heads,  u.cview<T>(), v.cview<T>(),
+                            out.view<T>(), accumulate, variant};
     launch(ctx, a, kernels::cpu::sddmm<T>, kernels::cuda::sddmm);
   });
 }

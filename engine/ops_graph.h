@@ -18,7 +18,7 @@ struct SpmmOptions {
   bool transpose = false;   // aggregate over out-edges (y = Aᵀ x) instead of in-edges
   bool mean = false;        // divide each row's sum by its number of entries
   bool accumulate = false;  // y += ... instead of y = ...
-  // On CUDA, the variant to run by name (kernels/spmm_variants.h); null: the one chosen by shape.
+  // On CUDA, the variant to run by name (kernels/variants.h); null: the one chosen by shape.
   // "cusparse" keeps one plan keyed by the operands' addresses and shapes: a benchmark baseline,
   // not for graphs that replace freed ones of the same size.
   const char* variant = nullptr;
@@ -49,8 +49,10 @@ Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x,
 
 // out[e, h] (+)= op(u[src e, h-th slice], v[dst e, h-th slice]) for op = dot, L1, squared L2 or
 // cosine. u, v: [N, H*F]; out: [E, H] with H = out.cols.
+// `variant`: on CUDA, the one to run by name (kernels/variants.h); null: the one chosen by shape
+// ("cusparse" keeps a plan keyed by operand addresses, as in SpmmOptions).
 void sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor& u,
-           const Tensor& v, Tensor& out, bool accumulate = false);
+           const Tensor& v, Tensor& out, bool accumulate = false, const char* variant = nullptr);
 Tensor sddmm(const Context& ctx, const Graph& g, kernels::SddmmOp op, const Tensor& u,
              const Tensor& v, int64_t heads = 1);
 // d (+)= ∂<grad, sddmm(op, u, v)>/∂u (wrt = kU) or /∂v (wrt = kV). u, v, d: [N, H*F];

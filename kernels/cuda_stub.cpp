@@ -3,7 +3,7 @@
 // the kernel. This is one of the three places allowed an #ifdef for CUDA (GUIDE §4).
 #include "engine/error.h"
 #include "kernels/registry.h"
-#include "kernels/spmm_variants.h"
+#include "kernels/variants.h"
 
 namespace gkd::kernels::cuda {
 
@@ -31,9 +31,17 @@ namespace gkd::kernels::cuda {
 std::span<const SpmmVariant> spmm_variants() {
   return {};
 }
+std::span<const SddmmVariant> sddmm_variants() {
+  return {};
+}
 const SpmmVariant& spmm_variant_for(const SpmmArgs<float>&) {
   GKD_FAIL(
       "[spmm] this build has no CUDA backend (reconfigure with -DGKD_CUDA=ON on a machine "
+      "with nvcc)");
+}
+const SddmmVariant& sddmm_variant_for(const SddmmArgs<float>&) {
+  GKD_FAIL(
+      "[sddmm] this build has no CUDA backend (reconfigure with -DGKD_CUDA=ON on a machine "
       "with nvcc)");
 }
 #endif

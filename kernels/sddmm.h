@@ -49,6 +49,9 @@ struct SddmmArgs {
   ConstMatView<T> v;  // [a.rows, H*F] destination-side features
   MatView<T> out;     // [a.nnz, H]; overwritten or accumulated
   bool accumulate;
+  // CUDA only: the variant to run, by name (kernels/variants.h); null: the one chosen by shape.
+  // The CPU twin ignores it.
+  const char* variant = nullptr;
 };
 
 // Which operand sddmm_backward differentiates.

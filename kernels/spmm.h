@@ -21,7 +21,7 @@ struct SpmmArgs {
   ConstMatView<T> x;  // [a.cols, H*F]
   MatView<T> y;       // [a.rows, H*F]; overwritten (rows with no entries get 0) or accumulated
   bool accumulate;    // false: y = A·x ; true: y += A·x
-  // CUDA only: the variant to run, by name (kernels/spmm_variants.h); null: the one chosen by
+  // CUDA only: the variant to run, by name (kernels/variants.h); null: the one chosen by
   // shape. The CPU twin ignores it.
   const char* variant = nullptr;
 };

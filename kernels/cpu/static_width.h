@@ -28,7 +28,7 @@ constexpr int64_t static_or(int64_t n) {
 // compiler keeps it in registers), else a vector of the run-time count.
 template <int64_t W>
 struct PerHead : std::array<double, W> {
-  explicit PerHead(int64_t) {}
+  explicit PerHead(int64_t) : std::array<double, W>{} {}
 };
 template <>
 struct PerHead<0> : std::vector<double> {

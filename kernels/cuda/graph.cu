@@ -5,9 +5,12 @@
 
 #include <cmath>
 
+#include "kernels/cuda/cusparse_baselines.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/cuda/variant_pick.h"
 #include "kernels/registry.h"
+#include "kernels/variants.h"
 
 namespace gkd::kernels::cuda {
 namespace {
@@ -133,7 +136,14 @@ __global__ void edge_map_backward_kernel(EdgeMapBackwardArgs<float> a) {
 
 }  // namespace
 
-void sddmm(const SddmmArgs<float>& a, Stream stream) {
+namespace {
+
+// The SDDMM variants: ours (a thread per edge and head) and the cuSPARSE baseline.
+bool element_sddmm_supports(const SddmmArgs<float>&) {
+  return true;
+}
+
+void element_sddmm_run(const SddmmArgs<float>& a, Stream stream) {
   const int64_t n = a.a.nnz * a.heads;
   if (n == 0) return;
   const unsigned grid = grid_for(n, kBlock);
@@ -152,6 +162,27 @@ void sddmm(const SddmmArgs<float>& a, Stream stream) {
       break;
   }
   check_launch("sddmm");
+}
+
+constexpr SddmmVariant kSddmmVariants[] = {
+    {"element", "a thread per edge and head, double accumulation (every op)", false,
+     element_sddmm_supports, element_sddmm_run},
+    {"cusparse", "cusparseSDDMM with preprocess (dot, one head, in-CSR)", true,
+     cusparse_sddmm_supports, cusparse_sddmm_run},
+};
+
+}  // namespace
+
+std::span<const SddmmVariant> sddmm_variants() {
+  return kSddmmVariants;
+}
+
+const SddmmVariant& sddmm_variant_for(const SddmmArgs<float>& a) {
+  return pick_variant(sddmm_variants(), a, "sddmm");
+}
+
+void sddmm(const SddmmArgs<float>& a, Stream stream) {
+  sddmm_variant_for(a).run(a, stream);
 }
 
 void sddmm_backward(const SddmmBackwardArgs<float>& a, Stream stream) {

@@ -12,7 +12,7 @@
 #include "engine/context.h"
 #include "engine/ops_graph.h"
 #include "engine/ops_structure.h"
-#include "kernels/spmm_variants.h"
+#include "kernels/variants.h"
 #include "tests/support/fixtures.h"
 
 using namespace gkd;
@@ -140,6 +140,55 @@ TEST_CASE("parity: every spmm variant on every shape it supports") {
                 ops::spmm(gpu, dg, x, w, got, o);
                 check_close(got, want, tol);
               }
+            }
+          }
+        }
+      }
+    }
+    CAPTURE(variant.name);
+    CHECK(covered > 0);
+  }
+}
+
+TEST_CASE("parity: every sddmm variant on every shape it supports") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  // Device graphs live to the end, as in the spmm case (the cuSPARSE plan is keyed by address).
+  const std::vector<test::GraphCase> cases = graphs();
+  std::vector<Graph> device_graphs;
+  for (const test::GraphCase& c : cases) device_graphs.push_back(c.graph.to(Device::kCUDA));
+  for (const kernels::cuda::SddmmVariant& variant : kernels::cuda::sddmm_variants()) {
+    int64_t covered = 0;
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const test::GraphCase& c = cases[i];
+      const Graph& dg = device_graphs[i];
+      const int64_t n = c.graph.num_nodes(), e = c.graph.num_edges();
+      for (const int64_t heads : {int64_t{1}, int64_t{2}}) {
+        for (const int64_t f : {1, 16, 100}) {
+          for (const SddmmOp op :
+               {SddmmOp::kDot, SddmmOp::kL1, SddmmOp::kSquaredL2, SddmmOp::kCosine}) {
+            for (const bool accumulate : {false, true}) {
+              const uint64_t seed = test::fresh_seed();
+              CAPTURE(variant.name);
+              CAPTURE(c.name);
+              CAPTURE(heads);
+              CAPTURE(f);
+              CAPTURE(static_cast<int>(op));
+              CAPTURE(accumulate);
+              CAPTURE(seed);
+              const Tensor u = test::random_away_from_zero(n, heads * f, DType::kF32, seed);
+              const Tensor v = test::random_away_from_zero(n, heads * f, DType::kF32, seed + 1);
+              const Tensor out0 = test::random_tensor(e, heads, DType::kF32, seed + 2);
+              const Tensor du = u.to(Device::kCUDA), dv = v.to(Device::kCUDA);
+              Tensor got = accumulate ? out0.to(Device::kCUDA) : poisoned(e, heads);
+              const kernels::SddmmArgs<float> args{
+                  dg.in_csr(),       op,        heads, du.cview<float>(), dv.cview<float>(),
+                  got.view<float>(), accumulate};
+              if (!variant.supports(args)) continue;
+              ++covered;
+              Tensor want = out0.clone();
+              ops::sddmm(cpu, c.graph, op, u, v, want, accumulate);
+              ops::sddmm(gpu, dg, op, du, dv, got, accumulate, variant.name);
+              check_close(got, want, 1e-5 * std::sqrt(double(f)));
             }
           }
         }
