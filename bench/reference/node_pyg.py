@@ -12,7 +12,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ except ImportError:
     sys.exit(1)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from node_torch import accuracy, fail, load_npz  # noqa: E402  (same reader and checks)
+from node_torch import fail, load_npz, timed_training  # noqa: E402  (same reader, checks, loop)
 
 
 class GCN(torch.nn.Module):
@@ -86,8 +85,7 @@ def main():
     d = load_npz(args.data)
     x = dense_row_normalised(d).to(dev)
     y = torch.from_numpy(d["y"]).long().to(dev)
-    train_mask, val_mask, test_mask = (torch.from_numpy(d[k]).bool().to(dev)
-                                       for k in ("train_mask", "val_mask", "test_mask"))
+    masks = [torch.from_numpy(d[k]).bool().to(dev) for k in ("train_mask", "val_mask", "test_mask")]
     edge_index = torch.from_numpy(d["edge_index"]).long().to(dev)
     num_classes = int(y.max()) + 1
     if args.model == "gcn":
@@ -97,23 +95,8 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=5e-4)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
-    times_ms, best_val, test_at_best = [], -1.0, 0.0
-    for _ in range(args.epochs):
-        sync()
-        t0 = time.perf_counter()
-        model.train()
-        loss = F.cross_entropy(model(x, edge_index)[train_mask], y[train_mask])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sync()
-        times_ms.append(1000.0 * (time.perf_counter() - t0))
-        model.eval()
-        with torch.no_grad():
-            pred = model(x, edge_index).argmax(1)
-        val_acc = accuracy(pred, y, val_mask)
-        if val_acc > best_val:
-            best_val, test_at_best = val_acc, accuracy(pred, y, test_mask)
+    times_ms, best_val, test_at_best = timed_training(
+        lambda: model(x, edge_index), model, opt, y, masks, args.epochs, sync)
 
     timed = times_ms[args.warmup:]
     result = {
