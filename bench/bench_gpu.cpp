@@ -8,7 +8,7 @@
 //                     out)
 //   GB/s              compulsory bytes / cold time, and that as a fraction of the card's copy
 //   GFLOP/s           2EF / cold time (spmm, sddmm)
-//   vs_cusparse       cuSPARSE's cold time / the variant's (spmm)
+//   vs_cusparse       cuSPARSE's cold time / the variant's (spmm, sddmm)
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -237,7 +237,7 @@ std::vector<Result> bench_variants(const Cell& c, std::span<const Variant> varia
                                    const Args& args, Tensor& out, RunFn&& run, ErrorFn&& error) {
   const char* chosen = nullptr;
   for (const Variant& v : variants) {
-    if (!v.baseline && v.supports(args)) {
+    if (!v.baseline && v.supports(args) && (!v.prefers || v.prefers(args))) {
       chosen = v.name;
       break;
     }
@@ -339,7 +339,8 @@ std::vector<Result> bench_sddmm(const Cell& c, const std::vector<std::string>& n
       });
 }
 
-Result bench_edge_softmax(const Cell& c) {
+// Edge softmax of H heads of logits over the in-CSR.
+std::vector<Result> bench_edge_softmax(const Cell& c, const std::vector<std::string>& names) {
   const int64_t n = c.g.num_nodes(), e = c.g.num_edges(), h = c.heads;
   const Tensor z = random_host(e, h, 5);
   const Tensor dz = z.to(Device::kCUDA);
@@ -347,7 +348,7 @@ Result bench_edge_softmax(const Cell& c) {
   Tensor want_full = Tensor::full(e, h, 0.0, DType::kF32);
   kernels::cpu::edge_softmax<float>(kernels::EdgeSoftmaxArgs<float>{
       c.sample.csr(n), z.cview<float>(), want_full.view<float>(), false});
-  std::vector<int64_t> positions(c.sample.positions.begin(), c.sample.positions.end());
+  const std::vector<int64_t> positions(c.sample.positions.begin(), c.sample.positions.end());
   Tensor want = Tensor::empty(static_cast<int64_t>(positions.size()), h, DType::kF32);
   for (size_t k = 0; k < positions.size(); ++k) {
     std::copy_n(want_full.data<float>() + positions[k] * h, h, want.data<float>() + k * h);
@@ -357,21 +358,15 @@ Result bench_edge_softmax(const Cell& c) {
     lens.insert(lens.end(), c.sample.indptr[r + 1] - c.sample.indptr[r],
                 c.sample.indptr[r + 1] - c.sample.indptr[r]);
   }
-  Result r{.op = "edge_softmax",
-           .graph = c.graph,
-           .variant = "cuda",
-           .nodes = n,
-           .edges = e,
-           .feat = 0,
-           .heads = h};
-  r.bytes = 8.0 * (n + 1) + 8.0 * e * h;
-  const auto run = [&] { ops::edge_softmax(c.gpu, c.dg, dz, p); };
-  p.fill(std::nan(""));
-  run();
-  r.error = error_ratio(p.to(Device::kCPU), positions, want, lens);
-  r.status = r.error <= 1 ? "ok" : "wrong";
-  if (r.status == "ok") r.t = time_it(c.gpu, run, c.repeat);
-  return r;
+  Result cell{
+      .op = "edge_softmax", .graph = c.graph, .nodes = n, .edges = e, .feat = 0, .heads = h};
+  cell.bytes = 8.0 * (n + 1) + 8.0 * e * h;
+  const kernels::EdgeSoftmaxArgs<float> args{
+      .a = c.dg.in_csr(), .z = dz.cview<float>(), .p = p.view<float>(), .log = false};
+  return bench_variants(
+      c, kernels::cuda::edge_softmax_variants(), names, cell, args, p,
+      [&](const char* variant) { ops::edge_softmax(c.gpu, c.dg, dz, p, false, variant); },
+      [&] { return error_ratio(p.to(Device::kCPU), positions, want, lens); });
 }
 
 }  // namespace
@@ -399,7 +394,7 @@ int run_gpu(const std::string& op, int argc, char** argv) {
     const auto run_cell = [&](int64_t feat) {
       const Cell cell{gpu, g, dg, sample, short_name(name), feat, heads, repeat};
       if (op == "sddmm") return bench_sddmm(cell, variants);
-      if (op == "edge_softmax") return std::vector<Result>{bench_edge_softmax(cell)};
+      if (op == "edge_softmax") return bench_edge_softmax(cell, variants);
       return bench_spmm(cell, variants);
     };
     for (const int64_t feat : op == "edge_softmax" ? std::vector<int64_t>{0} : feats) {

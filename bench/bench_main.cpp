@@ -23,8 +23,8 @@ constexpr const char* kUsage = R"(usage: gkd-bench list
                  [--variants V,...] [--repeat R] [--check-rows S] [--format table|csv|jsonl]
                  [graph options]
 
-list   every kernel of kernels/kernels.def, whether its CUDA twin exists, and the CUDA SpMM
-       and SDDMM variants of this build
+list   every kernel of kernels/kernels.def, whether its CUDA twin exists, and the CUDA
+       variants (SpMM, SDDMM, edge softmax) of this build
 cpu    median time of a CPU twin over R runs (default 10), with the bandwidth implied by the
        op's bytes (kernels/<op>.h)
 gpu    for every graph and width: each variant's output on S sampled rows (default 2048, the
@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
       }
       for (const auto& v : gkd::kernels::cuda::sddmm_variants()) {
         fmt::print("sddmm variant {:<10} {}{}\n", v.name, v.doc, v.baseline ? " [baseline]" : "");
+      }
+      for (const auto& v : gkd::kernels::cuda::edge_softmax_variants()) {
+        fmt::print("edge_softmax variant {:<10} {}\n", v.name, v.doc);
       }
       return 0;
     }

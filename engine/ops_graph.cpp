@@ -261,14 +261,16 @@ void edge_map_backward(const Context& ctx, const EdgeMap& map, const Tensor& x, 
   });
 }
 
-void edge_softmax(const Context& ctx, const Graph& g, const Tensor& z, Tensor& p, bool log) {
+void edge_softmax(const Context& ctx, const Graph& g, const Tensor& z, Tensor& p, bool log,
+                  const char* variant) {
   const char* name = "edge_softmax";
   check_graph(ctx, name, g);
   const int64_t heads = check_edge_values(ctx, name, "z", z, g);
   check_tensor(ctx, name, "p", p, g.num_edges(), heads, z.dtype());
   dispatch_float(ctx, name, z.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kernels::EdgeSoftmaxArgs<T> a{.a = g.in_csr(), .z = z.cview<T>(), .p = p.view<T>(), .log = log};
+    kernels::EdgeSoftmaxArgs<T> a{
+        .a = g.in_csr(), .z = z.cview<T>(), .p = p.view<T>(), .log = log, .variant = variant};
     launch(ctx, a, kernels::cpu::edge_softmax<T>, kernels::cuda::edge_softmax);
   });
 }

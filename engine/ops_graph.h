@@ -100,7 +100,9 @@ void edge_map_backward(const Context& ctx, const EdgeMap& map, const Tensor& x, 
 
 // p[e, h] = softmax of z over the in-edges of dst(e), per head, or log p when `log` (use it for
 // KL terms: f32 probabilities underflow once a row's logits span ~100). z, p: [E, H] (p may be z).
-void edge_softmax(const Context& ctx, const Graph& g, const Tensor& z, Tensor& p, bool log = false);
+// `variant`: on CUDA, the one to run by name (kernels/variants.h); null: the one chosen by shape.
+void edge_softmax(const Context& ctx, const Graph& g, const Tensor& z, Tensor& p, bool log = false,
+                  const char* variant = nullptr);
 Tensor edge_softmax(const Context& ctx, const Graph& g, const Tensor& z, bool log = false);
 // From the forward output y (p, or log p when `log`): dz (+)= p (dy - Σ_{in-edges} p dy), or
 // dy - p Σ_{in-edges} dy for the log form. y, dy, dz: [E, H].

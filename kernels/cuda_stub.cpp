@@ -34,6 +34,9 @@ std::span<const SpmmVariant> spmm_variants() {
 std::span<const SddmmVariant> sddmm_variants() {
   return {};
 }
+std::span<const EdgeSoftmaxVariant> edge_softmax_variants() {
+  return {};
+}
 const SpmmVariant& spmm_variant_for(const SpmmArgs<float>&) {
   GKD_FAIL(
       "[spmm] this build has no CUDA backend (reconfigure with -DGKD_CUDA=ON on a machine "

@@ -33,6 +33,9 @@ struct EdgeSoftmaxArgs {
   ConstMatView<T> z;  // [E, H] logits, canonical edge order
   MatView<T> p;       // [E, H] p or log p, overwritten (every edge lies in a row); may alias z
   bool log;           // write log p
+  // CUDA only: the variant to run, by name (kernels/variants.h); null: the one chosen by shape.
+  // The CPU twin ignores it.
+  const char* variant = nullptr;
 };
 
 template <class T>

@@ -27,7 +27,7 @@ const KernelVariant<Args>& pick_variant(std::span<const KernelVariant<Args>> var
     GKD_FAIL("[", op, "] unknown variant '", a.variant, "' (expected one of ", names, ")");
   }
   for (const KernelVariant<Args>& v : variants) {
-    if (!v.baseline && v.supports(a)) return v;
+    if (!v.baseline && v.supports(a) && (!v.prefers || v.prefers(a))) return v;
   }
   GKD_FAIL("[", op, "] no variant supports this input");
 }

@@ -199,6 +199,32 @@ TEST_CASE("parity: every sddmm variant on every shape it supports") {
   }
 }
 
+TEST_CASE("parity: every edge softmax variant, plain and log, 1 and 8 heads") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  for (const kernels::cuda::EdgeSoftmaxVariant& variant : kernels::cuda::edge_softmax_variants()) {
+    for (const test::GraphCase& c : graphs()) {
+      const Graph dg = c.graph.to(Device::kCUDA);
+      const int64_t e = c.graph.num_edges();
+      for (const int64_t heads : {int64_t{1}, int64_t{8}}) {
+        for (const bool log : {false, true}) {
+          const uint64_t seed = test::fresh_seed();
+          CAPTURE(variant.name);
+          CAPTURE(c.name);
+          CAPTURE(heads);
+          CAPTURE(log);
+          CAPTURE(seed);
+          const Tensor z = test::random_tensor(e, heads, DType::kF32, seed, -5.0, 5.0);
+          Tensor want = Tensor::zeros(e, heads, DType::kF32);
+          ops::edge_softmax(cpu, c.graph, z, want, log);
+          Tensor got = poisoned(e, heads);
+          ops::edge_softmax(gpu, dg, z.to(Device::kCUDA), got, log, variant.name);
+          check_close(got, want, tolerance(c.graph));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("parity: sddmm and its backward for every op and both sides") {
   const Context cpu = Context::cpu(), gpu = Context::cuda();
   for (const test::GraphCase& c : graphs()) {
