@@ -41,6 +41,9 @@ struct HeadWeights {
 // every edge is a few full-width converts, multiplies and adds. Left to itself, GCC's SLP
 // vectoriser split a 16-column block into runs of 1 + 8 + 4 + 2 + 1 lanes.
 using Lanes = double __attribute__((vector_size(32)));
+// Without AVX, compilers note that returning Lanes by value has an ABI of its own. No Lanes value
+// crosses a call: every helper that returns one is inlined into the block below.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 template <class T>
 inline Lanes load_lanes(const T* p) {
