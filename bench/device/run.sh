@@ -66,7 +66,7 @@ fi
 # In order of what the issues ask first: SpMM against cuSPARSE, edge softmax against its floor,
 # end-to-end training against PyTorch and PyG, then SDDMM and 8-head edge softmax.
 step spmm 200 gkd-bench gpu spmm --graph "$graphs,arxiv,reddit,products" \
-  --feat 16,32,64,128,256,512 --format csv
+  --feat 16,32,64,128,256,512 --repeat 10 --format csv
 step edge_softmax 60 gkd-bench gpu edge_softmax --graph "$graphs,arxiv,reddit,products" \
   --heads 1 --format csv
 for model in gcn gat; do
