@@ -26,4 +26,8 @@ add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffp-contract=off>)
 # a loop with a select (ReLU, ELU, exp's range guards) stays scalar. Values are unchanged (no
 # reassociation, no contraction); clang already assumes this.
 add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fno-trapping-math>)
+# Nothing reads errno after a math call either: with errno to set, a sqrt of a possibly negative
+# value stays a scalar call, and Adam's update loop (sqrt of the second moment) stayed scalar.
+# sqrt is correctly rounded either way, so values are unchanged.
+add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fno-math-errno>)
 message(STATUS "gkd: CPU architecture: ${GKD_CPU_ARCH}")
