@@ -16,13 +16,13 @@ namespace {
 void check_cuda(cudaError_t status, const char* op, const char* what) {
   if (status != cudaSuccess) {
     cudaGetLastError();
-    GKD_FAIL("[", op, "/cusparse] ", what, ": ", cudaGetErrorString(status));
+    GKD_FAIL("[", op, "] variant cusparse: ", what, ": ", cudaGetErrorString(status));
   }
 }
 
 void check_cusparse(cusparseStatus_t status, const char* op, const char* what) {
   if (status != CUSPARSE_STATUS_SUCCESS) {
-    GKD_FAIL("[", op, "/cusparse] ", what, ": ", cusparseGetErrorString(status));
+    GKD_FAIL("[", op, "] variant cusparse: ", what, ": ", cusparseGetErrorString(status));
   }
 }
 
@@ -68,7 +68,7 @@ struct Plan {
     check_cuda(cudaMalloc(&indptr, (csr.rows + 1) * sizeof(int32_t)), op, "cudaMalloc");
     narrow_indptr_kernel<<<grid_for(csr.rows + 1, kBlock), kBlock, 0, raw(stream)>>>(
         csr.indptr, indptr, csr.rows + 1);
-    check_launch(op);
+    check_launch(op, "cusparse");
   }
   void allocate_work(size_t bytes, const char* op) {
     check_cuda(cudaMalloc(&work, std::max<size_t>(bytes, 16)), op, "cudaMalloc");
@@ -107,7 +107,7 @@ void cusparse_spmm_run(const SpmmArgs<float>& a, Stream stream) {
       const int64_t nnz = std::max<int64_t>(a.a.nnz, 1);
       check_cuda(cudaMalloc(&plan.ones, nnz * sizeof(float)), kOp, "cudaMalloc");
       ones_kernel<<<grid_for(nnz, kBlock), kBlock, 0, raw(stream)>>>(plan.ones, nnz);
-      check_launch(kOp);
+      check_launch(kOp, "cusparse");
       values = plan.ones;
     }
     check_cusparse(cusparseCreateCsr(&plan.sparse, a.a.rows, a.a.cols, a.a.nnz, plan.indptr,

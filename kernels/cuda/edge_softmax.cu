@@ -127,14 +127,14 @@ bool long_rows(const EdgeSoftmaxArgs<float>& a) {
 void row_warp_run(const EdgeSoftmaxArgs<float>& a, Stream stream) {
   if (a.a.rows == 0 || a.z.cols == 0) return;
   edge_softmax_warp_kernel<<<grid_for(a.a.rows * 32, kBlock), kBlock, 0, raw(stream)>>>(a);
-  check_launch("edge_softmax/row_warp");
+  check_launch("edge_softmax", "row_warp");
 }
 
 void row_thread_run(const EdgeSoftmaxArgs<float>& a, Stream stream) {
   const int64_t n = a.a.rows * a.z.cols;
   if (n == 0) return;
   edge_softmax_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
-  check_launch("edge_softmax");
+  check_launch("edge_softmax", "row_thread");
 }
 
 constexpr EdgeSoftmaxVariant kEdgeSoftmaxVariants[] = {

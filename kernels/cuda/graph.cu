@@ -161,7 +161,7 @@ void element_sddmm_run(const SddmmArgs<float>& a, Stream stream) {
       sddmm_kernel<SddmmOp::kCosine><<<grid, kBlock, 0, raw(stream)>>>(a);
       break;
   }
-  check_launch("sddmm");
+  check_launch("sddmm", "element");
 }
 
 constexpr SddmmVariant kSddmmVariants[] = {

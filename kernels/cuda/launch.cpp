@@ -11,6 +11,13 @@ void check_launch(const char* kernel) {
   if (status != cudaSuccess) GKD_FAIL("[", kernel, "] launch failed: ", cudaGetErrorString(status));
 }
 
+void check_launch(const char* kernel, const char* variant) {
+  const cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess) {
+    GKD_FAIL("[", kernel, "] variant ", variant, ": launch failed: ", cudaGetErrorString(status));
+  }
+}
+
 void check_cublas(const char* kernel, int status) {
   if (status != 0) GKD_FAIL("[", kernel, "] cuBLAS call failed (status ", status, ")");
 }

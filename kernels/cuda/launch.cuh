@@ -29,6 +29,8 @@ inline unsigned grid_for(int64_t n, int block) {
 
 // Throws gkd::Error naming the kernel when its launch failed (kernels/cuda/launch.cpp).
 void check_launch(const char* kernel);
+// The same for one variant of a kernel (kernels/variants.h): "[spmm] variant warp_row: ...".
+void check_launch(const char* kernel, const char* variant);
 // Throws gkd::Error naming the kernel when a cuBLAS call returned a status other than success.
 void check_cublas(const char* kernel, int status);
 // Throws gkd::Error naming the kernel, `what`, the value got and the twin's maximum when got > max.

@@ -48,7 +48,7 @@ void element_run(const SpmmArgs<float>& a, Stream stream) {
   const int64_t n = a.y.rows * a.y.cols;
   if (n == 0) return;
   spmm_element_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
-  check_launch("spmm/element");
+  check_launch("spmm", "element");
 }
 
 // ---- the row kernels: G lanes per row, 4 columns per lane
@@ -132,23 +132,23 @@ bool warp_supports(const SpmmArgs<float>& a) {
 }
 
 template <int G>
-void launch_rows(const SpmmArgs<float>& a, Stream stream, const char* name) {
+void launch_rows(const SpmmArgs<float>& a, Stream stream, const char* variant) {
   if (a.y.rows == 0 || a.y.cols == 0) return;
   spmm_rows_kernel<G><<<grid_for(a.y.rows * G, kBlock), kBlock, 0, raw(stream)>>>(a);
-  check_launch(name);
+  check_launch("spmm", variant);
 }
 
 void group_run(const SpmmArgs<float>& a, Stream stream) {
   const int64_t lanes = (a.y.cols + 3) / 4;
-  if (lanes <= 1) return launch_rows<1>(a, stream, "spmm/group_row");
-  if (lanes <= 2) return launch_rows<2>(a, stream, "spmm/group_row");
-  if (lanes <= 4) return launch_rows<4>(a, stream, "spmm/group_row");
-  if (lanes <= 8) return launch_rows<8>(a, stream, "spmm/group_row");
-  return launch_rows<16>(a, stream, "spmm/group_row");
+  if (lanes <= 1) return launch_rows<1>(a, stream, "group_row");
+  if (lanes <= 2) return launch_rows<2>(a, stream, "group_row");
+  if (lanes <= 4) return launch_rows<4>(a, stream, "group_row");
+  if (lanes <= 8) return launch_rows<8>(a, stream, "group_row");
+  return launch_rows<16>(a, stream, "group_row");
 }
 
 void warp_run(const SpmmArgs<float>& a, Stream stream) {
-  launch_rows<32>(a, stream, "spmm/warp_row");
+  launch_rows<32>(a, stream, "warp_row");
 }
 
 // Ordered as the pick tries them: narrow first, then wide, then any shape.
