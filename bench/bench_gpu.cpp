@@ -28,6 +28,7 @@
 #include "engine/device.h"
 #include "engine/error.h"
 #include "engine/ops_graph.h"
+#include "engine/ops_segment.h"
 #include "kernels/registry.h"
 #include "kernels/variants.h"
 
@@ -369,11 +370,60 @@ std::vector<Result> bench_edge_softmax(const Cell& c, const std::vector<std::str
       [&] { return error_ratio(p.to(Device::kCPU), positions, want, lens); });
 }
 
+// Random row gathers from a table of rows (the cache-gather ceiling of performance.md §1.4, which
+// no public figure gives for these cards): M rows of F floats, drawn at random from a table of the
+// given size, through the gather_rows twin (a thread per element, a row's threads consecutive).
+// A table that fits in L2 measures L2 gathers; one many times its size, DRAM gathers. Bytes:
+// 8·M·F (rows read and written) + 4·M (indices). Returns false when the output was wrong.
+bool bench_gather(const Context& gpu, const Printer& out, const std::vector<int64_t>& feats,
+                  const std::vector<int64_t>& table_mbs, int64_t repeat) {
+  constexpr int64_t kGathered = int64_t{1} << 22;  // rows gathered per call
+  bool right = true;
+  for (const int64_t mb : table_mbs) {
+    for (const int64_t f : feats) {
+      const int64_t rows = std::max<int64_t>(1, (mb << 20) / (4 * f));
+      const Tensor table = random_host(rows, f, 6);
+      std::vector<int32_t> picks(static_cast<size_t>(kGathered));
+      uint64_t z = 88172645463325252ull;  // xorshift64: any fixed sequence will do
+      for (int32_t& r : picks) {
+        z ^= z << 13, z ^= z >> 7, z ^= z << 17;
+        r = static_cast<int32_t>(z % static_cast<uint64_t>(rows));
+      }
+      const Tensor index = Tensor::from_vector<int32_t>(kGathered, 1, picks).to(Device::kCUDA);
+      const Tensor d_table = table.to(Device::kCUDA);
+      Tensor y = Tensor::empty(kGathered, f, DType::kF32, Device::kCUDA);
+      Result r{.op = "gather",
+               .graph = fmt::format("table{}MB", mb),
+               .variant = "cuda",
+               .nodes = rows,
+               .edges = kGathered,
+               .feat = f};
+      r.bytes = 8.0 * kGathered * f + 4.0 * kGathered;
+      const auto run = [&] { ops::gather_rows(gpu, d_table, index, y); };
+      y.fill(std::nan(""));
+      run();
+      const Tensor got = y.to(Device::kCPU);
+      for (int64_t i = 0; i < kGathered; i += 997) {  // exact copies: any difference is wrong
+        for (int64_t j = 0; j < f; ++j) {
+          if (got.data<float>()[i * f + j] != table.data<float>()[picks[i] * f + j]) {
+            r.error = std::numeric_limits<double>::infinity();
+          }
+        }
+      }
+      r.status = r.error == 0 ? "ok" : "wrong";
+      if (r.status == "ok") r.t = time_it(gpu, run, repeat);
+      right = right && r.status == "ok";
+      out.print(r);
+    }
+  }
+  return right;
+}
+
 }  // namespace
 
 int run_gpu(const std::string& op, int argc, char** argv) {
-  GKD_CHECK(op == "spmm" || op == "sddmm" || op == "edge_softmax", "gkd-bench gpu: unknown op '",
-            op, "' (expected spmm, sddmm or edge_softmax)");
+  GKD_CHECK(op == "spmm" || op == "sddmm" || op == "edge_softmax" || op == "gather",
+            "gkd-bench gpu: unknown op '", op, "' (expected spmm, sddmm, edge_softmax or gather)");
   const Context gpu = Context::cuda();
   const std::vector<std::string> graphs = list_flag(argc, argv, "--graph", "csbm");
   const std::vector<int64_t> feats = int_list_flag(argc, argv, "--feat", "16,32,64,128,256,512");
@@ -383,6 +433,12 @@ int run_gpu(const std::string& op, int argc, char** argv) {
   const int64_t check_rows = int_flag(argc, argv, "--check-rows", 2048);
   const Printer out(flag(argc, argv, "--format", "table"), device::cuda_device_name(),
                     device::cuda_copy_bandwidth_gbs(gpu.stream()));
+  if (op == "gather") {
+    const bool right =
+        bench_gather(gpu, out, feats, int_list_flag(argc, argv, "--table-mb", "16,4096"), repeat);
+    if (!right) out.note("the gather was WRONG against the table; not timed\n");
+    return right ? 0 : 1;
+  }
   bool wrong = false;
   std::vector<double> ratios;  // the shape-chosen variant against cuSPARSE, per cell
   std::string worst_cell;

@@ -22,6 +22,7 @@ constexpr const char* kUsage = R"(usage: gkd-bench list
        gkd-bench gpu spmm|sddmm|edge_softmax [--graph G,...] [--feat F,...] [--heads H]
                  [--variants V,...] [--repeat R] [--check-rows S] [--format table|csv|jsonl]
                  [graph options]
+       gkd-bench gpu gather [--table-mb MB,...] [--feat F,...] [--repeat R] [--format ...]
 
 list   every kernel of kernels/kernels.def, whether its CUDA twin exists, and the CUDA
        variants (SpMM, SDDMM, edge softmax) of this build
@@ -31,8 +32,10 @@ gpu    for every graph and width: each variant's output on S sampled rows (defau
        longest row included) against the CPU twin, then, for the correct ones only, the median
        of R runs (default 20, after 3 warm-ups) timed with CUDA events, cold (L2 flushed before
        each run) and warm; bandwidth against the compulsory-bytes model and as a fraction of the
-       card's measured copy bandwidth, GFLOP/s, and for SpMM the ratio to cuSPARSE. Exits 1 when
-       a variant was wrong.
+       card's measured copy bandwidth, GFLOP/s, and for SpMM and SDDMM the ratio to cuSPARSE.
+       Exits 1 when a variant was wrong. `gather` measures random row gathers (2^22 rows of F
+       floats) from tables of the given sizes (default 16 and 4096 MB: inside and far outside
+       L2), the cache-gather ceiling of the SpMM roofline.
 
 graphs (--graph): csbm (default; --nodes, --degree), rmat (power law; --scale, --edge-factor),
 R-MAT graphs at the scale of ogbn-arxiv (2^17 nodes, 8 draws per node), Reddit (2^18, 200)

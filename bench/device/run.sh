@@ -64,11 +64,13 @@ if [ "${1:-}" = quick ]; then
   exit 0
 fi
 # In order of what the issues ask first: SpMM against cuSPARSE, edge softmax against its floor,
-# end-to-end training against PyTorch and PyG, then SDDMM and 8-head edge softmax.
+# the gather ceiling of the roofline, end-to-end training against PyTorch and PyG, then SDDMM
+# and 8-head edge softmax.
 step spmm 200 gkd-bench gpu spmm --graph "$graphs,arxiv,reddit,products" \
   --feat 16,32,64,128,256,512 --repeat 10 --format csv
 step edge_softmax 60 gkd-bench gpu edge_softmax --graph "$graphs,arxiv,reddit,products" \
   --heads 1 --format csv
+step gather 45 gkd-bench gpu gather --feat 16,32,64,128,256,512 --format csv
 for model in gcn gat; do
   GKD_DATA_DIR=$d/data step "train_${model}_cora" 45 gkd train \
     --config configs/${model}_cora.json --feat-dropout 0 --device cuda --runs 1 --json --quiet \
