@@ -16,8 +16,6 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
-#include <map>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -61,7 +59,6 @@ struct SampledRows {
   std::vector<int64_t> rows;
   std::vector<int64_t> indptr;
   std::vector<int32_t> indices, positions;
-  int64_t longest = 0;  // the most in-edges of any row of the graph
 
   CsrView csr(int64_t cols) const {
     return CsrView{static_cast<int64_t>(rows.size()),
@@ -78,9 +75,9 @@ SampledRows sample_rows(const Graph& g, int64_t count) {
   const std::vector<int32_t>& indices = g.host_in_indices();
   const int64_t n = g.num_nodes();
   SampledRows s;
-  int64_t hub = 0;
+  int64_t hub = 0;  // a row with the most in-edges
   for (int64_t v = 0; v < n; ++v) {
-    if (indptr[v + 1] - indptr[v] > s.longest) s.longest = indptr[v + 1] - indptr[v], hub = v;
+    if (indptr[v + 1] - indptr[v] > indptr[hub + 1] - indptr[hub]) hub = v;
   }
   const int64_t picks = std::min(n, count);
   for (int64_t k = 0; k < picks; ++k) s.rows.push_back(k * n / std::max<int64_t>(picks, 1));

@@ -9,8 +9,6 @@ clock read; evaluation happens outside the timed region.  Needs torch_geometric
 (the GPU machine's image has it; Debian's python3-torch does not).
 """
 import argparse
-import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -25,7 +23,7 @@ except ImportError:
     sys.exit(1)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from node_torch import fail, load_npz, timed_training  # noqa: E402  (same reader, checks, loop)
+from node_torch import fail, load_npz, report, timed_training  # noqa: E402  (shared with the peer)
 
 
 class GCN(torch.nn.Module):
@@ -98,21 +96,7 @@ def main():
     times_ms, best_val, test_at_best = timed_training(
         lambda: model(x, edge_index), model, opt, y, masks, args.epochs, sync)
 
-    timed = times_ms[args.warmup:]
-    result = {
-        "impl": "pyg",
-        "torch_version": torch.__version__,
-        "model": args.model,
-        "dataset": Path(args.data).stem,
-        "device": args.device,
-        "epochs": args.epochs,
-        "epoch_ms_median": round(statistics.median(timed), 4),
-        "epoch_ms_min": round(min(timed), 4),
-        "test_acc_at_best_val": round(test_at_best, 2),
-        "best_val_acc": round(best_val, 2),
-    }
-    print(json.dumps(result) if args.json else result)
-
+    report("pyg", args, times_ms, best_val, test_at_best)
 
 if __name__ == "__main__":
     main()

@@ -196,6 +196,30 @@ def timed_training(forward, model, opt, y, masks, epochs, sync):
     return times_ms, best_val, test_at_best
 
 
+def report(impl, args, times_ms, best_val, test_at_best):
+    """Prints one run's figures (JSON with --json): the step-time median and minimum after the
+    warm-up epochs, and the test accuracy at the best validation epoch."""
+    timed = times_ms[args.warmup:]
+    result = {
+        "impl": impl,
+        "torch_version": torch.__version__,
+        "model": args.model,
+        "dataset": Path(args.data).stem,
+        "threads": args.threads,
+        "device": args.device,
+        "epochs": args.epochs,
+        "epoch_ms_median": round(statistics.median(timed), 4),
+        "epoch_ms_min": round(min(timed), 4),
+        "test_acc_at_best_val": round(test_at_best, 2),
+        "best_val_acc": round(best_val, 2),
+    }
+    print(json.dumps(result) if args.json else
+          f"{impl} {torch.__version__} {args.model} {result['dataset']} on {args.device}, "
+          f"threads={args.threads}: epoch median {result['epoch_ms_median']:.3f} ms (min "
+          f"{result['epoch_ms_min']:.3f}), test acc @ best val {test_at_best:.2f}% "
+          f"(val {best_val:.2f}%)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="planetoid-layout .npz file")
@@ -245,26 +269,7 @@ def main():
     times_ms, best_val, test_at_best = timed_training(
         lambda: model(x), model, opt, y, masks_on_device, args.epochs, sync)
 
-    timed = times_ms[args.warmup:]
-    result = {
-        "impl": "pytorch",
-        "torch_version": torch.__version__,
-        "model": args.model,
-        "dataset": Path(args.data).stem,
-        "threads": args.threads,
-        "device": args.device,
-        "epochs": args.epochs,
-        "epoch_ms_median": round(statistics.median(timed), 4),
-        "epoch_ms_min": round(min(timed), 4),
-        "test_acc_at_best_val": round(test_at_best, 2),
-        "best_val_acc": round(best_val, 2),
-    }
-    print(json.dumps(result) if args.json else
-          f"pytorch {torch.__version__} {args.model} {result['dataset']} threads="
-          f"{args.threads}: epoch median {result['epoch_ms_median']:.3f} ms (min "
-          f"{result['epoch_ms_min']:.3f}), test acc @ best val {test_at_best:.2f}% "
-          f"(val {best_val:.2f}%)")
-
+    report("pytorch", args, times_ms, best_val, test_at_best)
 
 if __name__ == "__main__":
     main()

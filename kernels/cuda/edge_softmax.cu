@@ -115,10 +115,6 @@ __global__ void edge_softmax_warp_kernel(EdgeSoftmaxArgs<float> a) {
   }
 }
 
-bool any_shape(const EdgeSoftmaxArgs<float>&) {
-  return true;
-}
-
 // Rows of 32 edges or more on average: a warp's lanes have an edge each.
 bool long_rows(const EdgeSoftmaxArgs<float>& a) {
   return a.a.rows > 0 && a.a.nnz >= 32 * a.a.rows;
@@ -139,9 +135,9 @@ void row_thread_run(const EdgeSoftmaxArgs<float>& a, Stream stream) {
 
 constexpr EdgeSoftmaxVariant kEdgeSoftmaxVariants[] = {
     {"row_warp", "a warp per row, warp-reduced max and sum (chosen at 32+ edges per row)", false,
-     any_shape, row_warp_run, long_rows},
+     any_input, row_warp_run, long_rows},
     {"row_thread", "a thread per row and head, the row walked three times (any graph)", false,
-     any_shape, row_thread_run},
+     any_input, row_thread_run},
 };
 
 }  // namespace

@@ -23,19 +23,13 @@ __device__ inline int64_t row_of(const CsrView& a, int64_t p) {
 // Σ_j over one head's slice of x and y for op; cosine returns the cosine.
 template <SddmmOp Op>
 __device__ double reduce_pair(const float* x, const float* y, int64_t f) {
-  double acc = 0, xx = 0, yy = 0;
+  if constexpr (Op == SddmmOp::kCosine) return cosine_parts(x, y, f).value();
+  double acc = 0;
   for (int64_t j = 0; j < f; ++j) {
     const double xj = x[j], yj = y[j];
-    if constexpr (Op == SddmmOp::kDot || Op == SddmmOp::kCosine) acc += xj * yj;
+    if constexpr (Op == SddmmOp::kDot) acc += xj * yj;
     if constexpr (Op == SddmmOp::kL1) acc += fabs(xj - yj);
     if constexpr (Op == SddmmOp::kSquaredL2) acc += (xj - yj) * (xj - yj);
-    if constexpr (Op == SddmmOp::kCosine) {
-      xx += xj * xj;
-      yy += yj * yj;
-    }
-  }
-  if constexpr (Op == SddmmOp::kCosine) {
-    return acc / (fmax(sqrt(xx), kCosineEps) * fmax(sqrt(yy), kCosineEps));
   }
   return acc;
 }
@@ -71,15 +65,9 @@ __global__ void sddmm_backward_kernel(SddmmBackwardArgs<float> a) {
       } else if constexpr (Op == SddmmOp::kSquaredL2) {
         acc += 2.0 * g * (xj - yj);
       } else {
-        double dot = 0, xx = 0, yy = 0;
-        for (int64_t t = 0; t < f; ++t) {
-          dot += double(x[t]) * y[t];
-          xx += double(x[t]) * x[t];
-          yy += double(y[t]) * y[t];
-        }
-        const double nx = fmax(sqrt(xx), kCosineEps), ny = fmax(sqrt(yy), kCosineEps);
-        const double cos = dot / (nx * ny);
-        const double self = sqrt(xx) > kCosineEps ? cos / (nx * nx) : 0.0;
+        const CosineParts c = cosine_parts(x, y, f);
+        const double nx = c.nx(), ny = c.ny();
+        const double self = sqrt(c.xx) > kCosineEps ? c.value() / (nx * nx) : 0.0;
         acc += g * (yj / (nx * ny) - self * xj);
       }
     }
@@ -139,10 +127,6 @@ __global__ void edge_map_backward_kernel(EdgeMapBackwardArgs<float> a) {
 namespace {
 
 // The SDDMM variants: ours (a thread per edge and head) and the cuSPARSE baseline.
-bool element_sddmm_supports(const SddmmArgs<float>&) {
-  return true;
-}
-
 void element_sddmm_run(const SddmmArgs<float>& a, Stream stream) {
   const int64_t n = a.a.nnz * a.heads;
   if (n == 0) return;
@@ -165,8 +149,8 @@ void element_sddmm_run(const SddmmArgs<float>& a, Stream stream) {
 }
 
 constexpr SddmmVariant kSddmmVariants[] = {
-    {"element", "a thread per edge and head, double accumulation (every op)", false,
-     element_sddmm_supports, element_sddmm_run},
+    {"element", "a thread per edge and head, double accumulation (every op)", false, any_input,
+     element_sddmm_run},
     {"cusparse", "cusparseSDDMM with preprocess (dot, one head, in-CSR)", true,
      cusparse_sddmm_supports, cusparse_sddmm_run},
 };

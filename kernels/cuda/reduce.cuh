@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/sddmm.h"  // kCosineEps
 
 namespace gkd::kernels::cuda {
 
@@ -34,6 +35,25 @@ __device__ inline int64_t last_at_most(const int64_t* bounds, int64_t count, int
 }
 
 // Butterfly over the 32 lanes of a full warp; every lane gets the result.
+// Σ_j over n features of x·y, |x|^2 and |y|^2, in order, for the cosine similarity with each
+// norm clamped at kCosineEps (the CPU twins' cosine_parts, kernels/cpu/sddmm.cpp).
+struct CosineParts {
+  double dot = 0, xx = 0, yy = 0;
+  __device__ double nx() const { return fmax(sqrt(xx), kCosineEps); }
+  __device__ double ny() const { return fmax(sqrt(yy), kCosineEps); }
+  __device__ double value() const { return dot / (nx() * ny()); }
+};
+
+__device__ inline CosineParts cosine_parts(const float* x, const float* y, int64_t n) {
+  CosineParts c;
+  for (int64_t j = 0; j < n; ++j) {
+    c.dot += double(x[j]) * y[j];
+    c.xx += double(x[j]) * x[j];
+    c.yy += double(y[j]) * y[j];
+  }
+  return c;
+}
+
 __device__ inline double warp_sum(double v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;

@@ -40,10 +40,6 @@ __global__ void spmm_element_kernel(SpmmArgs<float> a) {
   }
 }
 
-bool element_supports(const SpmmArgs<float>&) {
-  return true;
-}
-
 void element_run(const SpmmArgs<float>& a, Stream stream) {
   const int64_t n = a.y.rows * a.y.cols;
   if (n == 0) return;
@@ -157,8 +153,8 @@ constexpr SpmmVariant kVariants[] = {
      group_supports, group_run},
     {"warp_row", "a warp per row, 4 columns per lane, 128-column passes (multiples of 4)", false,
      warp_supports, warp_run},
-    {"element", "a thread per output element, double accumulation (any shape)", false,
-     element_supports, element_run},
+    {"element", "a thread per output element, double accumulation (any shape)", false, any_input,
+     element_run},
     {"cusparse", "cusparseSpMM CSR ALG2 with preprocess (one head, in-CSR, no mean)", true,
      cusparse_spmm_supports, cusparse_spmm_run},
 };

@@ -13,6 +13,7 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cuda {
@@ -57,16 +58,11 @@ __device__ KernelValue kernel_value(const StructureKernelParams& k, const float*
       break;
     }
     case StructureKernelOp::kCosine: {
-      double dot = 0, xx = 0, yy = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        dot += double(x[j]) * y[j];
-        xx += double(x[j]) * x[j];
-        yy += double(y[j]) * y[j];
-      }
-      const double nx = fmax(sqrt(xx), kCosineEps), ny = fmax(sqrt(yy), kCosineEps);
-      r.value = dot / (nx * ny);
+      const CosineParts c = cosine_parts(x, y, d);
+      const double nx = c.nx(), ny = c.ny();
+      r.value = c.value();
       r.beta = 1.0 / (nx * ny);
-      r.alpha = sqrt(xx) > kCosineEps ? -r.value / (nx * nx) : 0.0;
+      r.alpha = sqrt(c.xx) > kCosineEps ? -r.value / (nx * nx) : 0.0;
       break;
     }
   }

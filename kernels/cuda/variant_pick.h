@@ -1,4 +1,5 @@
-// The variant pick shared by the ops with variants (kernels/variants.h). Host code.
+// What the ops with variants share (kernels/variants.h): the pick, and a supports() for
+// variants that take any input. Host code.
 #pragma once
 
 #include <cstring>
@@ -9,6 +10,12 @@
 #include "kernels/variants.h"
 
 namespace gkd::kernels::cuda {
+
+// The supports() of a variant that handles every input of its op.
+template <class Args>
+bool any_input(const Args&) {
+  return true;
+}
 
 template <class Args>
 const KernelVariant<Args>& pick_variant(std::span<const KernelVariant<Args>> variants,
