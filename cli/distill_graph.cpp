@@ -1,7 +1,7 @@
 // gkd distill on a graph-classification folder (TU: stratified k-fold CV; OGB: the scaffold split
 // and ROC-AUC), per job (run and fold):
-//   online (dml, gml): a cohort of graph models, and each student architecture trained alone with
-//     the same seed and budget (the baselines);
+//   online (dml, gml, oc, alignahead, alignahead++): a cohort of graph models, and each student
+//     architecture trained alone with the same seed and budget (the baselines);
 //   offline (kd, fitnet, lsp): the teacher trained from --teacher-config on the job's training
 //     graphs (a checkpoint would have seen other folds' test graphs), then the student with the
 //     term against the frozen teacher run on every training batch, and the student alone.
@@ -29,9 +29,11 @@ int distill_online_graph(const DistillCall& call) {
   const DistillConfig& d = call.distill;
   const TrainFlags& f = call.flags;
   const Context& ctx = call.ctx;
-  GKD_CHECK(d.schedule == "simultaneous",
-            "gkd distill on graph classification: --schedule alternating is not available");
   const distill::OnlineOptions online = online_options(d);
+  const bool structural =
+      online.method != distill::OnlineMethod::kDml && online.method != distill::OnlineMethod::kGml;
+  GKD_CHECK(!structural || d.cohort.empty(), "gkd distill --method ", d.method,
+            " pairs the students' layers: --cohort (mixed architectures) needs dml or gml");
   // Everything that can fail on bad input happens before the run directory exists.
   const io::GraphDataset data = load_graph_data(c.data);
   GKD_CHECK(!data.samples.empty(), c.data.spec, ": the dataset holds no graphs");
@@ -40,11 +42,15 @@ int distill_online_graph(const DistillCall& call) {
       own_split ? models::GraphMetric::kRocAuc : models::GraphMetric::kAccuracy;
   const std::vector<std::string> archs = cohort_archs(d, c);
   const auto k_count = static_cast<int64_t>(archs.size());
-  std::vector<models::GraphModelConfig> configs;
+  // Deep supervision gives the students auxiliary heads; the baselines stay the plain students.
+  std::vector<models::GraphModelConfig> configs, baseline_configs;
   std::vector<json> meta_configs;
   for (const std::string& arch : archs) {
     TrainConfig ck = c;
     ck.model = arch;
+    baseline_configs.push_back(graph_model_config(ck, data));
+    ck.aux_heads = c.aux_heads ||
+                   (online.method == distill::OnlineMethod::kAlignaheadPlus && d.aux_weight > 0);
     configs.push_back(graph_model_config(ck, data));
     meta_configs.push_back(train_config_json(ck));
   }
@@ -119,7 +125,7 @@ int distill_online_graph(const DistillCall& call) {
     epoch_ms.push_back(res.median_epoch_ms);
     for (int64_t k = 0; d.baseline && k < k_count; ++k) {
       if (entry.contains("baselines") && entry["baselines"].contains(archs[k])) continue;
-      models::GraphModel alone(configs[k], seed);
+      models::GraphModel alone(baseline_configs[k], seed);
       o.state = state_file(dir, f, c, call.resolved, job_name + "_baseline_" + archs[k]);
       const models::GraphTrainResult b =
           models::train_graph_classifier(ctx, alone, data, job.split, o);

@@ -454,7 +454,8 @@ models::GraphModelConfig graph_model_config(const TrainConfig& c, const io::Grap
                              .readout = models::readout_from_string(c.readout),
                              .jumping = c.jumping,
                              .dropout = c.dropout,
-                             .learn_eps = c.learn_eps};
+                             .learn_eps = c.learn_eps,
+                             .aux_heads = c.aux_heads};
   const io::GraphSample& first = d.samples.front();
   if (first.x.dtype() == DType::kI64) {  // OGB molecules: atom and bond ids
     m.node_vocab.assign(io::kOgbAtomVocab.begin(), io::kOgbAtomVocab.end());

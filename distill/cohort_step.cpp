@@ -1,6 +1,7 @@
 #include "distill/cohort_step.h"
 
 #include <cmath>
+#include <span>
 
 #include "autograd/functions_dense.h"
 #include "autograd/functions_graph.h"
@@ -57,6 +58,34 @@ Var feature_distance(Tape& tape, Var a, Var b, FeatureDistance d) {
 Var row(Tape& tape, Var column, int64_t k) {
   const Tensor index = Tensor::from_vector<int64_t>(1, 1, {k}).to(tape.context().device());
   return ag::gather_rows(column, index);
+}
+
+// What differs between node and graph students: how they run, how many hidden layers they
+// pair, the graph the structure terms run over and the rows of χ a step's logits use.
+std::vector<models::ModelOutput> run(Tape& tape, const NodeStepInput& in,
+                                     std::span<const models::Model* const> students,
+                                     std::span<const models::ForwardOptions> options) {
+  return models::Model::forward_cohort(tape, in.graph, in.x, students, options);
+}
+
+std::vector<models::ModelOutput> run(Tape& tape, const GraphStepInput& in,
+                                     std::span<const models::GraphModel* const> students,
+                                     std::span<const models::ForwardOptions> options) {
+  return models::GraphModel::forward_cohort(tape, in.batch, students, options);
+}
+
+int64_t hidden_layers(const models::ModelConfig& c) {
+  return c.layers - 1;
+}
+int64_t hidden_layers(const models::GraphModelConfig& c) {
+  return c.layers;
+}
+
+Var chi_rows(Var chi, const NodeStepInput&) {
+  return chi;
+}
+Var chi_rows(Var chi, const GraphStepInput& in) {
+  return ag::gather_rows(chi, in.rows);
 }
 
 Var accumulate(Var total, Var term) {
@@ -125,9 +154,10 @@ Var student_loss(Tape& tape, const SupervisedLoss& supervised, const models::Mod
 
 }  // namespace
 
-CohortStepper::CohortStepper(const Context& ctx, const std::vector<models::Model*>& students,
-                             const OnlineOptions& online, const CohortTraining& training,
-                             int64_t alw_rows)
+template <class Student>
+CohortStepper<Student>::CohortStepper(const Context& ctx, const std::vector<Student*>& students,
+                                      const OnlineOptions& online, const CohortTraining& training,
+                                      int64_t alw_rows)
     : ctx_(ctx),
       students_(students),
       cohort_(students.begin(), students.end()),
@@ -136,10 +166,10 @@ CohortStepper::CohortStepper(const Context& ctx, const std::vector<models::Model
       structural_(online.method != OnlineMethod::kDml && online.method != OnlineMethod::kGml) {
   const auto k_count = static_cast<int64_t>(students.size());
   GKD_CHECK(k_count >= 1, "[cohort] no students");
-  const models::ModelConfig& config = students.front()->config();
-  GKD_CHECK(!structural_ || config.layers >= 2, "[cohort] ", online_method_name(online.method),
-            " aligns hidden layers, but the students have ", config.layers,
-            " layer(s) and so none (expected layers >= 2)");
+  const auto& config = students.front()->config();
+  GKD_CHECK(!structural_ || hidden_layers(config) >= 1, "[cohort] ",
+            online_method_name(online.method), " aligns hidden layers, but the students have ",
+            config.layers, " layer(s) and so none (expected layers >= 2)");
   GKD_CHECK(
       online.method != OnlineMethod::kAlignaheadPlus || online.aux_weight == 0 || config.aux_heads,
       "[cohort] alignahead++ deep supervision needs students with auxiliary heads "
@@ -147,7 +177,7 @@ CohortStepper::CohortStepper(const Context& ctx, const std::vector<models::Model
   GKD_CHECK(online.alw_rank >= 0, "[cohort] alw_rank is ", online.alw_rank, " (expected >= 0)");
   alw_.resize(students.size());
   for (int64_t k = 0; k < k_count; ++k) {
-    models::Model* s = students[k];
+    Student* s = students[k];
     GKD_CHECK(
         !structural_ || (s->config().layers == config.layers && s->config().arch == config.arch),
         "[cohort] ", online_method_name(online.method),
@@ -155,6 +185,9 @@ CohortStepper::CohortStepper(const Context& ctx, const std::vector<models::Model
     GKD_CHECK(s->config().out_dim == config.out_dim, "[cohort] the students predict ",
               s->config().out_dim, " and ", config.out_dim, " classes");
     for (ag::Parameter* p : s->parameters()) p->value = p->value.to(ctx.device());
+    if constexpr (requires { s->named_buffers(); }) {  // batch norm's running statistics
+      for (auto& [name, b] : s->named_buffers()) b->value = b->value.to(ctx.device());
+    }
     std::vector<ag::Parameter*> params = s->parameters();
     if (online.method == OnlineMethod::kGml && online.alw_rank > 0) {
       alw_[k] = make_alw(alw_rows, online.alw_rank, config.out_dim,
@@ -165,40 +198,45 @@ CohortStepper::CohortStepper(const Context& ctx, const std::vector<models::Model
     optimizers_.push_back(std::make_unique<ag::Adam>(
         ctx, params, ag::AdamOptions{.lr = training.lr, .weight_decay = training.weight_decay}));
   }
-  batched_ = batch_cohort(online, ctx, k_count, models::Model::can_batch(cohort_));
+  batched_ = batch_cohort(online, ctx, k_count, Student::can_batch(cohort_));
   guards_ = student_guards(students, training.on_non_finite);
   divergence_.assign(students.size(), models::DivergenceMonitor(training.divergence_jump));
 }
 
-std::vector<models::ModelOutput> CohortStepper::forward(Tape& tape, const Graph& g,
-                                                        const io::FeatureMatrix& x, uint64_t step,
-                                                        bool training) const {
+template <class Student>
+std::vector<models::ModelOutput> CohortStepper<Student>::forward(Tape& tape, const Input& in,
+                                                                 uint64_t step,
+                                                                 bool training) const {
   std::vector<models::ForwardOptions> options;
   for (size_t k = 0; k < students_.size(); ++k) {
     options.push_back({.training = training,
                        .seed = training_.seed * 1000 + static_cast<uint64_t>(k),
                        .step = step});
   }
-  if (batched_) return models::Model::forward_cohort(tape, g, x, cohort_, options);
+  if (batched_) return run(tape, in, cohort_, options);
   std::vector<models::ModelOutput> outs;
   for (size_t k = 0; k < students_.size(); ++k) {
-    outs.push_back(students_[k]->forward(tape, g, x, options[k]));
+    outs.push_back(run(tape, in, {&cohort_[k], 1}, {&options[k], 1}).front());
   }
   return outs;
 }
 
-std::vector<models::ModelOutput> CohortStepper::evaluate(Tape& tape, const Graph& g,
-                                                         const io::FeatureMatrix& x) const {
-  return forward(tape, g, x, 0, false);
+template <class Student>
+std::vector<models::ModelOutput> CohortStepper<Student>::evaluate(Tape& tape,
+                                                                  const Input& in) const {
+  return forward(tape, in, 0, false);
 }
 
-Verdict CohortStepper::check_loss(int64_t m, const std::string& where, uint64_t step, double loss) {
+template <class Student>
+Verdict CohortStepper<Student>::check_loss(int64_t m, const std::string& where, uint64_t step,
+                                           double loss) {
   const Verdict v = guards_[m].check_loss(where, loss);
   const bool jumped = divergence_[m].observe(static_cast<int64_t>(step), loss);
   return jumped && std::isfinite(loss) && training_.stop_on_divergence ? Verdict::kStop : v;
 }
 
-Verdict CohortStepper::apply(int64_t m, const std::string& where) {
+template <class Student>
+Verdict CohortStepper<Student>::apply(int64_t m, const std::string& where) {
   const Verdict v = guards_[m].check_gradients(ctx_, where, optimizers_[m]->parameters());
   if (v != Verdict::kStep) return v;
   if (training_.clip_grad_norm > 0) {
@@ -209,34 +247,39 @@ Verdict CohortStepper::apply(int64_t m, const std::string& where) {
   return v;
 }
 
-std::vector<double> CohortStepper::step(const Graph& g, const io::FeatureMatrix& x,
-                                        const SupervisedLoss& supervised, uint64_t step,
-                                        const std::string& where, bool* stop) {
+template <class Student>
+std::vector<double> CohortStepper<Student>::step(const Input& in, const SupervisedLoss& supervised,
+                                                 uint64_t step, const std::string& where,
+                                                 bool* stop) {
   *stop = false;
   return online_.schedule == Schedule::kSimultaneous
-             ? simultaneous(g, x, supervised, step, where, stop)
-             : alternating(g, x, supervised, step, where, stop);
+             ? simultaneous(in, supervised, step, where, stop)
+             : alternating(in, supervised, step, where, stop);
 }
 
-Var CohortStepper::kd_logits(Tape& tape, int64_t k, Var z) const {
+template <class Student>
+Var CohortStepper<Student>::kd_logits(Tape& tape, const Input& in, int64_t k, Var z) const {
   if (!alw_[k].chi) return z;
-  GKD_CHECK(alw_[k].chi->value.rows() == z.rows(), "[cohort] GML's ALW has ",
-            alw_[k].chi->value.rows(), " node rows but the step has ", z.rows(), " nodes");
-  return alw_logits(tape, z, tape.param(*alw_[k].chi), tape.param(*alw_[k].phi));
+  const Var chi = chi_rows(tape.param(*alw_[k].chi), in);
+  GKD_CHECK(chi.rows() == z.rows(), "[cohort] GML's ALW has ", chi.rows(),
+            " rows for the step but its logits have ", z.rows());
+  return alw_logits(tape, z, chi, tape.param(*alw_[k].phi));
 }
 
-std::vector<double> CohortStepper::simultaneous(const Graph& g, const io::FeatureMatrix& x,
-                                                const SupervisedLoss& supervised, uint64_t step,
-                                                const std::string& where, bool* stop) {
+template <class Student>
+std::vector<double> CohortStepper<Student>::simultaneous(const Input& in,
+                                                         const SupervisedLoss& supervised,
+                                                         uint64_t step, const std::string& where,
+                                                         bool* stop) {
   // One forward of every student; each loss treats the others' outputs as constants, so one
   // backward of the sum gives every student exactly its own gradient.
   const auto k_count = static_cast<int64_t>(students_.size());
   Tape tape(ctx_);
-  const std::vector<models::ModelOutput> outs = forward(tape, g, x, step, true);
+  const std::vector<models::ModelOutput> outs = forward(tape, in, step, true);
   std::vector<Var> kd;
   std::vector<Reference> refs;
   for (int64_t k = 0; k < k_count; ++k) {
-    kd.push_back(kd_logits(tape, k, outs[k].logits));
+    kd.push_back(kd_logits(tape, in, k, outs[k].logits));
     refs.push_back(as_reference(tape, kd.back(), outs[k]));
   }
   std::vector<std::vector<Reference>> peers(students_.size());
@@ -250,7 +293,7 @@ std::vector<double> CohortStepper::simultaneous(const Graph& g, const io::Featur
   // [K, 1]: each student's mutual or structure term, one fused launch for the cohort.
   Var cohort_terms;
   if (k_count > 1 && online_.weight != 0) {
-    cohort_terms = structural_ ? structure_terms(g, targets, peers, online_)
+    cohort_terms = structural_ ? structure_terms(in.graph, targets, peers, online_)
                                : ag::cohort_kl(kd, online_.temperature);
   }
   std::vector<double> values(students_.size());
@@ -275,19 +318,22 @@ std::vector<double> CohortStepper::simultaneous(const Graph& g, const io::Featur
   return values;
 }
 
-std::vector<double> CohortStepper::alternating(const Graph& g, const io::FeatureMatrix& x,
-                                               const SupervisedLoss& supervised, uint64_t step,
-                                               const std::string& where, bool* stop) {
+template <class Student>
+std::vector<double> CohortStepper<Student>::alternating(const Input& in,
+                                                        const SupervisedLoss& supervised,
+                                                        uint64_t step, const std::string& where,
+                                                        bool* stop) {
   std::vector<double> values(students_.size());
   for (size_t m = 0; m < students_.size() && !*stop; ++m) {
-    values[m] = step_one(static_cast<int64_t>(m), g, x, supervised, step, where, stop);
+    values[m] = step_one(static_cast<int64_t>(m), in, supervised, step, where, stop);
   }
   return values;
 }
 
-double CohortStepper::step_one(int64_t m, const Graph& g, const io::FeatureMatrix& x,
-                               const SupervisedLoss& supervised, uint64_t step,
-                               const std::string& where, bool* stop) {
+template <class Student>
+double CohortStepper<Student>::step_one(int64_t m, const Input& in,
+                                        const SupervisedLoss& supervised, uint64_t step,
+                                        const std::string& where, bool* stop) {
   // The official Alignahead alternation: student m steps against the others' current parameters
   // (their outputs in eval mode, as fixed references).
   const auto k_count = static_cast<int64_t>(students_.size());
@@ -297,21 +343,22 @@ double CohortStepper::step_one(int64_t m, const Graph& g, const io::FeatureMatri
     ag::NoGrad no_grad(tape);
     for (int64_t p = 0; p < k_count; ++p) {
       if (p == m) continue;
-      const models::ModelOutput out = students_[p]->forward(tape, g, x, {.training = false});
-      peers.push_back(as_reference(tape, kd_logits(tape, p, out.logits), out));
+      const models::ForwardOptions eval{.training = false};
+      const models::ModelOutput out = run(tape, in, {&cohort_[p], 1}, {&eval, 1}).front();
+      peers.push_back(as_reference(tape, kd_logits(tape, in, p, out.logits), out));
     }
   }
-  const models::ModelOutput out = students_[m]->forward(
-      tape, g, x,
-      {.training = true, .seed = training_.seed * 1000 + static_cast<uint64_t>(m), .step = step});
+  const models::ForwardOptions train{
+      .training = true, .seed = training_.seed * 1000 + static_cast<uint64_t>(m), .step = step};
+  const models::ModelOutput out = run(tape, in, {&cohort_[m], 1}, {&train, 1}).front();
   Var term;
   if (k_count > 1 && online_.weight != 0 && !structural_) {
     // m's logits with gradient, the peers' as constants: row 0 is m's term
-    std::vector<Var> cohort{kd_logits(tape, m, out.logits)};
+    std::vector<Var> cohort{kd_logits(tape, in, m, out.logits)};
     for (const Reference& p : peers) cohort.push_back(p.logits);
     term = row(tape, ag::cohort_kl(cohort, online_.temperature), 0);
   } else if (k_count > 1 && online_.weight != 0) {
-    term = structure_terms(g, {&out}, {peers}, online_);  // [1, 1]
+    term = structure_terms(in.graph, {&out}, {peers}, online_);  // [1, 1]
   }
   Var loss = student_loss(tape, supervised, out, term, peers, online_);
   const double value = loss.value().to(Device::kCPU).to_dtype(DType::kF64).item<double>();
@@ -323,5 +370,8 @@ double CohortStepper::step_one(int64_t m, const Graph& g, const io::FeatureMatri
   if (apply(m, where) == Verdict::kStop) *stop = true;
   return value;
 }
+
+template class CohortStepper<models::Model>;
+template class CohortStepper<models::GraphModel>;
 
 }  // namespace gkd::distill

@@ -138,9 +138,7 @@ models::GraphExtraLoss OfflineDistiller::graph_extra_loss(const models::GraphMod
   e.term = [this, &teacher](ag::Tape& tape, const io::GraphBatch& batch,
                             const models::GraphModelOutput& out, int64_t epoch) -> ag::Var {
     if (!active(epoch)) return {};  // no teacher pass outside the window
-    const models::ModelOutput student{.logits = out.logits, .hidden = out.hidden, .aux_logits = {}};
-    return term(tape, batch.graph, student, run_teacher(tape.context(), teacher, batch), epoch,
-                false);
+    return term(tape, batch.graph, out, run_teacher(tape.context(), teacher, batch), epoch, false);
   };
   if (projection_) e.parameters.push_back(projection_.get());
   return e;

@@ -68,15 +68,15 @@ CohortResult train_cohort(
   const Tensor y = data.y.to(ctx.device());
   const Tensor train_mask = data.train_mask.to(ctx.device());
   const Tensor val_mask = data.val_mask.to(ctx.device());
-  CohortStepper stepper(ctx, students, online,
-                        {.lr = o.lr,
-                         .weight_decay = o.weight_decay,
-                         .seed = o.seed,
-                         .on_non_finite = o.on_non_finite,
-                         .clip_grad_norm = o.clip_grad_norm,
-                         .divergence_jump = o.divergence_jump,
-                         .stop_on_divergence = o.stop_on_divergence},
-                        g.num_nodes());
+  CohortStepper<models::Model> stepper(ctx, students, online,
+                                       {.lr = o.lr,
+                                        .weight_decay = o.weight_decay,
+                                        .seed = o.seed,
+                                        .on_non_finite = o.on_non_finite,
+                                        .clip_grad_norm = o.clip_grad_norm,
+                                        .divergence_jump = o.divergence_jump,
+                                        .stop_on_divergence = o.stop_on_divergence},
+                                       g.num_nodes());
   const SupervisedLoss supervised = [&](Var z) { return ag::cross_entropy(z, y, train_mask); };
   std::vector<models::ModelState> states;
   for (models::Model* s : students) states.push_back(models::model_state(*s));
@@ -116,8 +116,9 @@ CohortResult train_cohort(
   };
   for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<double> train_loss = stepper.step(
-        g, x, supervised, static_cast<uint64_t>(epoch), "epoch " + std::to_string(epoch), &stopped);
+    const std::vector<double> train_loss =
+        stepper.step({g, x}, supervised, static_cast<uint64_t>(epoch),
+                     "epoch " + std::to_string(epoch), &stopped);
     if (stopped) break;
     ctx.synchronize();
     const double ms =
@@ -125,7 +126,7 @@ CohortResult train_cohort(
     epoch_ms.push_back(ms);
     Tape eval_tape(ctx);
     ag::NoGrad no_grad(eval_tape);
-    const std::vector<models::ModelOutput> evaluated = stepper.evaluate(eval_tape, g, x);
+    const std::vector<models::ModelOutput> evaluated = stepper.evaluate(eval_tape, {g, x});
     for (int64_t k = 0; k < k_count; ++k) {
       const Var z = evaluated[k].logits;
       models::EpochMetrics m{.epoch = epoch, .train_loss = train_loss[k], .step_ms = ms};
@@ -158,7 +159,7 @@ CohortResult train_cohort(
   }
   Tape tape(ctx);
   ag::NoGrad no_grad(tape);
-  const std::vector<models::ModelOutput> final_outs = stepper.evaluate(tape, g, x);
+  const std::vector<models::ModelOutput> final_outs = stepper.evaluate(tape, {g, x});
   Tensor mean_probs;  // [N, C]: the ensemble of the (restored) students
   for (int64_t k = 0; k < k_count; ++k) {
     models::NodeTrainResult& r = result.students[k];

@@ -4,12 +4,9 @@
 #include <chrono>
 #include <memory>
 
-#include "autograd/functions_dense.h"
-#include "autograd/functions_graph.h"
 #include "autograd/functions_loss.h"
-#include "autograd/optim.h"
-#include "distill/alw.h"
 #include "distill/cohort_state.h"
+#include "distill/cohort_step.h"
 #include "engine/error.h"
 #include "engine/ops_dense.h"
 #include "models/checkpoint.h"
@@ -19,7 +16,6 @@
 namespace gkd::distill {
 
 namespace ag = autograd;
-using autograd::Tape;
 using autograd::Var;
 
 GraphCohortResult train_graph_cohort(
@@ -28,60 +24,37 @@ GraphCohortResult train_graph_cohort(
     const models::GraphTrainOptions& o, const OnlineOptions& online,
     const std::function<void(int64_t student, const models::GraphEpochMetrics&)>& on_epoch) {
   const auto k_count = static_cast<int64_t>(students.size());
-  GKD_CHECK(k_count >= 1, "[graph cohort] no students");
-  GKD_CHECK(online.method == OnlineMethod::kDml || online.method == OnlineMethod::kGml,
-            "[graph cohort] ", online_method_name(online.method),
-            " is not available for graph classification (expected dml or gml)");
-  GKD_CHECK(online.schedule == Schedule::kSimultaneous,
-            "[graph cohort] only the simultaneous schedule is available for graph classification");
   GKD_CHECK(o.epochs >= 1 && o.batch_size >= 2 && !split.test.empty() && split.train.size() >= 2,
             "[graph cohort] epochs ", o.epochs, ", batch_size ", o.batch_size, ", ",
             split.train.size(), " training and ", split.test.size(),
             " test graphs (expected >= 1, "
             ">= 2, >= 2 and >= 1)");
-  const int64_t classes = students.front()->config().out_dim;
-  const bool gml = online.method == OnlineMethod::kGml;
-  const bool use_alw = gml && online.alw_rank > 0;
-  std::vector<std::unique_ptr<ag::Adam>> optimizers;
+  // GML's χ has one row per graph of the dataset.
+  CohortStepper<models::GraphModel> stepper(ctx, students, online,
+                                            {.lr = o.lr,
+                                             .weight_decay = o.weight_decay,
+                                             .seed = o.seed,
+                                             .on_non_finite = o.on_non_finite},
+                                            static_cast<int64_t>(data.samples.size()));
   std::vector<models::ModelState> states;
-  std::vector<Alw> alw(students.size());
-  for (int64_t k = 0; k < k_count; ++k) {
-    models::GraphModel* s = students[k];
-    GKD_CHECK(s->config().out_dim == classes, "[graph cohort] the students predict ",
-              s->config().out_dim, " and ", classes, " classes");
-    for (ag::Parameter* p : s->parameters()) p->value = p->value.to(ctx.device());
-    for (auto& [name, b] : s->named_buffers()) b->value = b->value.to(ctx.device());
-    std::vector<ag::Parameter*> params = s->parameters();
-    if (use_alw) {  // one χ row per graph of the dataset
-      alw[k] = make_alw(static_cast<int64_t>(data.samples.size()), online.alw_rank, classes,
-                        o.seed * 1000 + static_cast<uint64_t>(k), ctx.device());
-      params.push_back(alw[k].chi.get());
-      params.push_back(alw[k].phi.get());
-    }
-    optimizers.push_back(std::make_unique<ag::Adam>(
-        ctx, params, ag::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay}));
-    states.push_back(models::model_state(*s));
-  }
+  for (models::GraphModel* s : students) states.push_back(models::model_state(*s));
 
   GraphCohortResult r;
   r.students.resize(students.size());
-  const std::vector<const models::GraphModel*> cohort(students.begin(), students.end());
-  r.batched = batch_cohort(online, ctx, k_count, models::GraphModel::can_batch(cohort));
+  r.batched = stepper.batched();
   std::vector<models::EpochSelector> selectors(students.size());
   std::vector<std::vector<Tensor>> best(students.size());
   std::vector<double> epoch_ms;
   uint64_t step = 0;
-  std::vector<models::StepGuard> guards = student_guards(students, o.on_non_finite);
-  using Verdict = models::StepGuard::Verdict;
-  bool stopped = false;
+  std::vector<models::StepGuard>& guards = stepper.guards();
 
   // Crash safety (models/train_state.h), as train_cohort: every student's state, ALW factors and
   // optimizer, the best snapshots, one block of history columns per student, the step counter.
-  CohortState cohort_state(states, best, alw, optimizers);
+  CohortState cohort_state(states, best, stepper.alw(), stepper.optimizers());
   std::vector<const std::vector<models::GraphEpochMetrics>*> histories;
   for (const models::GraphTrainResult& s : r.students) histories.push_back(&s.history);
   models::TrainState resumed;
-  stopped =
+  bool stopped =
       cohort_state.resume(o.state, models::kGraphEpochFields, &resumed,
                           [&](int64_t k, const models::GraphEpochMetrics& m) {
                             guards[k].check_loss("epoch " + std::to_string(m.epoch), m.train_loss);
@@ -101,77 +74,38 @@ GraphCohortResult train_graph_cohort(
     cohort_state.save(o.state, models::kGraphEpochFields, histories,
                       {.finished = done, .steps = static_cast<int64_t>(step)});
   };
+  // Simultaneous: every batch steps the whole cohort. Alternating, as the official Alignahead
+  // code: each student in turn takes a full pass over the epoch's batches, the others frozen.
+  const bool alternating = online.schedule == Schedule::kAlternating;
   for (int64_t epoch = resumed.epoch + 1; epoch <= o.epochs && !stopped; ++epoch) {
     std::vector<double> loss_sum(students.size(), 0.0);
     const auto t0 = std::chrono::steady_clock::now();
     const auto batches = models::epoch_batches(split.train, o, static_cast<uint64_t>(epoch));
-    for (const std::vector<int64_t>& ids : batches) {
-      const std::string where =
-          "epoch " + std::to_string(epoch) + ", batch " + std::to_string(&ids - batches.data() + 1);
-      const io::GraphBatch b = io::make_batch(data, ids);
-      const Tensor y = b.y.to(ctx.device());
-      const Tensor rows =
-          Tensor::from_vector<int64_t>(static_cast<int64_t>(ids.size()), 1, ids).to(ctx.device());
-      Tape tape(ctx);
-      std::vector<Verdict> verdicts(students.size(), Verdict::kStep);
-      std::vector<models::ForwardOptions> options;
-      for (int64_t k = 0; k < k_count; ++k) {
-        options.push_back(
-            {.training = true, .seed = o.seed * 1000 + static_cast<uint64_t>(k), .step = step});
-      }
-      std::vector<Var> logits, kd;
-      if (r.batched) {  // one forward of the cohort: every layer once for all students
-        for (const models::GraphModelOutput& out :
-             models::GraphModel::forward_cohort(tape, b, cohort, options)) {
-          logits.push_back(out.logits);
+    for (int64_t turn = 0; turn < (alternating ? k_count : 1) && !stopped; ++turn) {
+      for (const std::vector<int64_t>& ids : batches) {
+        const std::string where = "epoch " + std::to_string(epoch) + ", batch " +
+                                  std::to_string(&ids - batches.data() + 1);
+        const io::GraphBatch b = io::make_batch(data, ids);
+        const Tensor y = b.y.to(ctx.device());
+        const GraphStepInput in{
+            .batch = b,
+            .graph = b.graph.to(ctx.device()),
+            .rows = Tensor::from_vector<int64_t>(static_cast<int64_t>(ids.size()), 1, ids)
+                        .to(ctx.device())};
+        const SupervisedLoss supervised = [&](Var z) { return ag::cross_entropy(z, y); };
+        if (alternating) {
+          loss_sum[turn] += stepper.step_one(turn, in, supervised, step, where, &stopped);
+        } else {
+          const std::vector<double> losses = stepper.step(in, supervised, step, where, &stopped);
+          for (int64_t k = 0; k < k_count; ++k) loss_sum[k] += losses[k];
         }
-      } else {
-        for (int64_t k = 0; k < k_count; ++k) {
-          logits.push_back(students[k]->forward(tape, b, options[k]).logits);
-        }
+        if (stopped) break;
+        ++step;
       }
-      for (int64_t k = 0; k < k_count; ++k) {
-        kd.push_back(use_alw ? alw_logits(tape, logits[k],
-                                          ag::gather_rows(tape.param(*alw[k].chi), rows),
-                                          tape.param(*alw[k].phi))
-                             : logits[k]);
-      }
-      const Var mutual = k_count > 1 ? ag::cohort_kl(kd, online.temperature) : Var();  // [K, 1]
-      Var total;
-      for (int64_t m = 0; m < k_count; ++m) {
-        Var loss = ag::cross_entropy(logits[m], y);
-        if (gml && online.entropy_weight > 0) {
-          loss = ag::add(
-              loss, ag::scale(ag::entropy(logits[m], online.temperature), -online.entropy_weight));
-        }
-        if (mutual.defined() && online.weight > 0) {
-          const Tensor index = Tensor::from_vector<int64_t>(1, 1, {m}).to(ctx.device());
-          loss = ag::add(loss, ag::scale(ag::gather_rows(mutual, index), online.weight));
-        }
-        const double value = loss.value().to(Device::kCPU).to_dtype(DType::kF64).item<double>();
-        loss_sum[m] += value;
-        verdicts[m] = guards[m].check_loss(where, value);
-        stopped = verdicts[m] == Verdict::kStop || stopped;
-        // A skipped student's loss stays out of the backward: it would only bring NaN.
-        if (verdicts[m] == Verdict::kStep) total = total.defined() ? ag::add(total, loss) : loss;
-      }
-      if (stopped) break;
-      for (auto& opt : optimizers) opt->zero_grad();
-      if (total.defined()) tape.backward(total);
-      for (int64_t m = 0; m < k_count; ++m) {
-        if (verdicts[m] != Verdict::kStep) continue;
-        const Verdict v = guards[m].check_gradients(ctx, where, optimizers[m]->parameters());
-        stopped = v == Verdict::kStop || stopped;
-        if (v != Verdict::kStep) continue;
-        optimizers[m]->step();
-        guards[m].stepped();
-      }
-      if (stopped) break;
-      ++step;
     }
     if (stopped) break;
     if (o.lr_step > 0 && epoch % o.lr_step == 0) {
-      for (auto& opt : optimizers) opt->set_lr(opt->lr() * o.lr_gamma);
+      for (auto& opt : stepper.optimizers()) opt->set_lr(opt->lr() * o.lr_gamma);
     }
     ctx.synchronize();
     epoch_ms.push_back(

@@ -1,9 +1,17 @@
 // Online distillation on graph classification (GML's graph tasks: OGB molecules, TU datasets): a
-// cohort of graph models trained together on the same mini-batches, each minimising
-//   CE(z_m) − γ_H · H(softmax(z_m/T)) + λ · T²/(K−1) Σ_p KL(softmax(z̃_p/T) ‖ softmax(z̃_m/T))
-// per batch of graphs (dml: γ_H = 0 and no ALW; gml: both; z̃ the adaptive logit weighting with
-// one χ row per graph). Peers are fixed references in each other's terms; one forward of every
-// student per batch, one backward of the summed losses (the simultaneous schedule).
+// cohort of graph models trained together on the same mini-batches, each minimising the terms of
+// train_cohort (online.h) per batch of graphs with the peers' outputs as fixed references:
+//   dml, gml: CE(z_m) [− γ_H · H(softmax(z_m/T))] + λ · T²/(K−1) Σ_p KL(softmax(z̃_p/T) ‖
+//             softmax(z̃_m/T)) on the graphs' logits (z̃: the adaptive logit weighting, one χ
+//             row per graph of the dataset);
+//   oc, alignahead(++): CE(z_m) + λ/(K−1) Σ_p Σ_t KL(P(h_p^(t')) ‖ P(h_m^(t))), the local
+//             structures of the message-passing layers' node states over the batch's edges, t'
+//             = t (oc) or t + shift mod L; alignahead++ adds the feature distance and each
+//             auxiliary head's CE (a classifier on the readout of every intermediate layer).
+// The graph models' hidden layers are all L message-passing layers (the logits are a readout).
+// Schedules as train_cohort: simultaneous (one forward of every student per batch, one backward
+// of the summed losses) or alternating (each student in turn a full pass over the epoch's
+// batches against the others' current state in eval mode).
 #pragma once
 
 #include <functional>
@@ -24,7 +32,7 @@ struct GraphCohortResult {
   bool batched = false;  // the students ran as one batch (OnlineOptions::batch_students)
 };
 
-// dml or gml only (graph models have no aligned hidden layers here). Each student has its own
+// Structure methods need one architecture (their layers are paired). Each student has its own
 // Adam with options.lr / weight_decay and the StepLR schedule; each is left in its
 // best-validation state when the split has validation graphs. `on_epoch(k, metrics)` sees every
 // student's epoch (replayed ones too, when options.state resumes).

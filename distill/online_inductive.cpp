@@ -54,12 +54,12 @@ InductiveCohortResult train_inductive_cohort(
   GKD_CHECK(!data.train.graphs.empty() && !data.valid.graphs.empty() && !data.test.graphs.empty(),
             "[inductive cohort] every split needs at least one graph");
   const auto k_count = static_cast<int64_t>(students.size());
-  CohortStepper stepper(ctx, students, online,
-                        {.lr = o.lr,
-                         .weight_decay = o.weight_decay,
-                         .seed = o.seed,
-                         .on_non_finite = o.on_non_finite},
-                        0);
+  CohortStepper<models::Model> stepper(ctx, students, online,
+                                       {.lr = o.lr,
+                                        .weight_decay = o.weight_decay,
+                                        .seed = o.seed,
+                                        .on_non_finite = o.on_non_finite},
+                                       0);
   const models::InductiveBatch valid = models::whole_split(data.valid, ctx.device());
   const models::InductiveBatch test = models::whole_split(data.test, ctx.device());
   const Tensor valid_y = valid.y.to(Device::kCPU), test_y = test.y.to(Device::kCPU);
@@ -68,7 +68,7 @@ InductiveCohortResult train_inductive_cohort(
     Tape tape(ctx);
     ag::NoGrad no_grad(tape);
     std::vector<Tensor> logits;
-    for (const models::ModelOutput& out : stepper.evaluate(tape, split.graph, split.x)) {
+    for (const models::ModelOutput& out : stepper.evaluate(tape, {split.graph, split.x})) {
       logits.push_back(out.logits.value());
     }
     return logits;
@@ -133,10 +133,11 @@ InductiveCohortResult train_inductive_cohort(
         const std::string where = "epoch " + std::to_string(epoch) + ", step " +
                                   std::to_string(&ids - batches.data() + 1);
         if (alternating) {
-          loss_sum[turn] += stepper.step_one(turn, b.graph, b.x, supervised, step, where, &stopped);
+          loss_sum[turn] +=
+              stepper.step_one(turn, {b.graph, b.x}, supervised, step, where, &stopped);
         } else {
           const std::vector<double> losses =
-              stepper.step(b.graph, b.x, supervised, step, where, &stopped);
+              stepper.step({b.graph, b.x}, supervised, step, where, &stopped);
           for (int64_t k = 0; k < k_count; ++k) loss_sum[k] += losses[k];
         }
         if (stopped) break;

@@ -106,6 +106,10 @@ GraphModel::GraphModel(const GraphModelConfig& config, uint64_t seed) : config_(
       heads_.push_back({"head" + at, make_linear(in, c.out_dim, true, init)});
     }
   }
+  // Drawn after every other weight, so that aux_heads leaves the model's own weights unchanged.
+  for (int64_t l = 1; c.aux_heads && l < c.layers; ++l) {
+    aux_.push_back({"aux" + std::to_string(l), make_linear(in, c.out_dim, true, init)});
+  }
 }
 
 GraphModelOutput GraphModel::forward(Tape& tape, const io::GraphBatch& batch,
@@ -178,7 +182,7 @@ std::vector<GraphModelOutput> GraphModel::forward_cohort(
   uint64_t site = o.step * kSites;
   size_t head = 0;
   Var logits;
-  std::vector<Var> hidden;
+  std::vector<Var> hidden, aux;
   const auto predict = [&](Var x, bool x_per_student) {
     // Xu et al. drop out after the linear head; the single-head form drops its input instead.
     const std::vector<Layer*> peers = peers_of(&GraphModel::heads_, head);
@@ -210,14 +214,22 @@ std::vector<GraphModelOutput> GraphModel::forward_cohort(
     }
     h = ag::relu(z);
     if (c.jumping || l + 1 == lead.layers_.size()) predict(h, per_student);
+    if (l < lead.aux_.size()) {
+      const std::vector<Layer*> aux_peers = peers_of(&GraphModel::aux_, l);
+      aux.push_back(lead.aux_[l].layer->forward(
+          tape, g, {.dense = readout(h), .per_student = per_student}, {.peers = aux_peers}));
+    }
   }
-  if (k == 1) return {{.logits = logits, .hidden = hidden}};
+  if (k == 1) return {{.logits = logits, .hidden = hidden, .aux_logits = aux}};
   std::vector<GraphModelOutput> out(static_cast<size_t>(k));
   const std::vector<Var> student_logits = autograd::split_cols(logits, k);
   for (int64_t s = 0; s < k; ++s) out[s].logits = student_logits[s];
-  for (const Var& z : hidden) {
-    const std::vector<Var> blocks = autograd::split_cols(z, k);
-    for (int64_t s = 0; s < k; ++s) out[s].hidden.push_back(blocks[s]);
+  for (const auto& [all, field] :
+       {std::pair{&hidden, &GraphModelOutput::hidden}, {&aux, &GraphModelOutput::aux_logits}}) {
+    for (const Var& z : *all) {
+      const std::vector<Var> blocks = autograd::split_cols(z, k);
+      for (int64_t s = 0; s < k; ++s) (out[s].*field).push_back(blocks[s]);
+    }
   }
   return out;
 }
@@ -225,7 +237,7 @@ std::vector<GraphModelOutput> GraphModel::forward_cohort(
 std::vector<std::pair<std::string, Parameter*>> GraphModel::named_parameters() const {
   std::vector<std::pair<std::string, Parameter*>> out;
   if (node_table_) out.emplace_back(node_table_->name, node_table_.get());
-  for (const auto* parts : {&layers_, &norms_, &heads_}) {
+  for (const auto* parts : {&layers_, &norms_, &heads_, &aux_}) {
     for (const Part& p : *parts) {
       for (Parameter* q : p.layer->parameters()) out.emplace_back(p.name + "." + q->name, q);
     }
@@ -259,8 +271,9 @@ std::string GraphModel::describe() const {
   const GraphModelConfig& c = config_;
   return std::string(arch_name(c.arch)) + " " + std::to_string(c.layers) + " layers, hidden " +
          std::to_string(c.hidden) + ", " + readout_name(c.readout) + " readout" +
-         (c.jumping ? " of every layer" : "") + (c.batch_norm ? ", batch norm" : "") + " (" +
-         std::to_string(num_parameters()) + " parameters)";
+         (c.jumping ? " of every layer" : "") + (c.batch_norm ? ", batch norm" : "") +
+         (c.aux_heads ? ", auxiliary heads" : "") + " (" + std::to_string(num_parameters()) +
+         " parameters)";
 }
 
 }  // namespace gkd::models

@@ -44,6 +44,9 @@ struct GraphModelConfig {
   bool jumping = true;
   double dropout = 0.5;  // Xu et al.'s final_dropout
   bool learn_eps = false;
+  // Deep supervision: a linear classifier on the readout of every intermediate layer's activated
+  // node states (layers 1..L-1), as models::ModelConfig::aux_heads. Not part of the logits.
+  bool aux_heads = false;
 
   bool operator==(const GraphModelConfig&) const = default;
 };
@@ -51,10 +54,10 @@ struct GraphModelConfig {
 // The width of every layer's node states (GAT: its heads side by side).
 int64_t hidden_width(const GraphModelConfig& config);
 
-struct GraphModelOutput {
-  Var logits;               // [B, C]
-  std::vector<Var> hidden;  // per layer, the node states before batch norm and ReLU [N, width]
-};
+// A graph classifier's outputs, in models::ModelOutput's form: logits [B, C] per graph; hidden,
+// every layer's node states before batch norm and ReLU [N, width] (all L layers: the logits come
+// from a readout); aux_logits [B, C] per intermediate layer when aux_heads.
+using GraphModelOutput = ModelOutput;
 
 class GraphModel {
  public:
@@ -90,7 +93,7 @@ class GraphModel {
   };
   GraphModelConfig config_;
   std::unique_ptr<Parameter> node_table_;  // [Σ node_vocab, hidden] when node_vocab is set
-  std::vector<Part> layers_, norms_, heads_;
+  std::vector<Part> layers_, norms_, heads_, aux_;
 };
 
 }  // namespace gkd::models

@@ -61,6 +61,7 @@ struct ForwardOptions {
   uint64_t step = 0;      // a new mask every step
 };
 
+// A node model's outputs (graph models use the same form: models/graph_model.h).
 struct ModelOutput {
   Var logits;                   // [N, C]
   std::vector<Var> hidden;      // layers - 1 pre-activation states, [N, width of layer l]

@@ -187,6 +187,27 @@ s, e = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert s["protocol"] == "3-fold CV" and len(s["students"]) == 2 and sorted(s["baselines"]) == ["gcn", "gin"]
 assert abs(e["test"] - s["per_fold"][1]["students"][1]["test"]) < 1e-9 and e["model"] == "gcn"
 PY
+  # Alignahead++ on graphs, alternating: the students carry auxiliary heads (their checkpoints
+  # too, reproduced by eval), the baseline is the plain GIN.
+  "$gkd" distill --method alignahead++ --schedule alternating --data "$work/SHAPES" --model gin \
+    --hidden 8 --layers 3 --epochs 3 --folds 3 --batch-size 4 --iters-per-epoch 0 \
+    --feature-distance cosine --out "$work/graph_aa" --json --quiet > "$work/graph_aa.json" ||
+    fail "graph alignahead++: exit $?"
+  "$gkd" eval --checkpoint "$work/graph_aa/run0_fold2_student1.ckpt" --json > "$work/eval.json" ||
+    fail "graph alignahead++ eval: exit $?"
+  /usr/bin/python3 - "$work/graph_aa.json" "$work/eval.json" <<'PY' || fail "graph alignahead++ outputs"
+import json, sys
+s, e = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert s["method"] == "alignahead++" and len(s["students"]) == 2 and list(s["baselines"]) == ["gin"], s
+assert abs(e["test"] - s["per_fold"][2]["students"][1]["test"]) < 1e-9, (e, s["per_fold"][2])
+PY
+  if "$gkd" distill --method alignahead --cohort gin,gcn --data "$work/SHAPES" \
+    --out "$work/mixed" 2> "$work/err"; then
+    fail "a mixed alignahead cohort on graphs was not refused"
+  fi
+  grep -q "pairs the students' layers: --cohort (mixed architectures) needs dml or gml" \
+    "$work/err" || fail "mixed graph cohort refusal: $(cat "$work/err")"
+  [ ! -e "$work/mixed" ] || fail "the refused run left $work/mixed behind"
   # Offline distillation on graphs: a wider GIN teacher trained per fold from --teacher-config,
   # the student with each method's term on every batch, its checkpoints reproduced by eval.
   printf '{"model": "gin", "hidden": 16, "layers": 3, "epochs": 4, "batch_size": 4}' \

@@ -79,6 +79,7 @@ double objective(const GraphModel& m, const io::GraphBatch& b, bool training, bo
   const GraphModelOutput out = m.forward(tape, b, {.training = training, .seed = 5, .step = 3});
   std::vector<Var> outputs{out.logits};
   outputs.insert(outputs.end(), out.hidden.begin(), out.hidden.end());
+  outputs.insert(outputs.end(), out.aux_logits.begin(), out.aux_logits.end());
   Var total;
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Tensor r =
@@ -140,10 +141,11 @@ std::vector<GraphModelConfig> graph_model_cases() {
            .in_dim = 3,
            .out_dim = 3,
            .hidden = 4,
-           .layers = 2,
+           .layers = 3,
            .readout = Readout::kMean,
            .jumping = false,
-           .learn_eps = true},
+           .learn_eps = true,
+           .aux_heads = true},
           {.arch = Arch::kGcn,
            .in_dim = 3,
            .out_dim = 2,
@@ -211,6 +213,7 @@ TEST_CASE(
       const auto projection = [](Tape& tape, const GraphModelOutput& out, uint64_t seed) {
         std::vector<Var> outputs{out.logits};
         outputs.insert(outputs.end(), out.hidden.begin(), out.hidden.end());
+        outputs.insert(outputs.end(), out.aux_logits.begin(), out.aux_logits.end());
         Var total;
         for (size_t i = 0; i < outputs.size(); ++i) {
           const Tensor r =
@@ -247,6 +250,10 @@ TEST_CASE(
         REQUIRE(got[k].hidden.size() == want[k].hidden.size());
         for (size_t l = 0; l < want[k].hidden.size(); ++l) {
           CHECK(close(got[k].hidden[l].value(), want[k].hidden[l].value()));
+        }
+        REQUIRE(got[k].aux_logits.size() == want[k].aux_logits.size());
+        for (size_t l = 0; l < want[k].aux_logits.size(); ++l) {
+          CHECK(close(got[k].aux_logits[l].value(), want[k].aux_logits[l].value()));
         }
         const auto pa = alone[k]->named_parameters(), pb = batched[k]->named_parameters();
         for (size_t i = 0; i < pa.size(); ++i) {
@@ -395,4 +402,33 @@ TEST_CASE("EpochSelector: best validation with loss tie-break, and the seed code
   EpochSelector early(10);
   early.observe({1, 1.0, 50, 0.9, 40});
   CHECK(early.paper_test() == 40);  // no look before the end: the last epoch's test
+}
+
+TEST_CASE("graph models: auxiliary heads classify every intermediate layer's readout") {
+  GraphModelConfig plain{.arch = Arch::kGin, .in_dim = 3, .out_dim = 2, .hidden = 4, .layers = 3};
+  GraphModelConfig deep = plain;
+  deep.aux_heads = true;
+  const GraphModel a(plain, 9), b(deep, 9);
+  // The model's own weights are drawn first, so aux heads leave them (and the logits) unchanged.
+  const auto pa = a.named_parameters(), pb = b.named_parameters();
+  REQUIRE(pb.size() == pa.size() + 4);  // aux1 and aux2, weight and bias each
+  for (size_t i = 0; i < pa.size(); ++i) {
+    CAPTURE(pa[i].first);
+    CHECK(pb[i].first == pa[i].first);
+    CHECK(pb[i].second->value.to_vector<float>() == pa[i].second->value.to_vector<float>());
+  }
+  CHECK(pb[pa.size()].first.starts_with("aux1."));
+  CHECK(pb.back().first.starts_with("aux2."));
+  const io::GraphDataset d = random_dataset(plain, 12);
+  io::GraphBatch batch = io::make_batch(d, all_ids(d));
+  batch.x = batch.x.to_dtype(DType::kF32);  // the fixtures are f64, the models' weights f32
+  Tape tape(Context::cpu());
+  const GraphModelOutput oa = a.forward(tape, batch, {}), ob = b.forward(tape, batch, {});
+  CHECK(oa.aux_logits.empty());
+  REQUIRE(ob.aux_logits.size() == 2);
+  CHECK(ob.logits.value().to_vector<float>() == oa.logits.value().to_vector<float>());
+  for (const Var& z : ob.aux_logits) {
+    CHECK(z.rows() == static_cast<int64_t>(d.samples.size()));
+    CHECK(z.cols() == 2);
+  }
 }
