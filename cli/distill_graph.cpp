@@ -2,9 +2,10 @@
 // and ROC-AUC), per job (run and fold):
 //   online (dml, gml, oc, alignahead, alignahead++): a cohort of graph models, and each student
 //     architecture trained alone with the same seed and budget (the baselines);
-//   offline (kd, fitnet, lsp): the teacher trained from --teacher-config on the job's training
-//     graphs (a checkpoint would have seen other folds' test graphs), then the student with the
-//     term against the frozen teacher run on every training batch, and the student alone.
+//   offline (kd, fitnet, lsp, mskd): the teacher (mskd: every teacher of --teachers) trained from
+//     its config on the job's training graphs (a checkpoint would have seen other folds' test
+//     graphs), then the student with the term against the frozen teachers run on every training
+//     batch, and the student alone.
 #include <fmt/core.h>
 #include <omp.h>
 
@@ -16,6 +17,7 @@
 
 #include "cli/distill_common.h"
 #include "cli/run_dir.h"
+#include "distill/mskd.h"
 #include "distill/offline.h"
 #include "distill/online_graph.h"
 #include "engine/error.h"
@@ -163,15 +165,39 @@ int distill_online_graph(const DistillCall& call) {
                    {"per_fold", per_job}}});
 }
 
+namespace {
+
+// The teachers' training configs: mskd's --teachers list (shallow to deep), else --teacher-config.
+// Checkpoints are refused: under cross-validation they would have seen other folds' test graphs.
+std::vector<std::string> graph_teacher_configs(const DistillConfig& d) {
+  std::vector<std::string> configs;
+  const bool mskd = d.method == "mskd";
+  for (size_t at = 0; mskd && at <= d.teachers.size();) {
+    const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
+    configs.push_back(d.teachers.substr(at, comma - at));
+    at = comma + 1;
+  }
+  if (!mskd) configs.push_back(d.teacher_config);
+  for (const std::string& source : configs) {
+    GKD_CHECK(!source.empty() && !source.ends_with(".ckpt"), "gkd distill --method ", d.method,
+              " on graph classification trains its teacher",
+              mskd ? "s per fold: --teachers takes training configs only" : " per fold: use",
+              mskd ? "" : " --teacher-config", " (a checkpoint would have seen other folds' ",
+              "test graphs)");
+  }
+  return configs;
+}
+
+}  // namespace
+
 int distill_offline_graph(const DistillCall& call) {
   using nlohmann::json;
   const TrainConfig& c = call.config;
   const DistillConfig& d = call.distill;
   const TrainFlags& f = call.flags;
   const Context& ctx = call.ctx;
-  GKD_CHECK(!d.teacher_config.empty(), "gkd distill --method ", d.method,
-            " on graph classification trains its teacher per fold: use --teacher-config (a "
-            "--teacher checkpoint would have seen other folds' test graphs)");
+  const bool is_mskd = d.method == "mskd";
+  const std::vector<std::string> teacher_sources = graph_teacher_configs(d);
   // Everything that can fail on bad input happens before the run directory exists.
   const io::GraphDataset data = load_graph_data(c.data);
   GKD_CHECK(!data.samples.empty(), c.data.spec, ": the dataset holds no graphs");
@@ -179,20 +205,38 @@ int distill_offline_graph(const DistillCall& call) {
   const models::GraphMetric metric =
       own_split ? models::GraphMetric::kRocAuc : models::GraphMetric::kAccuracy;
   const models::GraphModelConfig student_config = graph_model_config(c, data);
-  const TrainConfig teacher_train = read_train_config(d.teacher_config);
-  const models::GraphModelConfig teacher_config = graph_model_config(teacher_train, data);
+  struct GraphTeacher {
+    models::GraphModelConfig config;
+    models::GraphTrainOptions budget;
+    json meta;  // its own config on this run's data, seed and runs
+  };
+  std::vector<GraphTeacher> teachers;
+  for (const std::string& source : teacher_sources) {
+    TrainConfig train = read_train_config(source);
+    const models::GraphModelConfig config = graph_model_config(train, data);
+    const models::GraphTrainOptions budget = graph_train_options(train, metric);
+    train.data = c.data;
+    train.seed = c.seed;
+    train.runs = c.runs;
+    train.folds = c.folds;
+    teachers.push_back({config, budget, train_config_json(train)});
+  }
   const distill::OfflineOptions kd = offline_options(d);
-  distill::OfflineDistiller(kd, teacher_config, student_config, 0);  // validates the layers
+  const distill::MskdOptions mskd = mskd_options(d);
+  if (is_mskd) {  // validates the layers and options before any training
+    std::vector<distill::TeacherOutputs> shapes;
+    for (const GraphTeacher& t : teachers) {
+      shapes.push_back({.logits = Tensor::zeros(0, t.config.out_dim, DType::kF32),
+                        .hidden = {Tensor::zeros(0, hidden_width(t.config), DType::kF32)}});
+    }
+    distill::MskdDistiller(mskd, std::move(shapes),
+                           Tensor::zeros(0, student_config.out_dim, DType::kF32),
+                           student_config.layers, c.epochs);
+  } else {
+    distill::OfflineDistiller(kd, teachers.front().config, student_config, 0);
+  }
   const std::vector<GraphJob> jobs = graph_jobs(c, data);
   const models::GraphTrainOptions budget = graph_train_options(c, metric);
-  const models::GraphTrainOptions teacher_budget = graph_train_options(teacher_train, metric);
-  // The teacher's checkpoints record its own config on this run's data, seed and runs.
-  TrainConfig teacher_as_run = teacher_train;
-  teacher_as_run.data = c.data;
-  teacher_as_run.seed = c.seed;
-  teacher_as_run.runs = c.runs;
-  teacher_as_run.folds = c.folds;
-  const json teacher_meta = train_config_json(teacher_as_run);
   const json student_meta = train_config_json(c);
 
   RunDir dir(f.out.empty() ? default_run_path(data.name, d.method) : f.out,
@@ -201,15 +245,19 @@ int distill_offline_graph(const DistillCall& call) {
   dir.keep_on_failure();  // from here on the run dir holds resumable state
   const char* metric_name = own_split ? "roc_auc" : "accuracy";
   if (!f.quiet) {
+    std::string who;
+    for (const GraphTeacher& t : teachers) {
+      who += (who.empty() ? "" : " + ") + models::GraphModel(t.config, 0).describe();
+    }
     fmt::print(stderr,
                "gkd distill --method {}: {} ({} graphs, {}) | student {} | teacher {} | {}\n",
                d.method, data.name, data.samples.size(),
                own_split ? "the dataset's split" : std::to_string(c.folds) + "-fold CV",
-               models::GraphModel(student_config, 0).describe(),
-               models::GraphModel(teacher_config, 0).describe(), ctx.describe());
+               models::GraphModel(student_config, 0).describe(), who, ctx.describe());
   }
 
-  ResultStats teacher_stats, student_stats;
+  std::vector<ResultStats> teacher_stats(teachers.size());
+  ResultStats student_stats;
   std::map<std::string, ResultStats> baselines;
   std::vector<double> epoch_ms;
   json per_job = json::array();
@@ -230,25 +278,54 @@ int distill_offline_graph(const DistillCall& call) {
                                              static_cast<int64_t>(job.seed), best_epoch)
                              .dump());
     };
-    models::GraphTrainOptions to = teacher_budget;
-    to.seed = seed;
-    to.state = state_file(dir, f, c, call.resolved, job_name + "_teacher");
-    models::GraphModel teacher(teacher_config, seed);
-    const models::GraphTrainResult t =
-        models::train_graph_classifier(ctx, teacher, data, job.split, to, log("teacher"));
-    report_resumed(f, fmt::format("run {} fold {} teacher", job.run + 1, job.fold + 1),
-                   t.resumed_epoch);
-    save(teacher, "teacher", teacher_meta, t.best_epoch);
-    teacher_stats.test.push_back(t.test);
-    teacher_stats.val.push_back(t.best_val);
+    // The teachers, each trained on the job's training graphs with its own config, then frozen.
+    std::vector<std::unique_ptr<models::GraphModel>> trained;
+    std::vector<const models::GraphModel*> frozen;
+    json teacher_runs = json::array();
+    for (size_t k = 0; k < teachers.size(); ++k) {
+      const std::string role = teachers.size() > 1 ? "teacher" + std::to_string(k) : "teacher";
+      models::GraphTrainOptions to = teachers[k].budget;
+      to.seed = seed;
+      to.state = state_file(dir, f, c, call.resolved, job_name + "_" + role);
+      trained.push_back(std::make_unique<models::GraphModel>(teachers[k].config, seed));
+      const models::GraphTrainResult t =
+          models::train_graph_classifier(ctx, *trained.back(), data, job.split, to, log(role));
+      report_resumed(f, fmt::format("run {} fold {} {}", job.run + 1, job.fold + 1, role),
+                     t.resumed_epoch);
+      save(*trained.back(), role, teachers[k].meta, t.best_epoch);
+      frozen.push_back(trained.back().get());
+      teacher_stats[k].test.push_back(t.test);
+      teacher_stats[k].val.push_back(t.best_val);
+      teacher_runs.push_back({{"test", t.test}, {"val", t.best_val}});
+    }
 
     models::GraphTrainOptions o = budget;
     o.seed = seed;
     o.state = state_file(dir, f, c, call.resolved, job_name + "_student");
     models::GraphModel student(student_config, seed);
-    distill::OfflineDistiller distiller(kd, teacher_config, student_config, seed);
-    const models::GraphTrainResult s = models::train_graph_classifier(
-        ctx, student, data, job.split, o, log("student"), distiller.graph_extra_loss(teacher));
+    std::unique_ptr<distill::OfflineDistiller> single;
+    std::unique_ptr<distill::MskdDistiller> multi;
+    models::GraphExtraLoss extra;
+    if (is_mskd) {
+      // The code weights come from the untrained student and the teachers on the first batch of
+      // epoch 1, as the official code does on its first minibatch.
+      const io::GraphBatch first =
+          io::make_batch(data, models::epoch_batches(job.split.train, o, 1).front());
+      std::vector<distill::TeacherOutputs> outputs;
+      for (const models::GraphModel* t : frozen) {
+        outputs.push_back(distill::run_teacher(ctx, *t, first));
+      }
+      const Tensor initial = distill::run_teacher(ctx, student, first).logits;
+      multi = std::make_unique<distill::MskdDistiller>(mskd, std::move(outputs), initial,
+                                                       student_config.layers, c.epochs);
+      extra = multi->graph_extra_loss(frozen);
+    } else {
+      single = std::make_unique<distill::OfflineDistiller>(kd, teachers.front().config,
+                                                           student_config, seed);
+      extra = single->graph_extra_loss(*frozen.front());
+    }
+    const models::GraphTrainResult s =
+        models::train_graph_classifier(ctx, student, data, job.split, o, log("student"), extra);
     report_resumed(f, fmt::format("run {} fold {} student", job.run + 1, job.fold + 1),
                    s.resumed_epoch);
     save(student, "student", student_meta, s.best_epoch);
@@ -258,9 +335,13 @@ int distill_offline_graph(const DistillCall& call) {
     json entry = {{"run", job.run},
                   {"fold", job.fold},
                   {"seed", job.seed},
-                  {"teacher", {{"test", t.test}, {"val", t.best_val}}},
+                  {"teacher", teacher_runs.back()},
                   {"student", {{"test", s.test}, {"val", s.best_val}}},
                   {"student_epoch_ms_median", s.median_epoch_ms}};
+    if (is_mskd) {
+      entry["teachers"] = teacher_runs;
+      entry["teacher_weights"] = multi->teacher_weights();
+    }
     if (d.baseline) {
       models::GraphModel alone(student_config, seed);
       o.state = state_file(dir, f, c, call.resolved, job_name + "_baseline");
@@ -275,7 +356,7 @@ int distill_offline_graph(const DistillCall& call) {
     if (!f.quiet) {
       fmt::print(
           stderr, "  run {} fold {}: teacher {:.1f}  student {:.1f}{}\n", job.run + 1, job.fold + 1,
-          t.test, s.test,
+          teacher_stats.back().test.back(), s.test,
           d.baseline ? fmt::format("  baseline {:.1f}", baselines[c.model].test.back()) : "");
     }
     per_job.push_back(entry);
@@ -286,7 +367,7 @@ int distill_offline_graph(const DistillCall& call) {
       {.dataset = data.name,
        .metric = metric_name,
        .students = {student_stats},
-       .teachers = {teacher_stats},
+       .teachers = teacher_stats,
        .ensemble = nullptr,
        .first_arch = c.model,
        .baselines = baselines,

@@ -122,7 +122,7 @@ void check_mskd(const distill::MskdOptions& options, const std::vector<TeacherSp
   std::vector<distill::TeacherOutputs> shapes;
   for (const TeacherSpec& t : teachers) shapes.push_back(empty_outputs(t.config));
   distill::MskdDistiller(options, std::move(shapes), Tensor::zeros(0, student.out_dim, DType::kF32),
-                         student, epochs);
+                         student.layers - 1, epochs);
 }
 
 int distill_offline(const DistillCall& call) {
@@ -229,7 +229,7 @@ int distill_offline(const DistillCall& call) {
                                           data.x.to(ctx.device()), {.training = false})
                                  .logits.value();
       multi = std::make_unique<distill::MskdDistiller>(mskd, std::move(outputs), initial,
-                                                       student_config, c.epochs);
+                                                       student_config.layers - 1, c.epochs);
       extra = multi->extra_loss(data.graph);
       mskd_weights = multi->teacher_weights();
     } else {

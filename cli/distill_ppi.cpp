@@ -138,7 +138,7 @@ int distill_ppi(const DistillCall& call) {
       const Tensor initial =
           distill::run_teacher(ctx, student, first.graph, first.x).logits;  // untrained
       multi = std::make_unique<distill::MskdDistiller>(mskd, std::move(outputs), initial,
-                                                       student_config, c.epochs);
+                                                       student_config.layers - 1, c.epochs);
       extra = multi->inductive_extra_loss(frozen);
     } else {
       single = std::make_unique<distill::OfflineDistiller>(kd, teachers.front().config,

@@ -33,7 +33,7 @@ double logit_correlation(const Tensor& zs, const Tensor& zt) {
 }  // namespace
 
 MskdDistiller::MskdDistiller(const MskdOptions& o, std::vector<TeacherOutputs> teachers,
-                             const Tensor& student_logits, const models::ModelConfig& student,
+                             const Tensor& student_logits, int64_t student_hidden_layers,
                              int64_t epochs)
     : o_(o), teachers_(std::move(teachers)) {
   const auto k_count = static_cast<int64_t>(teachers_.size());
@@ -41,15 +41,16 @@ MskdDistiller::MskdDistiller(const MskdOptions& o, std::vector<TeacherOutputs> t
   GKD_CHECK(o.lambda >= 0 && o.warmup >= 0 && o.stage_epochs >= 0 && o.attention_temperature > 0,
             "[mskd] lambda ", o.lambda, ", warmup ", o.warmup, ", stage_epochs ", o.stage_epochs,
             ", attention_temperature ", o.attention_temperature, " out of range");
-  const int64_t hidden = student.layers - 1;
+  const int64_t hidden = student_hidden_layers;
   student_layer_ = o.student_layer < 0 ? hidden + o.student_layer : o.student_layer;
   GKD_CHECK(student_layer_ >= 0 && student_layer_ < hidden, "[mskd] student_layer is ",
             o.student_layer, " but the student has ", hidden, " hidden layers");
   for (int64_t k = 0; k < k_count; ++k) {
     GKD_CHECK(!teachers_[k].hidden.empty(), "[mskd] teacher ", k,
               " has no hidden layer (its last hidden layer is distilled)");
-    GKD_CHECK(teachers_[k].logits.cols() == student.out_dim, "[mskd] teacher ", k, " predicts ",
-              teachers_[k].logits.cols(), " classes, the student ", student.out_dim);
+    GKD_CHECK(teachers_[k].logits.cols() == student_logits.cols(), "[mskd] teacher ", k,
+              " predicts ", teachers_[k].logits.cols(), " classes, the student ",
+              student_logits.cols());
   }
   stage_epochs_ = o.stage_epochs > 0 ? o.stage_epochs : std::max<int64_t>(1, epochs / k_count);
   if (o.weighting != MskdWeighting::kCode) return;
@@ -101,6 +102,28 @@ Tensor node_attention(const std::vector<TeacherOutputs>& teachers, double temper
       .to(teachers.front().logits.device());
 }
 
+Tensor graph_node_attention(const std::vector<TeacherOutputs>& teachers, const Graph& batch,
+                            double temperature) {
+  const Tensor per_graph = node_attention(teachers, temperature, false);  // [K, B]
+  const std::vector<int64_t>& offsets = batch.node_offsets();
+  GKD_CHECK(per_graph.cols() + 1 == static_cast<int64_t>(offsets.size()), "[mskd] the teachers ",
+            "predict ", per_graph.cols(), " graphs, the batch holds ", offsets.size() - 1);
+  const auto k_count = per_graph.rows();
+  const int64_t b_count = per_graph.cols(), n = offsets.back();
+  const std::vector<double> a =
+      per_graph.to(Device::kCPU).to_dtype(DType::kF64).to_vector<double>();
+  std::vector<double> nodes(static_cast<size_t>(k_count * n));
+  for (int64_t k = 0; k < k_count; ++k) {
+    for (int64_t b = 0; b < b_count; ++b) {
+      std::fill(nodes.begin() + k * n + offsets[b], nodes.begin() + k * n + offsets[b + 1],
+                a[k * b_count + b]);
+    }
+  }
+  return Tensor::from_vector<double>(k_count, n, nodes)
+      .to_dtype(per_graph.dtype())
+      .to(per_graph.device());
+}
+
 models::ExtraLoss MskdDistiller::extra_loss(const Graph& g) {
   models::ExtraLoss e;
   if (o_.weighting == MskdWeighting::kCode) {
@@ -139,6 +162,29 @@ models::InductiveExtraLoss MskdDistiller::inductive_extra_loss(
     for (const models::Model* t : teachers) outputs.push_back(run_teacher(ctx, *t, batch, x));
     const Tensor attention = node_attention(outputs, o_.attention_temperature, true);
     return attention_term(tape, batch, out, outputs, attention);
+  };
+  return e;
+}
+
+models::GraphExtraLoss MskdDistiller::graph_extra_loss(
+    std::vector<const models::GraphModel*> teachers) {
+  GKD_CHECK(teachers.size() == teachers_.size(), "[mskd] ", teachers.size(), " teacher models for ",
+            teachers_.size(), " teachers");
+  models::GraphExtraLoss e;
+  e.term = [this, teachers](ag::Tape& tape, const io::GraphBatch& batch,
+                            const models::GraphModelOutput& out, int64_t epoch) -> ag::Var {
+    const Context& ctx = tape.context();
+    if (o_.weighting == MskdWeighting::kCode) {
+      const int64_t stage = stage_of(epoch);
+      if (stage < 0) return {};  // no teacher pass outside the window
+      const TeacherOutputs t = run_teacher(ctx, *teachers[stage], batch);
+      return code_term(tape, batch.graph, out, t.hidden.back(), stage);
+    }
+    if (!attention_active(epoch)) return {};
+    std::vector<TeacherOutputs> outputs;
+    for (const models::GraphModel* t : teachers) outputs.push_back(run_teacher(ctx, *t, batch));
+    const Tensor attention = graph_node_attention(outputs, batch.graph, o_.attention_temperature);
+    return attention_term(tape, batch.graph, out, outputs, attention);
   };
   return e;
 }

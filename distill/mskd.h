@@ -12,7 +12,11 @@
 //     its labels' binary entropies.
 // Transductive (one graph): the teachers' outputs are computed once (extra_loss). Inductive (PPI,
 // the official code's setting): the teachers run forward-only on each step's batch, the code
-// weighting running only the stage's teacher (inductive_extra_loss).
+// weighting running only the stage's teacher (inductive_extra_loss). Graph classification: the
+// same on every training batch of graphs (graph_extra_loss); a teacher's last hidden layer is its
+// last message-passing layer's node states, and node attention weights each node by the
+// confidence of the teacher's prediction for the node's graph (gkd's choice: a graph classifier
+// has no per-node prediction; docs/methods.md).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +24,8 @@
 
 #include "autograd/functions_graph.h"
 #include "distill/offline.h"
+#include "models/graph_model.h"
+#include "models/train_graph.h"
 #include "models/train_inductive.h"
 
 namespace gkd::distill {
@@ -40,17 +46,20 @@ struct MskdOptions {
 
 class MskdDistiller {
  public:
-  // `teachers` shallow to deep, their outputs on the nodes of `student_logits` [N, C], the
-  // untrained student's (code weights; inductive: the first training batch); `epochs` the
-  // student's training epochs (stage length when stage_epochs is 0).
+  // `teachers` shallow to deep, their outputs on the rows of `student_logits` [N, C], the
+  // untrained student's (code weights; inductive and graph classification: the first training
+  // batch); the student has `student_hidden_layers` hidden layers (models::ModelOutput::hidden);
+  // `epochs` the student's training epochs (stage length when stage_epochs is 0).
   MskdDistiller(const MskdOptions& options, std::vector<TeacherOutputs> teachers,
-                const Tensor& student_logits, const models::ModelConfig& student, int64_t epochs);
+                const Tensor& student_logits, int64_t student_hidden_layers, int64_t epochs);
 
   // Transductive: the term against the constructor's teacher outputs, on graph g.
   models::ExtraLoss extra_loss(const Graph& g);
   // Inductive: the term against `teachers` (the models of the constructor's outputs, same order)
   // run on every step's batch. The distiller and the teachers must outlive the training call.
   models::InductiveExtraLoss inductive_extra_loss(std::vector<const models::Model*> teachers);
+  // Graph classification: the same, the teachers run on every training batch of graphs.
+  models::GraphExtraLoss graph_extra_loss(std::vector<const models::GraphModel*> teachers);
   const std::vector<double>& teacher_weights() const { return weights_; }  // code weighting
 
  private:
@@ -75,5 +84,10 @@ class MskdDistiller {
 // the logits' device and dtype. multi_label: H is the sum of the labels' binary entropies.
 Tensor node_attention(const std::vector<TeacherOutputs>& teachers, double temperature,
                       bool multi_label);
+
+// The same from graph classifiers' predictions on a batch (logits [B, C] per teacher): each of
+// graph b's nodes in `batch` gets graph b's weights, [K, N].
+Tensor graph_node_attention(const std::vector<TeacherOutputs>& teachers, const Graph& batch,
+                            double temperature);
 
 }  // namespace gkd::distill

@@ -234,6 +234,29 @@ s = json.load(open(os.path.join(work, "graph_fitnet.json")))
 e = json.load(open(os.path.join(work, "eval.json")))
 assert abs(e["test"] - s["per_fold"][2]["student"]["test"]) < 1e-9, (e, s["per_fold"][2])
 PY
+  # MSKD on graphs: two teachers of different depth trained per fold, the code's weights.
+  printf '{"model": "gin", "hidden": 16, "layers": 2, "epochs": 3, "batch_size": 4}' \
+    > "$work/gin_teacher2.json"
+  "$gkd" distill --method mskd --teachers "$work/gin_teacher2.json,$work/gin_teacher.json" \
+    --data "$work/SHAPES" --model gin --hidden 8 --layers 2 --epochs 4 --folds 3 \
+    --batch-size 4 --iters-per-epoch 0 --student-layer 0 --out "$work/graph_mskd" --json \
+    --quiet > "$work/graph_mskd.json" || fail "graph mskd: exit $?"
+  /usr/bin/python3 - "$work" <<'PY' || fail "graph mskd outputs"
+import json, os, sys
+work = sys.argv[1]
+s = json.load(open(os.path.join(work, "graph_mskd.json")))
+assert s["method"] == "mskd" and len(s["teachers"]) == 2, s
+for fold in s["per_fold"]:
+    assert len(fold["teachers"]) == 2 and len(fold["teacher_weights"]) == 2, fold
+    for role in ["teacher0", "teacher1", "student"]:
+        assert os.path.exists(os.path.join(work, "graph_mskd", f"run0_fold{fold['fold']}_{role}.ckpt"))
+PY
+  if "$gkd" distill --method mskd --teachers "$work/graph_kd/run0_fold0_teacher.ckpt" \
+    --data "$work/SHAPES" --out "$work/nomskd" 2> "$work/err"; then
+    fail "a graph mskd teacher checkpoint was not refused"
+  fi
+  grep -q "trains its teachers per fold: --teachers takes training configs only" "$work/err" ||
+    fail "graph mskd checkpoint refusal: $(cat "$work/err")"
   if "$gkd" distill --method kd --teacher "$work/graph_kd/run0_fold0_teacher.ckpt" \
     --data "$work/SHAPES" --out "$work/noteacher" 2> "$work/err"; then
     fail "a graph teacher checkpoint was not refused"

@@ -525,7 +525,7 @@ TEST_CASE("mskd: the code's weights and curriculum, and per-node attention, by d
   double norm = 0;
   for (double& a : alpha) norm += std::exp(a /= total);
   distill::MskdDistiller code({.lambda = 7.0, .stage_epochs = 10, .warmup = 4, .student_layer = 1},
-                              outputs, zs, student.config(), 30);
+                              outputs, zs, student.config().layers - 1, 30);
   for (int k = 0; k < 3; ++k) {
     CHECK(code.teacher_weights()[k] ==
           doctest::Approx(std::round(700 * std::exp(alpha[k]) / norm) / 100));
@@ -547,7 +547,7 @@ TEST_CASE("mskd: the code's weights and curriculum, and per-node attention, by d
                                     .lambda = 0.5,
                                     .warmup = 0,
                                     .student_layer = -1},
-                                   outputs, zs, student.config(), 30);
+                                   outputs, zs, student.config().layers - 1, 30);
   const int64_t n = data.graph.num_nodes();
   Eigen::MatrixXd score(3, n);
   for (int k = 0; k < 3; ++k) {
@@ -587,7 +587,7 @@ TEST_CASE("mskd inductive: the teachers run on the step's batch; multi-label att
   const models::ModelOutput out = student.forward(tape, data.graph, data.x, {});
   // A batch that is the whole graph: the per-step teacher passes equal the fixed outputs.
   distill::MskdDistiller code({.lambda = 7.0, .stage_epochs = 10, .warmup = 4, .student_layer = 1},
-                              outputs, out.logits.value(), student.config(), 20);
+                              outputs, out.logits.value(), student.config().layers - 1, 20);
   const models::ExtraLoss fixed = code.extra_loss(data.graph);
   const models::InductiveExtraLoss per_step = code.inductive_extra_loss(models);
   for (int64_t epoch : {1, 4, 5, 11, 14, 15}) {

@@ -9,6 +9,7 @@
 #include "autograd/functions_dense.h"
 #include "autograd/functions_graph.h"
 #include "autograd/functions_loss.h"
+#include "distill/mskd.h"
 #include "distill/offline.h"
 #include "distill/online_graph.h"
 #include "models/train_graph.h"
@@ -290,4 +291,76 @@ TEST_CASE("graph cohort: each structure method's first batch loss by definition,
       }
     }
   }
+}
+
+TEST_CASE("graph mskd: the code's staged term and graph-confidence attention on a batch") {
+  const Context ctx = Context::cpu();
+  const io::GraphDataset data = shapes(24);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 18; ++i) ids.push_back(i);
+  const io::GraphBatch b = io::make_batch(data, ids);
+  std::vector<models::GraphModel> teachers;
+  for (int64_t layers : {1, 2, 3}) {
+    teachers.emplace_back(
+        models::GraphModelConfig{
+            .in_dim = 1, .out_dim = 2, .hidden = 8, .layers = layers, .dropout = 0},
+        40 + layers);
+  }
+  std::vector<distill::TeacherOutputs> outputs;
+  std::vector<const models::GraphModel*> frozen;
+  for (const auto& t : teachers) {
+    outputs.push_back(distill::run_teacher(ctx, t, b));
+    frozen.push_back(&t);
+  }
+  const models::GraphModel student(
+      {.in_dim = 1, .out_dim = 2, .hidden = 6, .layers = 3, .dropout = 0}, 7);
+  Tape tape(ctx);
+  const models::GraphModelOutput out = student.forward(tape, b, {});
+
+  // Code weighting: stage k (epochs 5k+1 .. 5k+5) uses teacher k for its first 2 epochs, against
+  // the teacher's last layer run on the batch.
+  distill::MskdDistiller code({.lambda = 7.0, .stage_epochs = 5, .warmup = 2, .student_layer = 1},
+                              outputs, out.logits.value(), 3, 15);
+  const models::GraphExtraLoss extra = code.graph_extra_loss(frozen);
+  for (int64_t epoch : {1, 2, 6, 7, 11, 12}) {
+    CAPTURE(epoch);
+    const int k = static_cast<int>((epoch - 1) / 5);
+    const double want = code.teacher_weights()[k] *
+                        value(autograd::structure_kl(b.graph, out.hidden[1],
+                                                     tape.constant(outputs[k].hidden.back())));
+    CHECK(value(extra.term(tape, b, out, epoch)) == doctest::Approx(want).epsilon(1e-6));
+  }
+  for (int64_t epoch : {3, 5, 8, 15}) CHECK_FALSE(extra.term(tape, b, out, epoch).defined());
+
+  // Node attention: every node of graph g weights teacher k by softmax_k(−H(p_k(g)) / τ).
+  const Tensor attention = distill::graph_node_attention(outputs, b.graph, 0.5);
+  const Eigen::MatrixXd a = test::to_eigen(attention);
+  REQUIRE(a.rows() == 3);
+  REQUIRE(a.cols() == b.graph.num_nodes());
+  const std::vector<int64_t>& offsets = b.graph.node_offsets();
+  for (size_t g = 0; g + 1 < offsets.size(); ++g) {
+    Eigen::Vector3d score;
+    for (int k = 0; k < 3; ++k) {
+      const Eigen::RowVectorXd z = test::to_eigen(outputs[k].logits).row(static_cast<int64_t>(g));
+      const Eigen::ArrayXd p =
+          (z.array() - z.maxCoeff()).exp() / (z.array() - z.maxCoeff()).exp().sum();
+      score(k) = (p * p.log()).sum() / 0.5;  // −H / τ
+    }
+    const Eigen::Vector3d e = (score.array() - score.maxCoeff()).exp().matrix();
+    for (int64_t v = offsets[g]; v < offsets[g + 1]; ++v) {
+      for (int k = 0; k < 3; ++k) CHECK(a(k, v) == doctest::Approx(e(k) / e.sum()));
+    }
+  }
+  distill::MskdDistiller attend({.weighting = distill::MskdWeighting::kNodeAttention,
+                                 .lambda = 0.5,
+                                 .warmup = 0,
+                                 .attention_temperature = 0.5,
+                                 .student_layer = -1},
+                                outputs, out.logits.value(), 3, 15);
+  std::vector<std::pair<Var, Var>> pairs;
+  for (const auto& t : outputs) pairs.emplace_back(out.hidden[2], tape.constant(t.hidden.back()));
+  const double want =
+      0.5 * value(autograd::sum(autograd::structure_kl(b.graph, pairs, {}, attention)));
+  CHECK(value(attend.graph_extra_loss(frozen).term(tape, b, out, 9)) ==
+        doctest::Approx(want).epsilon(1e-6));
 }
