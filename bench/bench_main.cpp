@@ -18,7 +18,8 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: gkd-bench list
-       gkd-bench cpu spmm|sddmm [--graph G] [--feat F] [--repeat R] [graph options]
+       gkd-bench cpu spmm|sddmm [--graph G] [--feat F] [--repeat R] [--weighted true]
+                 [graph options]
        gkd-bench gpu spmm|sddmm|edge_softmax [--graph G,...] [--feat F,...] [--heads H]
                  [--variants V,...] [--repeat R] [--check-rows S] [--format table|csv|jsonl]
                  [graph options]
@@ -27,7 +28,7 @@ constexpr const char* kUsage = R"(usage: gkd-bench list
 list   every kernel of kernels/kernels.def, whether its CUDA twin exists, and the CUDA
        variants (SpMM, SDDMM, edge softmax) of this build
 cpu    median time of a CPU twin over R runs (default 10), with the bandwidth implied by the
-       op's bytes (kernels/<op>.h)
+       op's bytes (kernels/<op>.h); --weighted true gives SpMM a weight per edge
 gpu    for every graph and width: each variant's output on S sampled rows (default 2048, the
        longest row included) against the CPU twin, then, for the correct ones only, the median
        of R runs (default 20, after 3 warm-ups) timed with CUDA events, cold (L2 flushed before
@@ -54,10 +55,14 @@ int run_cpu(const std::string& op, int argc, char** argv) {
   std::function<void()> fn;
   double bytes = 0;
   gkd::Tensor out;
+  // --weighted: one weight per edge (a GCN's normalised adjacency, a sparse feature matrix).
+  const bool weighted = gkd::bench::flag(argc, argv, "--weighted", "false") == "true";
+  const gkd::Tensor w =
+      weighted ? gkd::Tensor::full(e, 1, 0.25, gkd::DType::kF32) : gkd::Tensor();  // [E, 1]
   if (op == "spmm") {
     out = gkd::Tensor::empty(n, f, gkd::DType::kF32);  // [N, F]
-    fn = [&] { gkd::ops::spmm(ctx, g, x, gkd::Tensor(), out); };
-    bytes = 8.0 * (n + 1) + 4.0 * e + 4.0 * e * f + 4.0 * n * f;
+    fn = [&] { gkd::ops::spmm(ctx, g, x, w, out); };
+    bytes = 8.0 * (n + 1) + (weighted ? 8.0 : 4.0) * e + 4.0 * e * f + 4.0 * n * f;
   } else if (op == "sddmm") {
     out = gkd::Tensor::empty(e, 1, gkd::DType::kF32);  // [E, 1]
     fn = [&] { gkd::ops::sddmm(ctx, g, gkd::kernels::SddmmOp::kDot, x, x, out); };
