@@ -4,6 +4,9 @@
 
 #include <Eigen/Dense>
 
+#include <vector>
+
+#include "autograd/functions_graph.h"
 #include "autograd/tape.h"
 #include "distill/online.h"
 #include "tests/support/checks.h"
@@ -28,6 +31,31 @@ inline double feature_distance(autograd::Var a, autograd::Var b, distill::Featur
   const Eigen::MatrixXd na = unit_rows(ea), nb = unit_rows(eb);
   return d == distill::FeatureDistance::kCosine ? 1.0 - na.cwiseProduct(nb).rowwise().sum().mean()
                                                 : (na - nb).squaredNorm() / double(na.size());
+}
+
+// An online method's test case: Alignahead's shift and Alignahead++'s feature distance.
+struct OnlineCase {
+  distill::OnlineMethod method;
+  int64_t shift;
+  distill::FeatureDistance distance;
+};
+
+// Σ_t KL(P(peer^(t')) ‖ P(target^(t))) over the target's hidden layers, t' = t + shift mod L
+// (oc: t), plus, for alignahead++, feature_weight × the feature distance of the same layers.
+inline double aligned_terms(const Graph& g, const std::vector<autograd::Var>& target,
+                            const std::vector<autograd::Var>& peer, const OnlineCase& k,
+                            double feature_weight) {
+  const auto layers = static_cast<int64_t>(target.size());
+  const int64_t shift = k.method == distill::OnlineMethod::kOc ? 0 : k.shift;
+  double sum = 0;
+  for (int64_t t = 0; t < layers; ++t) {
+    const int64_t s = ((t + shift) % layers + layers) % layers;
+    sum += value(autograd::structure_kl(g, target[t], peer[s]));
+    if (k.method == distill::OnlineMethod::kAlignaheadPlus) {
+      sum += feature_weight * feature_distance(target[t], peer[s], k.distance);
+    }
+  }
+  return sum;
 }
 
 }  // namespace gkd::test

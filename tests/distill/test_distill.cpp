@@ -238,12 +238,7 @@ TEST_CASE("online: a cohort of one with no peers trains exactly as the model alo
 TEST_CASE("online: each student's first-epoch loss is its definition, for every method") {
   const Context ctx = Context::cpu();
   const io::NodeDataset& data = csbm();
-  struct Case {
-    distill::OnlineMethod method;
-    int64_t shift;
-    distill::FeatureDistance distance;
-  };
-  const Case cases[] = {
+  const test::OnlineCase cases[] = {
       {distill::OnlineMethod::kDml, 0, distill::FeatureDistance::kMse},
       {distill::OnlineMethod::kOc, 0, distill::FeatureDistance::kMse},
       {distill::OnlineMethod::kAlignahead, 1, distill::FeatureDistance::kMse},
@@ -251,7 +246,7 @@ TEST_CASE("online: each student's first-epoch loss is its definition, for every 
       {distill::OnlineMethod::kAlignaheadPlus, 1, distill::FeatureDistance::kMse},
       {distill::OnlineMethod::kAlignaheadPlus, -1, distill::FeatureDistance::kCosine},
       {distill::OnlineMethod::kAlignaheadPlus, 1, distill::FeatureDistance::kNormalizedMse}};
-  for (const Case& k : cases) {
+  for (const test::OnlineCase& k : cases) {
     for (distill::Schedule schedule :
          {distill::Schedule::kSimultaneous, distill::Schedule::kAlternating}) {
       CAPTURE(distill::online_method_name(k.method));
@@ -275,7 +270,6 @@ TEST_CASE("online: each student's first-epoch loss is its definition, for every 
         Tape tape(ctx);
         std::vector<models::ModelOutput> outs;
         for (auto& s : students) outs.push_back(s.forward(tape, data.graph, data.x, {}));
-        const int64_t layers = 3;
         for (int m = 0; m < 3; ++m) {
           Var loss = autograd::cross_entropy(outs[m].logits, data.y, data.train_mask);
           for (const Var& aux : outs[m].aux_logits) {
@@ -285,18 +279,10 @@ TEST_CASE("online: each student's first-epoch loss is its definition, for every 
           double distill = 0;
           for (int p = 0; p < 3; ++p) {
             if (p == m) continue;
-            if (k.method == distill::OnlineMethod::kDml) {
-              distill += value(autograd::kl_div(outs[m].logits, outs[p].logits, 2.0));
-              continue;
-            }
-            for (int64_t t = 0; t < layers; ++t) {
-              const int64_t s = ((t + k.shift) % layers + layers) % layers;
-              distill +=
-                  value(autograd::structure_kl(data.graph, outs[m].hidden[t], outs[p].hidden[s]));
-              if (!plus) continue;
-              distill +=
-                  0.3 * test::feature_distance(outs[m].hidden[t], outs[p].hidden[s], k.distance);
-            }
+            distill +=
+                k.method == distill::OnlineMethod::kDml
+                    ? value(autograd::kl_div(outs[m].logits, outs[p].logits, 2.0))
+                    : test::aligned_terms(data.graph, outs[m].hidden, outs[p].hidden, k, 0.3);
           }
           want[m] = value(loss) + 0.7 * distill / 2.0;
         }

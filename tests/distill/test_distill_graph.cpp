@@ -22,6 +22,13 @@ using test::value;
 
 namespace {
 
+// Graphs 0, 4, 8, ... for testing, the others for training.
+models::GraphSplit every_fourth_tested(int64_t count) {
+  models::GraphSplit split;
+  for (int64_t i = 0; i < count; ++i) (i % 4 == 0 ? split.test : split.train).push_back(i);
+  return split;
+}
+
 // Cycles (label 0) and stars (label 1) of 4-8 nodes with one feature column of ones.
 io::GraphDataset shapes(int64_t count) {
   io::GraphDataset d{.name = "shapes", .samples = {}, .num_classes = 2, .num_node_features = 1};
@@ -46,8 +53,7 @@ io::GraphDataset shapes(int64_t count) {
 TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by definition") {
   const Context ctx = Context::cpu();
   const io::GraphDataset data = shapes(24);
-  models::GraphSplit split;
-  for (int64_t i = 0; i < 24; ++i) (i % 4 == 0 ? split.test : split.train).push_back(i);
+  const models::GraphSplit split = every_fourth_tested(24);
   const models::GraphModelConfig config{
       .in_dim = 1, .out_dim = 2, .hidden = 6, .layers = 2, .dropout = 0};
   const models::GraphTrainOptions budget{.epochs = 4, .batch_size = 6, .iters_per_epoch = 0};
@@ -143,8 +149,7 @@ TEST_CASE("graph cohort: one student trains as alone; GML's first batch loss by 
 TEST_CASE("graph offline: each method's term on a batch by definition, and in the trainer") {
   const Context ctx = Context::cpu();
   const io::GraphDataset data = shapes(24);
-  models::GraphSplit split;
-  for (int64_t i = 0; i < 24; ++i) (i % 4 == 0 ? split.test : split.train).push_back(i);
+  const models::GraphSplit split = every_fourth_tested(24);
   const models::GraphModelConfig teacher_config{
       .in_dim = 1, .out_dim = 2, .hidden = 8, .layers = 3, .dropout = 0};
   const models::GraphModelConfig student_config{
@@ -206,23 +211,17 @@ void reset_running_statistics(models::GraphModel& m) {
 TEST_CASE("graph cohort: each structure method's first batch loss by definition, both schedules") {
   const Context ctx = Context::cpu();
   const io::GraphDataset data = shapes(24);
-  models::GraphSplit split;
-  for (int64_t i = 0; i < 24; ++i) (i % 4 == 0 ? split.test : split.train).push_back(i);
+  const models::GraphSplit split = every_fourth_tested(24);
   const models::GraphTrainOptions one_batch{.epochs = 1, .batch_size = 64, .iters_per_epoch = 0};
   const io::GraphBatch b =
       io::make_batch(data, models::epoch_batches(split.train, one_batch, 1).front());
-  struct Case {
-    distill::OnlineMethod method;
-    int64_t shift;
-    distill::FeatureDistance distance;
-  };
-  const Case cases[] = {
+  const test::OnlineCase cases[] = {
       {distill::OnlineMethod::kOc, 0, distill::FeatureDistance::kMse},
       {distill::OnlineMethod::kAlignahead, 1, distill::FeatureDistance::kMse},
       {distill::OnlineMethod::kAlignahead, -1, distill::FeatureDistance::kMse},
       {distill::OnlineMethod::kAlignaheadPlus, 1, distill::FeatureDistance::kCosine},
       {distill::OnlineMethod::kAlignaheadPlus, -1, distill::FeatureDistance::kNormalizedMse}};
-  for (const Case& k : cases) {
+  for (const test::OnlineCase& k : cases) {
     for (distill::Schedule schedule :
          {distill::Schedule::kSimultaneous, distill::Schedule::kAlternating}) {
       CAPTURE(distill::online_method_name(k.method));
@@ -243,7 +242,6 @@ TEST_CASE("graph cohort: each structure method's first batch loss by definition,
         for (auto& s : students) peers.push_back(s.forward(tape, b, {.training = simultaneous}));
         for (auto& s : students) reset_running_statistics(s);
         for (auto& s : students) outs.push_back(s.forward(tape, b, {.training = true}));
-        const int64_t layers = 3;
         REQUIRE(outs[0].hidden.size() == 3);
         REQUIRE(outs[0].aux_logits.size() == (plus ? 2 : 0));
         for (int m = 0; m < 3; ++m) {
@@ -253,18 +251,8 @@ TEST_CASE("graph cohort: each structure method's first batch loss by definition,
           }
           double distill = 0;
           for (int p = 0; p < 3; ++p) {
-            if (p == m) continue;
-            for (int64_t t = 0; t < layers; ++t) {
-              const int64_t s = k.method == distill::OnlineMethod::kOc
-                                    ? t
-                                    : ((t + k.shift) % layers + layers) % layers;
-              distill +=
-                  value(autograd::structure_kl(b.graph, outs[m].hidden[t], peers[p].hidden[s]));
-              if (plus) {
-                distill +=
-                    0.3 * test::feature_distance(outs[m].hidden[t], peers[p].hidden[s], k.distance);
-              }
-            }
+            if (p != m)
+              distill += test::aligned_terms(b.graph, outs[m].hidden, peers[p].hidden, k, 0.3);
           }
           want[m] = value(loss) + 0.7 * distill / 2.0;
         }
