@@ -103,7 +103,8 @@ killed inductive train 60 "2:0 9:0.01 14:0.002 21:0 28:0.02 33:0.004 41:0 52:0.0
   --threads 1 --quiet --json
 
 # Distillation: an online cohort (GML, ALW factors, two students) with its baselines, LSP from a
-# teacher trained in the run, and a GML cohort of GIN graph classifiers under 3-fold CV.
+# teacher trained in the run, a GML cohort of GIN graph classifiers under 3-fold CV, and an
+# alternating Alignahead++ cohort of them.
 killed cohort distill 60 "3:0 11:0.01 19:0.002 27:0 33:0.02 41:0.004 50:0 57:0.01" -- \
   --method gml --cohort gcn,gat --alw-rank 4 --entropy-weight 0.1 \
   --data synthetic:nodes=3000,features=16 --epochs 30 --state-every 1 --threads 1 --quiet --json
@@ -114,6 +115,11 @@ killed offline distill 75 "4:0 13:0.01 22:0.002 30:0 38:0.02 47:0.004 55:0 66:0.
 killed graph-cohort distill 60 "2:0 9:0.01 16:0.002 23:0 31:0.02 38:0.004 45:0 54:0.01" -- \
   --method gml --students 2 --model gin --hidden 16 --layers 2 --alw-rank 2 \
   --data "$work/SHAPES" --folds 3 --epochs 10 --batch-size 4 --iters-per-epoch 3 \
+  --state-every 1 --threads 1 --quiet --json
+# Alignahead++ over graph batches, alternating: each student's pass over the epoch's batches.
+killed graph-alignahead distill 36 "2:0 6:0.01 10:0.002 15:0 20:0.02 25:0.004 30:0 34:0.01" -- \
+  --method alignahead++ --schedule alternating --students 2 --model gin --hidden 8 --layers 3 \
+  --data "$work/SHAPES" --folds 3 --epochs 6 --batch-size 4 --iters-per-epoch 3 \
   --state-every 1 --threads 1 --quiet --json
 echo '{"model": "gin", "hidden": 16, "layers": 2, "epochs": 6, "batch_size": 4}' \
   > "$work/gin_teacher.json"
