@@ -27,8 +27,11 @@ Var concat_cols(const std::vector<Var>& xs) {
   return tape.record("concat_cols", std::move(y), xs, [xs](Tape& t, const Tensor& gy) {
     int64_t begin = 0;
     for (const Var& x : xs) {
-      if (t.needs_grad(x))
-        ops::axpy(t.context(), 1.0, gy.slice_cols(begin, begin + x.cols()), t.grad_of(x));
+      if (t.needs_grad(x)) {
+        const Tape::GradSlot dx = t.grad_slot(x);
+        ops::axpby(t.context(), 1.0, gy.slice_cols(begin, begin + x.cols()),
+                   dx.accumulate ? 1.0 : 0.0, dx.grad);
+      }
       begin += x.cols();
     }
   });
@@ -67,19 +70,21 @@ Var block_matmul(Var a, Var b, int64_t blocks) {
   Tensor y = Tensor::empty(a.rows(), b.cols(), a.value().dtype(), tape.context().device());
   ops::gemm_batched(tape.context(), blocks, a.value(), Pack::kCols, false, b.value(), Pack::kCols,
                     false, y, Pack::kCols);  // [M, K*B]
-  return tape.record("block_matmul", std::move(y), {a, b},
-                     [a, b, blocks](Tape& t, const Tensor& gy) {
-                       const Context& c = t.context();
-                       // Per block: da_k += gy_k · b_kᵀ ; db_k += a_kᵀ · gy_k
-                       if (t.needs_grad(a)) {
-                         ops::gemm_batched(c, blocks, gy, Pack::kCols, false, b.value(),
-                                           Pack::kCols, true, t.grad_of(a), Pack::kCols, 1.0, 1.0);
-                       }
-                       if (t.needs_grad(b)) {
-                         ops::gemm_batched(c, blocks, a.value(), Pack::kCols, true, gy, Pack::kCols,
-                                           false, t.grad_of(b), Pack::kCols, 1.0, 1.0);
-                       }
-                     });
+  return tape.record(
+      "block_matmul", std::move(y), {a, b}, [a, b, blocks](Tape& t, const Tensor& gy) {
+        const Context& c = t.context();
+        // Per block: da_k += gy_k · b_kᵀ ; db_k += a_kᵀ · gy_k
+        if (t.needs_grad(a)) {
+          const Tape::GradSlot da = t.grad_slot(a);
+          ops::gemm_batched(c, blocks, gy, Pack::kCols, false, b.value(), Pack::kCols, true,
+                            da.grad, Pack::kCols, 1.0, da.accumulate ? 1.0 : 0.0);
+        }
+        if (t.needs_grad(b)) {
+          const Tape::GradSlot db = t.grad_slot(b);
+          ops::gemm_batched(c, blocks, a.value(), Pack::kCols, true, gy, Pack::kCols, false,
+                            db.grad, Pack::kCols, 1.0, db.accumulate ? 1.0 : 0.0);
+        }
+      });
 }
 
 Var dropout_blocks(Var x, float p, std::span<const uint64_t> seeds, uint64_t stream, bool training,
@@ -103,13 +108,16 @@ Var dropout_blocks(Var x, float p, std::span<const uint64_t> seeds, uint64_t str
     ops::dropout(tape.context(), block(x.value(), k), p, seed[k], stream, out);
   }
   return tape.record("dropout_blocks", std::move(y), {x},
-                     [x, p, seed, stream, block](Tape& t, const Tensor& gy) {
+                     [x, p, seed, stream, block, broadcast](Tape& t, const Tensor& gy) {
                        if (!t.needs_grad(x)) return;
-                       // The same (seed, stream) per block regenerates the forward masks.
+                       // The same (seed, stream) per block regenerates the forward masks. The
+                       // blocks tile x's gradient; a broadcast input's is every block's, so all
+                       // blocks after the first add to it.
+                       const Tape::GradSlot slot = t.grad_slot(x);
                        for (size_t k = 0; k < seed.size(); ++k) {
-                         Tensor dx = block(t.grad_of(x), static_cast<int64_t>(k));
+                         Tensor dx = block(slot.grad, static_cast<int64_t>(k));
                          ops::dropout(t.context(), block(gy, static_cast<int64_t>(k)), p, seed[k],
-                                      stream, dx, true);
+                                      stream, dx, slot.accumulate || (broadcast && k > 0));
                        }
                      });
 }

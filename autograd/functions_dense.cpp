@@ -1,5 +1,7 @@
 #include "autograd/functions_dense.h"
 
+#include <optional>
+
 #include "engine/error.h"
 #include "engine/ops_dense.h"
 
@@ -9,28 +11,36 @@ namespace {
 
 // grad (+)= alpha * full summed down to grad's shape: the adjoint of a numpy broadcast of a
 // [1, 1], [1, F] or [N, 1] operand to full's [N, F].
-void accumulate_reduced(const Context& ctx, const Tensor& full, Tensor& grad, double alpha = 1.0) {
-  if (grad.same_shape(full)) {
-    ops::axpy(ctx, alpha, full, grad);
-  } else if (grad.rows() == 1 && grad.cols() == 1) {
-    ops::reduce_sum(ctx, full, ops::SumAxis::kAll, grad, alpha, true);
-  } else if (grad.rows() == 1) {
-    ops::reduce_sum(ctx, full, ops::SumAxis::kCols, grad, alpha, true);
+void accumulate_reduced(const Context& ctx, const Tensor& full, Tape::GradSlot grad,
+                        double alpha = 1.0) {
+  Tensor& g = grad.grad;
+  if (g.same_shape(full)) {
+    ops::axpby(ctx, alpha, full, grad.accumulate ? 1.0 : 0.0, g);
+  } else if (g.rows() == 1 && g.cols() == 1) {
+    ops::reduce_sum(ctx, full, ops::SumAxis::kAll, g, alpha, grad.accumulate);
+  } else if (g.rows() == 1) {
+    ops::reduce_sum(ctx, full, ops::SumAxis::kCols, g, alpha, grad.accumulate);
   } else {
-    ops::reduce_sum(ctx, full, ops::SumAxis::kRows, grad, alpha, true);
+    ops::reduce_sum(ctx, full, ops::SumAxis::kRows, g, alpha, grad.accumulate);
   }
 }
 
 // grad (+)= alpha * (u op v) reduced to grad's shape; u op v has the output's shape [N, F].
 void accumulate_binary(const Context& ctx, ops::BinaryOp op, const Tensor& u, const Tensor& v,
-                       const Tensor& out_like, Tensor& grad, double alpha) {
-  if (grad.same_shape(out_like)) {
-    ops::binary(ctx, op, u, v, grad, alpha, true);
+                       const Tensor& out_like, Tape::GradSlot grad, double alpha) {
+  if (grad.grad.same_shape(out_like)) {
+    ops::binary(ctx, op, u, v, grad.grad, alpha, grad.accumulate);
     return;
   }
-  Tensor full = Tensor::empty(out_like.rows(), out_like.cols(), grad.dtype(), ctx.device());
+  Tensor full = Tensor::empty(out_like.rows(), out_like.cols(), grad.grad.dtype(), ctx.device());
   ops::binary(ctx, op, u, v, full);  // [N, F]
   accumulate_reduced(ctx, full, grad, alpha);
+}
+
+// C (+)= op(a) op(b) into a gradient slot.
+void gemm_into(const Context& ctx, const Tensor& a, bool trans_a, const Tensor& b, bool trans_b,
+               Tape::GradSlot c) {
+  ops::gemm(ctx, a, trans_a, b, trans_b, c.grad, 1.0, c.accumulate ? 1.0 : 0.0);
 }
 
 }  // namespace
@@ -41,8 +51,8 @@ Var matmul(Var a, Var b) {
   return tape.record("matmul", std::move(y), {a, b}, [a, b](Tape& t, const Tensor& gy) {
     const Context& c = t.context();
     // da += gy · bᵀ ; db += aᵀ · gy
-    if (t.needs_grad(a)) ops::gemm(c, gy, false, b.value(), true, t.grad_of(a), 1.0, 1.0);
-    if (t.needs_grad(b)) ops::gemm(c, a.value(), true, gy, false, t.grad_of(b), 1.0, 1.0);
+    if (t.needs_grad(a)) gemm_into(c, gy, false, b.value(), true, t.grad_slot(a));
+    if (t.needs_grad(b)) gemm_into(c, a.value(), true, gy, false, t.grad_slot(b));
   });
 }
 
@@ -51,11 +61,18 @@ Var bias_act(Var x, Var bias, Activation act, float slope) {
   const Tensor b = bias.defined() ? bias.value() : Tensor();           // [1, F] or none
   Tensor y = ops::bias_act(tape.context(), x.value(), b, act, slope);  // [N, F]
   auto backward = [x, bias, act, slope, y](Tape& t, const Tensor& gy) {
+    std::optional<Tape::GradSlot> dx, db;
+    if (t.needs_grad(x)) dx.emplace(t.grad_slot(x));
+    if (bias.defined() && t.needs_grad(bias)) db.emplace(t.grad_slot(bias));
+    if (!dx && !db) return;
+    // One accumulate flag serves both: a fresh slot beside a running sum starts from zero.
+    const bool accumulate = (dx && dx->accumulate) || (db && db->accumulate);
+    for (std::optional<Tape::GradSlot>* slot : {&dx, &db}) {
+      if (*slot && accumulate && !(*slot)->accumulate) (*slot)->grad.zero();
+    }
     Tensor none;
-    Tensor& dx = t.needs_grad(x) ? t.grad_of(x) : none;
-    Tensor* db = bias.defined() && t.needs_grad(bias) ? &t.grad_of(bias) : nullptr;
-    if (!dx.defined() && db == nullptr) return;
-    ops::bias_act_backward(t.context(), y, gy, act, slope, dx, db, true);
+    ops::bias_act_backward(t.context(), y, gy, act, slope, dx ? dx->grad : none,
+                           db ? &db->grad : nullptr, accumulate);
   };
   if (bias.defined()) return tape.record("bias_act", std::move(y), {x, bias}, backward);
   return tape.record("bias_act", std::move(y), {x}, backward);
@@ -97,7 +114,9 @@ Var dropout(Var x, float p, uint64_t seed, uint64_t stream, bool training) {
   Tensor y = ops::dropout(tape.context(), x.value(), p, seed, stream);  // [N, F]
   return tape.record("dropout", std::move(y), {x}, [x, p, seed, stream](Tape& t, const Tensor& gy) {
     // The same (seed, stream) regenerates the forward mask.
-    if (t.needs_grad(x)) ops::dropout(t.context(), gy, p, seed, stream, t.grad_of(x), true);
+    if (!t.needs_grad(x)) return;
+    const Tape::GradSlot dx = t.grad_slot(x);
+    ops::dropout(t.context(), gy, p, seed, stream, dx.grad, dx.accumulate);
   });
 }
 
@@ -109,7 +128,8 @@ Var softmax_impl(Var x, bool log) {
   return tape.record(log ? "log_softmax_rows" : "softmax_rows", y, {x},
                      [x, y, log](Tape& t, const Tensor& gy) {
                        if (!t.needs_grad(x)) return;
-                       ops::softmax_rows_backward(t.context(), y, gy, t.grad_of(x), log, true);
+                       const Tape::GradSlot dx = t.grad_slot(x);
+                       ops::softmax_rows_backward(t.context(), y, gy, dx.grad, log, dx.accumulate);
                      });
 }
 }  // namespace
@@ -126,7 +146,7 @@ Var exp(Var x) {
   Tensor y = ops::exp(tape.context(), x.value());  // [N, F]
   return tape.record("exp", y, {x}, [x, y](Tape& t, const Tensor& gy) {
     if (t.needs_grad(x))
-      ops::binary(t.context(), ops::BinaryOp::kMul, gy, y, t.grad_of(x), 1, true);
+      accumulate_binary(t.context(), ops::BinaryOp::kMul, gy, y, gy, t.grad_slot(x), 1);
   });
 }
 
@@ -135,7 +155,7 @@ Var log(Var x) {
   Tensor y = ops::log(tape.context(), x.value());  // [N, F]
   return tape.record("log", std::move(y), {x}, [x](Tape& t, const Tensor& gy) {
     if (t.needs_grad(x)) {
-      ops::binary(t.context(), ops::BinaryOp::kDiv, gy, x.value(), t.grad_of(x), 1, true);
+      accumulate_binary(t.context(), ops::BinaryOp::kDiv, gy, x.value(), gy, t.grad_slot(x), 1);
     }
   });
 }
@@ -144,7 +164,7 @@ Var scale(Var x, double alpha) {
   Tape& tape = x.tape();
   Tensor y = ops::scale(tape.context(), x.value(), alpha);  // [N, F]
   return tape.record("scale", std::move(y), {x}, [x, alpha](Tape& t, const Tensor& gy) {
-    if (t.needs_grad(x)) ops::axpy(t.context(), alpha, gy, t.grad_of(x));
+    if (t.needs_grad(x)) accumulate_reduced(t.context(), gy, t.grad_slot(x), alpha);
   });
 }
 
@@ -152,8 +172,8 @@ Var add(Var a, Var b) {
   Tape& tape = a.tape();
   Tensor y = ops::add(tape.context(), a.value(), b.value());  // [N, F], the broadcast shape
   return tape.record("add", std::move(y), {a, b}, [a, b](Tape& t, const Tensor& gy) {
-    if (t.needs_grad(a)) accumulate_reduced(t.context(), gy, t.grad_of(a));
-    if (t.needs_grad(b)) accumulate_reduced(t.context(), gy, t.grad_of(b));
+    if (t.needs_grad(a)) accumulate_reduced(t.context(), gy, t.grad_slot(a));
+    if (t.needs_grad(b)) accumulate_reduced(t.context(), gy, t.grad_slot(b));
   });
 }
 
@@ -164,9 +184,9 @@ Var mul(Var a, Var b) {
     const Context& c = t.context();
     // da += gy * b ; db += gy * a (each summed over its broadcast dimensions)
     if (t.needs_grad(a))
-      accumulate_binary(c, ops::BinaryOp::kMul, gy, b.value(), gy, t.grad_of(a), 1);
+      accumulate_binary(c, ops::BinaryOp::kMul, gy, b.value(), gy, t.grad_slot(a), 1);
     if (t.needs_grad(b))
-      accumulate_binary(c, ops::BinaryOp::kMul, gy, a.value(), gy, t.grad_of(b), 1);
+      accumulate_binary(c, ops::BinaryOp::kMul, gy, a.value(), gy, t.grad_slot(b), 1);
   });
 }
 
@@ -177,10 +197,10 @@ Var div(Var a, Var b) {
     const Context& c = t.context();
     // da += gy / b ; db -= gy * a / b² = (gy * y) / b
     if (t.needs_grad(a))
-      accumulate_binary(c, ops::BinaryOp::kDiv, gy, b.value(), gy, t.grad_of(a), 1);
+      accumulate_binary(c, ops::BinaryOp::kDiv, gy, b.value(), gy, t.grad_slot(a), 1);
     if (t.needs_grad(b)) {
       const Tensor gy_y = ops::mul(c, gy, y);  // [N, F]
-      accumulate_binary(c, ops::BinaryOp::kDiv, gy_y, b.value(), gy, t.grad_of(b), -1);
+      accumulate_binary(c, ops::BinaryOp::kDiv, gy_y, b.value(), gy, t.grad_slot(b), -1);
     }
   });
 }
@@ -195,7 +215,7 @@ Var reshape(Var x, int64_t rows, int64_t cols) {
   return tape.record("reshape", std::move(y), {x}, [x](Tape& t, const Tensor& gy) {
     if (!t.needs_grad(x)) return;
     const Tensor g = gy.is_contiguous() ? gy : gy.clone();  // [rows, cols]
-    ops::axpy(t.context(), 1.0, g.reshape(x.rows(), x.cols()), t.grad_of(x));
+    accumulate_reduced(t.context(), g.reshape(x.rows(), x.cols()), t.grad_slot(x));
   });
 }
 
@@ -210,7 +230,8 @@ Var reduce_impl(const char* name, Var x, ops::SumAxis axis, double alpha) {
   ops::reduce_sum(tape.context(), v, axis, y, alpha);
   return tape.record(name, std::move(y), {x}, [x, alpha](Tape& t, const Tensor& gy) {
     if (!t.needs_grad(x)) return;
-    ops::unary(t.context(), ops::UnaryOp::kScale, gy, t.grad_of(x), alpha, true);
+    const Tape::GradSlot dx = t.grad_slot(x);
+    ops::unary(t.context(), ops::UnaryOp::kScale, gy, dx.grad, alpha, dx.accumulate);
   });
 }
 }  // namespace

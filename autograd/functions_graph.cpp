@@ -26,11 +26,13 @@ Var spmm(const Graph& g, Var x, Var edge_w, bool mean) {
       // 1/in_deg(v) factor belongs to the destination, so it travels as a per-edge weight.
       const Tensor wt = mean ? g.norm(EdgeNorm::kMean, gy.dtype())
                              : (edge_w.defined() ? edge_w.value() : Tensor());
-      ops::spmm(c, g, gy, wt, t.grad_of(x), {.transpose = true, .accumulate = true});
+      const Tape::GradSlot dx = t.grad_slot(x);
+      ops::spmm(c, g, gy, wt, dx.grad, {.transpose = true, .accumulate = dx.accumulate});
     }
     if (edge_w.defined() && t.needs_grad(edge_w)) {
       // dw[e, h] += <x[src e, h-slice], gy[dst e, h-slice]>
-      ops::sddmm(c, g, kernels::SddmmOp::kDot, x.value(), gy, t.grad_of(edge_w), true);
+      const Tape::GradSlot dw = t.grad_slot(edge_w);
+      ops::sddmm(c, g, kernels::SddmmOp::kDot, x.value(), gy, dw.grad, dw.accumulate);
     }
   };
   if (edge_w.defined()) return tape.record("spmm", std::move(y), {x, edge_w}, backward);
@@ -41,8 +43,9 @@ Var sparse_matmul(const SparseMatrix& a, Var x, const Tensor& values) {
   Tape& tape = x.tape();
   Tensor y = ops::sparse_matmul(tape.context(), a, x.value(), values);  // [R, F]
   return tape.record("sparse_matmul", std::move(y), {x}, [a, x, values](Tape& t, const Tensor& gy) {
-    ops::sparse_matmul(t.context(), a, values, gy, t.grad_of(x),
-                       {.transpose = true, .accumulate = true});
+    const Tape::GradSlot dx = t.grad_slot(x);
+    ops::sparse_matmul(t.context(), a, values, gy, dx.grad,
+                       {.transpose = true, .accumulate = dx.accumulate});
   });
 }
 
@@ -51,14 +54,16 @@ Var sddmm(const Graph& g, kernels::SddmmOp op, Var u, Var v, int64_t heads) {
   GKD_CHECK(heads >= 1, "[sddmm] heads is ", heads, " (expected >= 1)");
   Tensor out = ops::sddmm(tape.context(), g, op, u.value(), v.value(), heads);  // [E, H]
   auto backward = [g, op, u, v](Tape& t, const Tensor& gout) {
-    // u and v may be one Var: both passes then accumulate into the same gradient.
+    // u and v may be one Var: the second pass then adds to the first's gradient.
     if (t.needs_grad(u)) {
+      const Tape::GradSlot du = t.grad_slot(u);
       ops::sddmm_backward(t.context(), g, op, kernels::SddmmSide::kU, u.value(), v.value(), gout,
-                          t.grad_of(u), true);
+                          du.grad, du.accumulate);
     }
     if (t.needs_grad(v)) {
+      const Tape::GradSlot dv = t.grad_slot(v);
       ops::sddmm_backward(t.context(), g, op, kernels::SddmmSide::kV, u.value(), v.value(), gout,
-                          t.grad_of(v), true);
+                          dv.grad, dv.accumulate);
     }
   };
   return tape.record("sddmm", std::move(out), {u, v}, backward);
@@ -70,15 +75,16 @@ Var sddmm_u_add_v(const Graph& g, Var a_src, Var a_dst, bool leaky_relu, double 
   Tensor out = ops::u_add_v(tape.context(), g, a_src.value(), a_dst.value(), options);  // [E, H]
   const Tensor y = out;  // the LeakyReLU derivative is read off the output's sign
   auto backward = [g, a_src, a_dst, y, options](Tape& t, const Tensor& gout) {
-    const ops::EdgeReduceOptions reduce{.leaky_gate = options.leaky_relu ? &y : nullptr,
-                                        .negative_slope = options.negative_slope,
-                                        .accumulate = true};
-    if (t.needs_grad(a_dst)) ops::edge_reduce(t.context(), g, gout, t.grad_of(a_dst), reduce);
-    if (t.needs_grad(a_src)) {
-      ops::EdgeReduceOptions over_sources = reduce;
-      over_sources.transpose = true;
-      ops::edge_reduce(t.context(), g, gout, t.grad_of(a_src), over_sources);
-    }
+    const auto reduce = [&](Var side, bool transpose) {
+      const Tape::GradSlot d = t.grad_slot(side);
+      ops::edge_reduce(t.context(), g, gout, d.grad,
+                       {.transpose = transpose,
+                        .leaky_gate = options.leaky_relu ? &y : nullptr,
+                        .negative_slope = options.negative_slope,
+                        .accumulate = d.accumulate});
+    };
+    if (t.needs_grad(a_dst)) reduce(a_dst, false);
+    if (t.needs_grad(a_src)) reduce(a_src, true);
   };
   return tape.record("sddmm_u_add_v", std::move(out), {a_src, a_dst}, backward);
 }
@@ -90,8 +96,9 @@ Var edge_reduce(const Graph& g, Var w, bool transpose) {
     if (!t.needs_grad(w)) return;
     // dw[e] += gr[dst e] (gr[src e] when transposed): u_add_v with a zero operand.
     const Tensor zero = Tensor::zeros(gr.rows(), gr.cols(), gr.dtype(), gr.device());  // [N, H]
-    ops::u_add_v(t.context(), g, transpose ? gr : zero, transpose ? zero : gr, t.grad_of(w),
-                 {.accumulate = true});
+    const Tape::GradSlot dw = t.grad_slot(w);
+    ops::u_add_v(t.context(), g, transpose ? gr : zero, transpose ? zero : gr, dw.grad,
+                 {.accumulate = dw.accumulate});
   };
   return tape.record("edge_reduce", std::move(r), {w}, backward);
 }
@@ -102,8 +109,9 @@ Var edge_map(Var x, const ops::EdgeMap& map) {
   Tensor y = Tensor::empty(xv.rows(), xv.cols(), xv.dtype(), xv.device());  // [E, H]
   ops::edge_map(tape.context(), map, xv, y);
   auto backward = [x, map](Tape& t, const Tensor& gy) {
-    if (t.needs_grad(x))
-      ops::edge_map_backward(t.context(), map, x.value(), gy, t.grad_of(x), true);
+    if (!t.needs_grad(x)) return;
+    const Tape::GradSlot dx = t.grad_slot(x);
+    ops::edge_map_backward(t.context(), map, x.value(), gy, dx.grad, dx.accumulate);
   };
   return tape.record("edge_map", std::move(y), {x}, backward);
 }
@@ -114,7 +122,9 @@ Var edge_softmax_impl(const Graph& g, Var z, bool log) {
   Tape& tape = z.tape();
   Tensor y = ops::edge_softmax(tape.context(), g, z.value(), log);  // [E, H] p or log p
   auto backward = [g, z, y, log](Tape& t, const Tensor& gy) {
-    if (t.needs_grad(z)) ops::edge_softmax_backward(t.context(), g, y, gy, t.grad_of(z), log, true);
+    if (!t.needs_grad(z)) return;
+    const Tape::GradSlot dz = t.grad_slot(z);
+    ops::edge_softmax_backward(t.context(), g, y, gy, dz.grad, log, dz.accumulate);
   };
   Tensor value = y;
   return tape.record(log ? "edge_log_softmax" : "edge_softmax", std::move(value), {z}, backward);
@@ -170,7 +180,9 @@ Var scatter_add_rows(Var x, const Tensor& index, int64_t rows) {
   Tape& tape = x.tape();
   Tensor y = ops::scatter_add_rows(tape.context(), x.value(), index, rows);  // [rows, F]
   auto backward = [x, index](Tape& t, const Tensor& gy) {
-    if (t.needs_grad(x)) ops::gather_rows(t.context(), gy, index, t.grad_of(x), true);
+    if (!t.needs_grad(x)) return;
+    const Tape::GradSlot dx = t.grad_slot(x);
+    ops::gather_rows(t.context(), gy, index, dx.grad, dx.accumulate);
   };
   return tape.record("scatter_add_rows", std::move(y), {x}, backward);
 }

@@ -1,5 +1,7 @@
 #include "autograd/tape.h"
 
+#include <limits>
+
 #include "engine/error.h"
 #include "engine/ops_dense.h"
 
@@ -81,6 +83,16 @@ Tensor& Tape::grad_of(Var v) {
   GKD_CHECK(g.same_shape(n.value), "[Tape] gradient of ", n.op, " is ", g.describe(),
             " (expected the value's shape ", n.value.describe(), ")");
   return g;
+}
+
+Tape::GradSlot Tape::grad_slot(Var v) {
+  Node& n = node(v);
+  GKD_CHECK(n.requires_grad, "[Tape] op ", n.op, " does not require a gradient");
+  Tensor& g = n.param ? n.param->grad : n.grad;
+  if (g.defined()) return {grad_of(v), true};
+  g = Tensor::empty(n.value.rows(), n.value.cols(), n.value.dtype(), n.value.device());
+  if (poison_fresh_slots) g.fill(std::numeric_limits<double>::quiet_NaN());
+  return {g, false};
 }
 
 void Tape::backward(Var loss) {

@@ -66,7 +66,19 @@ class Tape {
 
   bool needs_grad(Var v) const;
   // The gradient accumulator of v, allocated with zeros on first use. Call only if needs_grad(v).
+  // For ops that write part of it (a block of columns, scattered rows).
   Tensor& grad_of(Var v);
+  // For ops that write every element of v's gradient: on first use the gradient is allocated
+  // without a zero fill and the op overwrites it (accumulate false); afterwards the op adds to
+  // it. Saves a fill and a read of every gradient. Call only if needs_grad(v).
+  struct GradSlot {
+    Tensor& grad;
+    bool accumulate;
+  };
+  GradSlot grad_slot(Var v);
+  // Tests set this: fresh slots are then filled with NaN, so an op that leaves an element of a
+  // slot unwritten shows up as a NaN gradient.
+  static inline bool poison_fresh_slots = false;
 
   // Seeds d(loss)/d(loss) = 1 for a [1, 1] loss and runs the recorded backward closures.
   // Gradients of intermediate values are consumed; leaves and parameters keep accumulating.
