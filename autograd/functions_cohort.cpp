@@ -107,17 +107,22 @@ Var dropout_blocks(Var x, float p, std::span<const uint64_t> seeds, uint64_t str
     Tensor out = y.slice_cols(k * f, (k + 1) * f);
     ops::dropout(tape.context(), block(x.value(), k), p, seed[k], stream, out);
   }
+  const Tensor out = y;
   return tape.record("dropout_blocks", std::move(y), {x},
-                     [x, p, seed, stream, block, broadcast](Tape& t, const Tensor& gy) {
+                     [x, p, seed, stream, block, broadcast, out](Tape& t, const Tensor& gy) {
                        if (!t.needs_grad(x)) return;
-                       // The same (seed, stream) per block regenerates the forward masks. The
-                       // blocks tile x's gradient; a broadcast input's is every block's, so all
-                       // blocks after the first add to it.
+                       // Each block's forward mask again: its (seed, stream), or read off the
+                       // forward input and output. The blocks tile x's gradient; a broadcast
+                       // input's is every block's, so all blocks after the first add to it.
                        const Tape::GradSlot slot = t.grad_slot(x);
                        for (size_t k = 0; k < seed.size(); ++k) {
-                         Tensor dx = block(slot.grad, static_cast<int64_t>(k));
-                         ops::dropout(t.context(), block(gy, static_cast<int64_t>(k)), p, seed[k],
-                                      stream, dx, slot.accumulate || (broadcast && k > 0));
+                         const auto b = static_cast<int64_t>(k);
+                         Tensor dx = block(slot.grad, b);
+                         const Tensor fx = block(x.value(), b);
+                         const Tensor fy = out.slice_cols(b * fx.cols(), (b + 1) * fx.cols());
+                         const ops::DropoutForward forward{fx, fy};
+                         ops::dropout(t.context(), block(gy, b), p, seed[k], stream, dx,
+                                      slot.accumulate || (broadcast && k > 0), &forward);
                        }
                      });
 }

@@ -112,12 +112,16 @@ Var dropout(Var x, float p, uint64_t seed, uint64_t stream, bool training) {
   if (!training || p == 0.0f) return x;
   Tape& tape = x.tape();
   Tensor y = ops::dropout(tape.context(), x.value(), p, seed, stream);  // [N, F]
-  return tape.record("dropout", std::move(y), {x}, [x, p, seed, stream](Tape& t, const Tensor& gy) {
-    // The same (seed, stream) regenerates the forward mask.
-    if (!t.needs_grad(x)) return;
-    const Tape::GradSlot dx = t.grad_slot(x);
-    ops::dropout(t.context(), gy, p, seed, stream, dx.grad, dx.accumulate);
-  });
+  const Tensor out = y;
+  return tape.record(
+      "dropout", std::move(y), {x}, [x, p, seed, stream, out](Tape& t, const Tensor& gy) {
+        // The forward mask again: the same (seed, stream), or read off the forward
+        // input and output.
+        if (!t.needs_grad(x)) return;
+        const Tape::GradSlot dx = t.grad_slot(x);
+        const ops::DropoutForward forward{x.value(), out};
+        ops::dropout(t.context(), gy, p, seed, stream, dx.grad, dx.accumulate, &forward);
+      });
 }
 
 namespace {

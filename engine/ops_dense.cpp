@@ -339,9 +339,13 @@ Tensor col_sums(const Context& ctx, const Tensor& x) {
 // ---- dropout
 
 void dropout(const Context& ctx, const Tensor& x, double p, uint64_t seed, uint64_t stream,
-             Tensor& y, bool accumulate) {
+             Tensor& y, bool accumulate, const DropoutForward* forward) {
   check_on(ctx, "dropout", "x", x);
   check_tensor(ctx, "dropout", "y", y, x.rows(), x.cols(), x.dtype());
+  if (forward) {
+    check_tensor(ctx, "dropout", "forward x", forward->x, x.rows(), x.cols(), x.dtype());
+    check_tensor(ctx, "dropout", "forward y", forward->y, x.rows(), x.cols(), x.dtype());
+  }
   // The kernels hold p as a float: a double just below 1 would round up to 1 (infinite scale).
   GKD_CHECK(p >= 0.0 && p < 1.0 && static_cast<float>(p) < 1.0f, "[dropout] p is ", p,
             " (expected 0 <= p < 1)");
@@ -349,6 +353,10 @@ void dropout(const Context& ctx, const Tensor& x, double p, uint64_t seed, uint6
     using T = decltype(tag);
     kernels::DropoutArgs<T> a{x.cview<T>(), y.view<T>(), static_cast<float>(p),
                               seed,         stream,      accumulate};
+    if (forward) {
+      a.fwd_x = forward->x.cview<T>();
+      a.fwd_y = forward->y.cview<T>();
+    }
     launch(ctx, a, kernels::cpu::dropout<T>, kernels::cuda::dropout);
   });
 }

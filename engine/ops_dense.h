@@ -84,9 +84,15 @@ Tensor row_sums(const Context& ctx, const Tensor& x);  // [N, 1]
 Tensor col_sums(const Context& ctx, const Tensor& x);  // [1, F]
 
 // ---- dropout: y (+)= x * mask / (1 - p), mask(i, j) = philox_uniform(seed, stream, i*F + j) >= p
-// (kernels/dense.h). The backward pass is the same call on dy (with accumulate). p in [0, 1).
+// (kernels/dense.h). The backward pass is the same call on dy (with accumulate), optionally given
+// the forward call's input and output, from which the CPU twin reads most of the mask instead of
+// regenerating it (the same result). p in [0, 1).
+struct DropoutForward {
+  const Tensor& x;  // [N, F], the forward call's input
+  const Tensor& y;  // [N, F], its output
+};
 void dropout(const Context& ctx, const Tensor& x, double p, uint64_t seed, uint64_t stream,
-             Tensor& y, bool accumulate = false);
+             Tensor& y, bool accumulate = false, const DropoutForward* forward = nullptr);
 Tensor dropout(const Context& ctx, const Tensor& x, double p, uint64_t seed, uint64_t stream);
 
 // ---- row softmax / log-softmax over each row of x: [N, C] (y may be x itself).

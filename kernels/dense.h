@@ -113,6 +113,10 @@ struct ReduceSumArgs {
 // compare; kernels/philox.h). The element index is the *logical* row-major index i * cols + j of
 // the [N, F] view (independent of ld), so a twin reproduces the mask bit for bit. The backward
 // pass is the same kernel on dy with the same (seed, stream): the mask is regenerated, not stored.
+// The backward call may also pass the forward call's input and output (fwd_x, fwd_y): where the
+// forward input is finite and nonzero, its output is nonzero exactly when the element was kept
+// (scale >= 1), so a twin may read the mask off them instead of regenerating it, with the same
+// result either way (the CPU twin does so for every run of elements whose inputs all qualify).
 template <class T>
 struct DropoutArgs {
   ConstMatView<T> x;  // [N, F] (dy in the backward pass)
@@ -121,6 +125,7 @@ struct DropoutArgs {
   uint64_t seed;
   uint64_t stream;
   bool accumulate;
+  ConstMatView<T> fwd_x = {}, fwd_y = {};  // [N, F] each, or null data (backward only)
 };
 
 // Per row r: y = softmax(x_r) = exp(x_r - m) / Σ exp(x_r - m), m = max(x_r), or its log

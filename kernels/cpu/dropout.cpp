@@ -1,8 +1,11 @@
 // CPU twin of inverted dropout. The keep mask is a pure function of (seed, stream, i * cols + j)
 // (kernels/philox.h), so forward and backward, CPU and CUDA, draw the same mask without storing it.
 // The Philox blocks of a row are generated kLanes at a time in structure-of-arrays form, so the
-// compiler vectorises the rounds across blocks; the words are those of philox_bits (tested).
+// compiler vectorises the rounds across blocks; the words are those of philox_bits (tested). A
+// backward call given the forward pass reads the mask off it wherever it can, skipping Philox.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "kernels/philox.h"
 #include "kernels/registry.h"
@@ -56,6 +59,45 @@ inline bool keep(uint32_t word, float p) {
   return static_cast<float>(word >> 8) * (1.0f / 16777216.0f) >= p;
 }
 
+// Calls run(i, j, t, n) for the unit-stride runs of logical indices [begin, end) of a [rows, cols]
+// view: row i, columns j .. j + n, the run starting t indices after `begin`.
+template <class Run>
+void for_runs(int64_t cols, int64_t begin, int64_t end, const Run& run) {
+  for (int64_t k = begin; k < end;) {
+    const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
+    run(i, j, k - begin, n);
+    k += n;
+  }
+}
+
+// The words of logical indices [begin, end) read off the forward pass (kernels/dense.h), when
+// every forward input among them is finite and nonzero: all ones where the forward output is
+// nonzero (kept: keep() is true for any p < 1), zero where it is not (dropped: false for any
+// p > 0, and p = 0 drops nothing, so no output is zero there). Returns false, leaving `words`
+// unspecified, when an input does not qualify.
+template <class T>
+bool forward_words(const DropoutArgs<T>& a, int64_t begin, int64_t end, uint32_t* words) {
+  // Groups of 16, each branch-free so that it vectorises, with an early exit: inputs after a ReLU
+  // hold zeros in most groups, and should cost little more than the scan of one group.
+  constexpr int64_t kGroup = 16;
+  bool qualifies = true;
+  for_runs(a.x.cols, begin, end, [&](int64_t i, int64_t j, int64_t t, int64_t n) {
+    const T* x = a.fwd_x.data + i * a.fwd_x.ld + j;
+    const T* y = a.fwd_y.data + i * a.fwd_y.ld + j;
+    for (int64_t g = 0; g < n && qualifies; g += kGroup) {
+      uint32_t ok = 1;  // a qualifying input has 0 < |x| <= max (false for NaN)
+      for (int64_t r = g; r < std::min(n, g + kGroup); ++r) {
+        const T magnitude = std::abs(x[r]);
+        ok &= static_cast<uint32_t>(magnitude > T(0)) &
+              static_cast<uint32_t>(magnitude <= std::numeric_limits<T>::max());
+        words[t + r] = 0u - static_cast<uint32_t>(y[r] != T(0));
+      }
+      qualifies = ok != 0;
+    }
+  });
+  return qualifies;
+}
+
 }  // namespace
 
 template <class T>
@@ -67,11 +109,22 @@ void dropout(const DropoutArgs<T>& a) {
   constexpr int64_t kChunk = 4 * kLanes;
   const int64_t total = rows * cols;
   const int64_t chunks = (total + kChunk - 1) / kChunk;
+  // Reading the mask off the forward pass pays when most chunks qualify (inputs after ELU or a
+  // softmax); after a ReLU almost none do, and scanning them would only add to Philox's cost. A
+  // few chunks across the tensor decide; every chunk is still checked before it is used.
+  bool from_forward = a.fwd_x.data != nullptr;
+  for (int64_t probe = 0; probe < 4 && from_forward; ++probe) {
+    uint32_t scratch[kChunk];
+    const int64_t c = probe * (chunks - 1) / 3;
+    from_forward = forward_words(a, c * kChunk, std::min(total, (c + 1) * kChunk), scratch);
+  }
 #pragma omp parallel for schedule(static) if (total > (1 << 14))
   for (int64_t c = 0; c < chunks; ++c) {
     uint32_t words[kChunk];
-    philox_words(a.seed, a.stream, static_cast<uint64_t>(c) * kLanes, words);
     const int64_t end = std::min(total, (c + 1) * kChunk);
+    if (!from_forward || !forward_words(a, c * kChunk, end, words)) {
+      philox_words(a.seed, a.stream, static_cast<uint64_t>(c) * kLanes, words);
+    }
     if (a.x.ld == cols && a.y.ld == cols) {
       // Contiguous: one flat loop, branch-free (a kept/dropped branch mispredicts half the time)
       // so that it vectorises; the integer test equals philox_uniform(...) >= p exactly.
@@ -96,18 +149,16 @@ void dropout(const DropoutArgs<T>& a) {
     }
     // A block of a wider tensor (one student's columns of a cohort tensor): the chunk's indices as
     // unit-stride runs along rows, each branch-free like the contiguous loop.
-    for (int64_t k = c * kChunk; k < end;) {
-      const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
-      const uint32_t* w = words + (k - c * kChunk);
+    for_runs(cols, c * kChunk, end, [&](int64_t i, int64_t j, int64_t t, int64_t n) {
+      const uint32_t* w = words + t;
       const T* x = a.x.data + i * a.x.ld + j;
       T* y = a.y.data + i * a.y.ld + j;
       if (a.accumulate) {
-        for (int64_t t = 0; t < n; ++t) y[t] += x[t] * (keep(w[t], a.p) ? scale : T(0));
+        for (int64_t r = 0; r < n; ++r) y[r] += x[r] * (keep(w[r], a.p) ? scale : T(0));
       } else {
-        for (int64_t t = 0; t < n; ++t) y[t] = x[t] * (keep(w[t], a.p) ? scale : T(0));
+        for (int64_t r = 0; r < n; ++r) y[r] = x[r] * (keep(w[r], a.p) ? scale : T(0));
       }
-      k += n;
-    }
+    });
   }
 }
 

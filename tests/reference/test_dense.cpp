@@ -420,6 +420,43 @@ TEST_CASE("reference: dropout mask is Philox(seed, stream, i*cols + j) >= p, sca
   }
 }
 
+TEST_CASE("reference: a dropout backward given the forward pass equals the regenerated mask") {
+  // Forward inputs with zeros (both signs), NaN and infinities in some rows, so that some runs of
+  // elements read their mask off the forward pass and others regenerate it.
+  const Context ctx = Context::cpu();
+  for (DType dtype : {DType::kF64, DType::kF32}) {
+    for (int64_t f : kWidths) {
+      for (bool strided : {false, true}) {
+        for (double p : {0.1, 0.5, 0.9}) {
+          const uint64_t seed = test::fresh_seed(), stream = 3;
+          CAPTURE(f);
+          CAPTURE(strided);
+          CAPTURE(p);
+          const int64_t n = 40;
+          Tensor x =
+              strided ? strided_random(n, f, dtype, seed) : test::random_tensor(n, f, dtype, seed);
+          const double specials[] = {0.0, -0.0, NAN, INFINITY, -INFINITY};
+          for (int64_t i = 3; i < n; i += 9) {
+            const Tensor row = x.slice_rows(i, i + 1).slice_cols(f / 2, f / 2 + 1);  // a view
+            Tensor cell = row;
+            cell.fill(specials[(i / 9) % 5]);
+          }
+          const Tensor y = ops::dropout(ctx, x, p, seed, stream);
+          const Tensor dy = strided_random(n, f, dtype, seed + 1);
+          for (bool accumulate : {false, true}) {
+            Tensor want = strided_random(n, f, dtype, seed + 2);
+            Tensor got = want.clone();
+            ops::dropout(ctx, dy, p, seed, stream, want, accumulate);
+            const ops::DropoutForward forward{x, y};
+            ops::dropout(ctx, dy, p, seed, stream, got, accumulate, &forward);
+            CHECK(bitwise_equal(got, want));
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("reference: dropout is reproducible per (seed, stream) and keeps about 1 - p") {
   const Context ctx = Context::cpu();
   const Tensor x = Tensor::full(200, 300, 1.0, DType::kF32);
