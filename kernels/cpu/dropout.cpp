@@ -103,7 +103,11 @@ bool forward_words(const DropoutArgs<T>& a, int64_t begin, int64_t end, uint32_t
 template <class T>
 void dropout(const DropoutArgs<T>& a) {
   const int64_t rows = a.x.rows, cols = a.x.cols;
-  const T scale = T(1) / (T(1) - static_cast<T>(a.p));
+  // Locals, not a's fields, in the loops: a store to y (a float) may alias a.p for all the compiler
+  // knows, and would then reload it every element and keep the loops scalar.
+  const float p = a.p;
+  const bool accumulate = a.accumulate;
+  const T scale = T(1) / (T(1) - static_cast<T>(p));
   // Chunks of the logical index space k = i * cols + j, one batch of Philox words each, so narrow
   // tensors (an [nnz, 1] value column) use every word drawn instead of one per row.
   constexpr int64_t kChunk = 4 * kLanes;
@@ -131,10 +135,10 @@ void dropout(const DropoutArgs<T>& a) {
       const T* x = a.x.data + c * kChunk;
       T* y = a.y.data + c * kChunk;
       const int64_t n = end - c * kChunk;
-      if (a.accumulate) {
-        for (int64_t k = 0; k < n; ++k) y[k] += x[k] * (keep(words[k], a.p) ? scale : T(0));
+      if (accumulate) {
+        for (int64_t k = 0; k < n; ++k) y[k] += x[k] * (keep(words[k], p) ? scale : T(0));
       } else {
-        for (int64_t k = 0; k < n; ++k) y[k] = x[k] * (keep(words[k], a.p) ? scale : T(0));
+        for (int64_t k = 0; k < n; ++k) y[k] = x[k] * (keep(words[k], p) ? scale : T(0));
       }
       continue;
     }
@@ -142,23 +146,26 @@ void dropout(const DropoutArgs<T>& a) {
       const T* x = a.x.data + c * kChunk * a.x.ld;
       T* y = a.y.data + c * kChunk * a.y.ld;
       for (int64_t t = 0; t < end - c * kChunk; ++t) {
-        const T value = x[t * a.x.ld] * (keep(words[t], a.p) ? scale : T(0));
-        y[t * a.y.ld] = a.accumulate ? y[t * a.y.ld] + value : value;
+        const T value = x[t * a.x.ld] * (keep(words[t], p) ? scale : T(0));
+        y[t * a.y.ld] = accumulate ? y[t * a.y.ld] + value : value;
       }
       continue;
     }
     // A block of a wider tensor (one student's columns of a cohort tensor): the chunk's indices as
     // unit-stride runs along rows, each branch-free like the contiguous loop.
-    for_runs(cols, c * kChunk, end, [&](int64_t i, int64_t j, int64_t t, int64_t n) {
-      const uint32_t* w = words + t;
+    // (A plain loop, not for_runs: GCC vectorises these runs only when they are written inline.)
+    for (int64_t k = c * kChunk; k < end;) {
+      const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
+      const uint32_t* w = words + (k - c * kChunk);
       const T* x = a.x.data + i * a.x.ld + j;
       T* y = a.y.data + i * a.y.ld + j;
-      if (a.accumulate) {
-        for (int64_t r = 0; r < n; ++r) y[r] += x[r] * (keep(w[r], a.p) ? scale : T(0));
+      if (accumulate) {
+        for (int64_t t = 0; t < n; ++t) y[t] += x[t] * (keep(w[t], p) ? scale : T(0));
       } else {
-        for (int64_t r = 0; r < n; ++r) y[r] = x[r] * (keep(w[r], a.p) ? scale : T(0));
+        for (int64_t t = 0; t < n; ++t) y[t] = x[t] * (keep(w[t], p) ? scale : T(0));
       }
-    });
+      k += n;
+    }
   }
 }
 
