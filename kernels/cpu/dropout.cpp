@@ -153,7 +153,6 @@ void dropout(const DropoutArgs<T>& a) {
     }
     // A block of a wider tensor (one student's columns of a cohort tensor): the chunk's indices as
     // unit-stride runs along rows, each branch-free like the contiguous loop.
-    // (A plain loop, not for_runs: GCC vectorises these runs only when they are written inline.)
     for (int64_t k = c * kChunk; k < end;) {
       const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
       const uint32_t* w = words + (k - c * kChunk);
