@@ -137,14 +137,19 @@ bool is_online_method(const std::string& method) {
          method == "gml";
 }
 
-std::vector<std::string> cohort_archs(const DistillConfig& d, const TrainConfig& c) {
-  std::vector<std::string> archs;
-  for (size_t at = 0; !d.cohort.empty() && at <= d.cohort.size();) {
-    const size_t comma = std::min(d.cohort.find(',', at), d.cohort.size());
-    archs.push_back(d.cohort.substr(at, comma - at));
-    models::arch_from_string(archs.back());  // names the bad entry
+std::vector<std::string> comma_list(const std::string& list) {
+  std::vector<std::string> entries;
+  for (size_t at = 0; !list.empty() && at <= list.size();) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    entries.push_back(list.substr(at, comma - at));
     at = comma + 1;
   }
+  return entries;
+}
+
+std::vector<std::string> cohort_archs(const DistillConfig& d, const TrainConfig& c) {
+  std::vector<std::string> archs = comma_list(d.cohort);
+  for (const std::string& arch : archs) models::arch_from_string(arch);  // names the bad entry
   if (archs.empty()) archs.assign(static_cast<size_t>(d.students), c.model);
   return archs;
 }
@@ -274,10 +279,8 @@ int run_distill(int argc, char** argv) {
   d.teacher = beside_config(d.teacher);
   d.teacher_config = beside_config(d.teacher_config);
   std::string resolved_teachers;
-  for (size_t at = 0; !d.teachers.empty() && at <= d.teachers.size();) {
-    const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
-    resolved_teachers += (at == 0 ? "" : ",") + beside_config(d.teachers.substr(at, comma - at));
-    at = comma + 1;
+  for (const std::string& teacher : comma_list(d.teachers)) {
+    resolved_teachers += (resolved_teachers.empty() ? "" : ",") + beside_config(teacher);
   }
   d.teachers = resolved_teachers;
   const bool ppi = is_ppi_data(c.data.spec);

@@ -56,6 +56,8 @@ struct DistillConfig {
 };
 
 bool is_online_method(const std::string& method);
+// The entries of a comma-separated option (--cohort, --teachers); none for an empty one.
+std::vector<std::string> comma_list(const std::string& list);
 // The cohort's architectures: --cohort a,b,... (each checked) or --students copies of --model.
 std::vector<std::string> cohort_archs(const DistillConfig& distill, const TrainConfig& config);
 autograd::StructureKernel kernel_of(const DistillConfig& config);

@@ -170,20 +170,18 @@ namespace {
 // The teachers' training configs: mskd's --teachers list (shallow to deep), else --teacher-config.
 // Checkpoints are refused: under cross-validation they would have seen other folds' test graphs.
 std::vector<std::string> graph_teacher_configs(const DistillConfig& d) {
-  std::vector<std::string> configs;
-  const bool mskd = d.method == "mskd";
-  for (size_t at = 0; mskd && at <= d.teachers.size();) {
-    const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
-    configs.push_back(d.teachers.substr(at, comma - at));
-    at = comma + 1;
+  if (d.method != "mskd") {
+    GKD_CHECK(!d.teacher_config.empty(), "gkd distill --method ", d.method,
+              " on graph classification trains its teacher per fold: use --teacher-config (a "
+              "--teacher checkpoint would have seen other folds' test graphs)");
+    return {d.teacher_config};
   }
-  if (!mskd) configs.push_back(d.teacher_config);
+  const std::vector<std::string> configs = comma_list(d.teachers);
   for (const std::string& source : configs) {
-    GKD_CHECK(!source.empty() && !source.ends_with(".ckpt"), "gkd distill --method ", d.method,
-              " on graph classification trains its teacher",
-              mskd ? "s per fold: --teachers takes training configs only" : " per fold: use",
-              mskd ? "" : " --teacher-config", " (a checkpoint would have seen other folds' ",
-              "test graphs)");
+    GKD_CHECK(!source.ends_with(".ckpt"),
+              "gkd distill --method mskd on graph classification "
+              "trains its teachers per fold: --teachers takes training configs only (got ",
+              source, "; a checkpoint would have seen other folds' test graphs)");
   }
   return configs;
 }

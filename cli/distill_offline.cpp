@@ -84,12 +84,8 @@ std::vector<TeacherSpec> teacher_specs(const DistillConfig& d, const TrainConfig
         teacher_spec(ckpt ? d.teacher : d.teacher_config, ckpt, c, task, in_dim, classes));
     return teachers;
   }
-  for (size_t at = 0; at <= d.teachers.size();) {
-    const size_t comma = std::min(d.teachers.find(',', at), d.teachers.size());
-    const std::string source = d.teachers.substr(at, comma - at);
-    const bool ckpt = source.size() > 5 && source.substr(source.size() - 5) == ".ckpt";
-    teachers.push_back(teacher_spec(source, ckpt, c, task, in_dim, classes));
-    at = comma + 1;
+  for (const std::string& source : comma_list(d.teachers)) {
+    teachers.push_back(teacher_spec(source, source.ends_with(".ckpt"), c, task, in_dim, classes));
   }
   return teachers;
 }

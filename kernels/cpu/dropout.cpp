@@ -59,43 +59,35 @@ inline bool keep(uint32_t word, float p) {
   return static_cast<float>(word >> 8) * (1.0f / 16777216.0f) >= p;
 }
 
-// Calls run(i, j, t, n) for the unit-stride runs of logical indices [begin, end) of a [rows, cols]
-// view: row i, columns j .. j + n, the run starting t indices after `begin`.
-template <class Run>
-void for_runs(int64_t cols, int64_t begin, int64_t end, const Run& run) {
-  for (int64_t k = begin; k < end;) {
-    const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
-    run(i, j, k - begin, n);
-    k += n;
-  }
-}
-
 // The words of logical indices [begin, end) read off the forward pass (kernels/dense.h), when
 // every forward input among them is finite and nonzero: all ones where the forward output is
 // nonzero (kept: keep() is true for any p < 1), zero where it is not (dropped: false for any
 // p > 0, and p = 0 drops nothing, so no output is zero there). Returns false, leaving `words`
-// unspecified, when an input does not qualify.
+// unspecified, when an input does not qualify. The indices run as unit-stride runs along rows,
+// in groups of 16 with an early exit: inputs after a ReLU hold zeros in most groups, and should
+// cost little more than the scan of one group.
 template <class T>
 bool forward_words(const DropoutArgs<T>& a, int64_t begin, int64_t end, uint32_t* words) {
-  // Groups of 16, each branch-free so that it vectorises, with an early exit: inputs after a ReLU
-  // hold zeros in most groups, and should cost little more than the scan of one group.
   constexpr int64_t kGroup = 16;
-  bool qualifies = true;
-  for_runs(a.x.cols, begin, end, [&](int64_t i, int64_t j, int64_t t, int64_t n) {
+  const int64_t cols = a.x.cols;
+  for (int64_t k = begin; k < end;) {
+    const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
     const T* x = a.fwd_x.data + i * a.fwd_x.ld + j;
     const T* y = a.fwd_y.data + i * a.fwd_y.ld + j;
-    for (int64_t g = 0; g < n && qualifies; g += kGroup) {
-      uint32_t ok = 1;  // a qualifying input has 0 < |x| <= max (false for NaN)
+    uint32_t* w = words + (k - begin);
+    for (int64_t g = 0; g < n; g += kGroup) {
+      uint32_t ok = 1;  // a qualifying input has 0 < |x| <= max (false for NaN); branch-free
       for (int64_t r = g; r < std::min(n, g + kGroup); ++r) {
         const T magnitude = std::abs(x[r]);
         ok &= static_cast<uint32_t>(magnitude > T(0)) &
               static_cast<uint32_t>(magnitude <= std::numeric_limits<T>::max());
-        words[t + r] = 0u - static_cast<uint32_t>(y[r] != T(0));
+        w[r] = 0u - static_cast<uint32_t>(y[r] != T(0));
       }
-      qualifies = ok != 0;
+      if (ok == 0) return false;
     }
-  });
-  return qualifies;
+    k += n;
+  }
+  return true;
 }
 
 }  // namespace
@@ -152,7 +144,9 @@ void dropout(const DropoutArgs<T>& a) {
       continue;
     }
     // A block of a wider tensor (one student's columns of a cohort tensor): the chunk's indices as
-    // unit-stride runs along rows, each branch-free like the contiguous loop.
+    // unit-stride runs along rows, each branch-free like the contiguous loop. Written inline: as a
+    // lambda called per run, GCC left these loops scalar (a batched DML pair of GCNs on Cora took
+    // 3.2-3.4 instead of 2.0 ms per epoch).
     for (int64_t k = c * kChunk; k < end;) {
       const int64_t i = k / cols, j = k % cols, n = std::min(end - k, cols - j);
       const uint32_t* w = words + (k - c * kChunk);
