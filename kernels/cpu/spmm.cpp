@@ -37,40 +37,96 @@ struct HeadWeights {
   int64_t stride;
 };
 
-// Four double lanes (GCC/Clang vector extension): the block below is written in these so that
-// every edge is a few full-width converts, multiplies and adds. Left to itself, GCC's SLP
-// vectoriser split a 16-column block into runs of 1 + 8 + 4 + 2 + 1 lanes.
-using Lanes = double __attribute__((vector_size(32)));
-// Without AVX, compilers note that returning Lanes by value has an ABI of its own. No Lanes value
+// Double lanes (GCC/Clang vector extension): the block below is written in these so that every
+// edge is a few full-width converts, multiplies and adds. Left to itself, GCC's SLP vectoriser
+// split a 16-column block into runs of 1 + 8 + 4 + 2 + 1 lanes. Four lanes fill an AVX2
+// register; with AVX-512 a block of whole 8-column vectors runs in eight, which halves the
+// converts, multiplies and adds per edge. Narrow blocks (7 classes) keep four lanes and a scalar
+// tail: one masked 8-lane vector measured slower (gkd-bench cpu spmm --feat 7: 25 against 22 us).
+template <class T, int64_t W>
+struct VectorOf;  // W lanes of T (an attribute on a dependent type would be ignored)
+template <>
+struct VectorOf<double, 4> {
+  using type = double __attribute__((vector_size(32)));
+};
+template <>
+struct VectorOf<double, 8> {
+  using type = double __attribute__((vector_size(64)));
+};
+template <>
+struct VectorOf<float, 4> {
+  using type = float __attribute__((vector_size(16)));
+};
+template <>
+struct VectorOf<float, 8> {
+  using type = float __attribute__((vector_size(32)));
+};
+// Without AVX, compilers note that returning lanes by value has an ABI of its own. No lanes value
 // crosses a call: every helper that returns one is inlined into the block below.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-template <class T>
-inline Lanes load_lanes(const T* p) {
-#if defined(__AVX__)
-  // GCC 12 splits a converting vector-extension load into two 2-lane halves.
-  if constexpr (std::is_same_v<T, float>) {
-    return reinterpret_cast<Lanes>(_mm256_cvtps_pd(_mm_loadu_ps(p)));
-  } else {
-    return reinterpret_cast<Lanes>(_mm256_loadu_pd(p));
-  }
+#if defined(__AVX512F__)
+constexpr int64_t kMaxLanes = 8;
 #else
-  return Lanes{static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
-               static_cast<double>(p[3])};
+constexpr int64_t kMaxLanes = 4;
 #endif
+
+// Lanes per vector for a block of N columns in heads of width F: a vector holds whole heads or
+// lies inside one.
+template <int64_t N, int64_t F>
+constexpr int64_t lanes_for() {
+  const bool wide = kMaxLanes == 8 && N % 8 == 0 && (F % 8 == 0 || 8 % F == 0);
+  return wide ? 8 : 4;
+}
+
+template <int64_t W, class T>
+inline typename VectorOf<double, W>::type load_lanes(const T* p) {
+  using V = typename VectorOf<double, W>::type;
+#if defined(__AVX512F__)
+  if constexpr (W == 8) {
+    if constexpr (std::is_same_v<T, float>) {
+      // The zero-masked form of _mm512_cvtps_pd, every lane kept: GCC 12 warns that the plain
+      // form's undefined pass-through operand may be used uninitialized.
+      return reinterpret_cast<V>(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p)));
+    } else {
+      return reinterpret_cast<V>(_mm512_loadu_pd(p));
+    }
+  }
+#endif
+  if constexpr (W == 4) {
+#if defined(__AVX__)
+    // GCC 12 splits a converting vector-extension load into two 2-lane halves.
+    if constexpr (std::is_same_v<T, float>) {
+      return reinterpret_cast<V>(_mm256_cvtps_pd(_mm_loadu_ps(p)));
+    } else {
+      return reinterpret_cast<V>(_mm256_loadu_pd(p));
+    }
+#else
+    return V{static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
+             static_cast<double>(p[3])};
+#endif
+  }
+}
+
+// A vector whose lane l is lane(l).
+template <class V, class Lane, size_t... L>
+__attribute__((always_inline)) inline V lanes_from(Lane&& lane, std::index_sequence<L...>) {
+  return V{lane(static_cast<int64_t>(L))...};
 }
 
 // Σ_{p in [begin, end)} w_p(head) x[col(p), j0 + j] for the N columns from j0, which span N / F
 // heads of width F (F = N: one head's weights for all N), scaled, into y[j0 ..). N is a
 // compile-time constant, so the accumulators stay in registers across the row's edges: whole
-// lanes, then (one head only) a scalar tail of N % 4 columns. Each element is w * x added to its
+// vectors, then (one head only) a scalar tail of N % W columns. Each element is w * x added to its
 // sum edge by edge in CSR order (no weights: x itself, the same as 1.0 * x), so the lane layout
 // changes no bit.
 template <class T, int64_t N, int64_t F, bool kWeighted>
 void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, int64_t j0,
            double scale, T* y) {
-  constexpr int64_t kChunks = N / 4, kTail = N % 4;
-  static_assert(kTail == 0 ? F % 4 == 0 || 4 % F == 0 : F == N, "whole lanes of whole heads");
+  constexpr int64_t W = lanes_for<N, F>();
+  using Lanes = typename VectorOf<double, W>::type;
+  constexpr int64_t kChunks = N / W, kTail = N % W;
+  static_assert(kTail == 0 ? F % W == 0 || W % F == 0 : F == N, "whole lanes of whole heads");
   // Edge p's row of x, and its weight for every lane (w) and the tail (w_tail). Always inlined:
   // as a call, the accumulators would live in memory (GCC stops inlining in many instantiations).
   const auto edge = [&](int64_t p, Lanes * w, double* w_tail) __attribute__((always_inline)) {
@@ -78,13 +134,13 @@ void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, 
       const T* wp = hw.w + edge_id(a.a, p) * hw.stride;
       if constexpr (kTail > 0) *w_tail = static_cast<double>(wp[0]);
       for (int64_t c = 0; c < kChunks; ++c) {
-        if constexpr (F % 4 == 0 || kTail != 0) {  // one head per chunk: a broadcast
-          const double v = static_cast<double>(wp[4 * c / F]);
-          w[c] = Lanes{v, v, v, v};
+        if constexpr (F % W == 0 || kTail != 0) {  // one head per chunk: a broadcast
+          const double v = static_cast<double>(wp[W * c / F]);
+          w[c] = lanes_from<Lanes>([&](int64_t) { return v; }, std::make_index_sequence<W>{});
         } else {
-          w[c] = Lanes{
-              static_cast<double>(wp[(4 * c) / F]), static_cast<double>(wp[(4 * c + 1) / F]),
-              static_cast<double>(wp[(4 * c + 2) / F]), static_cast<double>(wp[(4 * c + 3) / F])};
+          w[c] =
+              lanes_from<Lanes>([&](int64_t l) { return static_cast<double>(wp[(W * c + l) / F]); },
+                                std::make_index_sequence<W>{});
         }
       }
     }
@@ -92,16 +148,16 @@ void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, 
   };
   const auto term = [](const T* x, const Lanes* w, int64_t c) __attribute__((always_inline)) {
     if constexpr (kWeighted) {
-      return w[c] * load_lanes(x + 4 * c);
+      return w[c] * load_lanes<W>(x + W * c);
     } else {
-      return load_lanes(x + 4 * c);
+      return load_lanes<W>(x + W * c);
     }
   };
   const auto tail_term = [](const T* x, double w, int64_t j) __attribute__((always_inline)) {
     if constexpr (kWeighted) {
-      return w * static_cast<double>(x[4 * kChunks + j]);
+      return w * static_cast<double>(x[W * kChunks + j]);
     } else {
-      return static_cast<double>(x[4 * kChunks + j]);
+      return static_cast<double>(x[W * kChunks + j]);
     }
   };
   Lanes acc[kChunks > 0 ? kChunks : 1], w[kWeighted && kChunks > 0 ? kChunks : 1];
@@ -121,15 +177,25 @@ void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, 
     for (int64_t c = 0; c < kChunks; ++c) acc[c] += term(x, w, c);
     for (int64_t j = 0; j < kTail; ++j) tail[j] += tail_term(x, w_tail, j);
   }
+  // Each element is static_cast<T>(sum * scale), added to y in T when accumulating: whole vectors
+  // (a store lane by lane is as long as the sum itself on rows of a few edges), then the tail.
   T* out = y + j0;
-  const auto store = [&](int64_t j, double sum) {
-    const T v = static_cast<T>(sum * scale);
-    out[j] = a.accumulate ? out[j] + v : v;
-  };
+  using Out = typename VectorOf<T, W>::type;
+  const Lanes scales =
+      lanes_from<Lanes>([&](int64_t) { return scale; }, std::make_index_sequence<W>{});
   for (int64_t c = 0; c < kChunks; ++c) {
-    for (int64_t l = 0; l < 4; ++l) store(4 * c + l, acc[c][l]);
+    Out v = __builtin_convertvector(acc[c] * scales, Out);
+    if (a.accumulate) {
+      Out old;
+      std::memcpy(&old, out + W * c, sizeof(Out));
+      v += old;
+    }
+    std::memcpy(out + W * c, &v, sizeof(Out));
   }
-  for (int64_t j = 0; j < kTail; ++j) store(4 * kChunks + j, tail[j]);
+  for (int64_t j = 0; j < kTail; ++j) {
+    const T v = static_cast<T>(tail[j] * scale);
+    out[W * kChunks + j] = a.accumulate ? out[W * kChunks + j] + v : v;
+  }
 }
 
 // A block of N columns (heads of width F), weighted or not.
