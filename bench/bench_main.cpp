@@ -19,7 +19,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: gkd-bench list
        gkd-bench cpu spmm|sddmm [--graph G] [--feat F] [--repeat R] [--weighted true]
-                 [graph options]
+                 [--heads H] [graph options]
        gkd-bench gpu spmm|sddmm|edge_softmax [--graph G,...] [--feat F,...] [--heads H]
                  [--variants V,...] [--repeat R] [--check-rows S] [--format table|csv|jsonl]
                  [graph options]
@@ -28,7 +28,8 @@ constexpr const char* kUsage = R"(usage: gkd-bench list
 list   every kernel of kernels/kernels.def, whether its CUDA twin exists, and the CUDA
        variants (SpMM, SDDMM, edge softmax) of this build
 cpu    median time of a CPU twin over R runs (default 10), with the bandwidth implied by the
-       op's bytes (kernels/<op>.h); --weighted true gives SpMM a weight per edge
+       op's bytes (kernels/<op>.h); --weighted true gives SpMM a weight per edge; SDDMM
+       reduces F features as H heads of F / H (default 1)
 gpu    for every graph and width: each variant's output on S sampled rows (default 2048, the
        longest row included) against the CPU twin, then, for the correct ones only, the median
        of R runs (default 20, after 3 warm-ups) timed with CUDA events, cold (L2 flushed before
@@ -64,9 +65,10 @@ int run_cpu(const std::string& op, int argc, char** argv) {
     fn = [&] { gkd::ops::spmm(ctx, g, x, w, out); };
     bytes = 8.0 * (n + 1) + (weighted ? 8.0 : 4.0) * e + 4.0 * e * f + 4.0 * n * f;
   } else if (op == "sddmm") {
-    out = gkd::Tensor::empty(e, 1, gkd::DType::kF32);  // [E, 1]
+    const int64_t heads = int_flag(argc, argv, "--heads", 1);
+    out = gkd::Tensor::empty(e, heads, gkd::DType::kF32);  // [E, H]
     fn = [&] { gkd::ops::sddmm(ctx, g, gkd::kernels::SddmmOp::kDot, x, x, out); };
-    bytes = 8.0 * (n + 1) + 4.0 * e + 4.0 * n * f + 4.0 * e * f + 4.0 * e;
+    bytes = 8.0 * (n + 1) + 4.0 * e + 4.0 * n * f + 4.0 * e * f + 4.0 * e * heads;
   } else {
     fmt::print(stderr, "gkd-bench: unknown op '{}' (expected spmm or sddmm)\n{}", op, kUsage);
     return 2;
