@@ -248,6 +248,19 @@ Var mean(Var x) {
             " (the mean of no elements is undefined)");
   return reduce_impl("mean", x, ops::SumAxis::kAll, 1.0 / static_cast<double>(x.value().numel()));
 }
+Var head_dot(Var z, Var a, int64_t heads) {
+  Tape& tape = z.tape();
+  Tensor s = ops::head_dot(tape.context(), z.value(), a.value(), heads);  // [N, H]
+  return tape.record("head_dot", std::move(s), {z, a}, [z, a, heads](Tape& t, const Tensor& gs) {
+    std::optional<Tape::GradSlot> dz, da;
+    if (t.needs_grad(z)) dz.emplace(t.grad_slot(z));
+    if (t.needs_grad(a)) da.emplace(t.grad_slot(a));
+    if (!dz && !da) return;
+    ops::head_dot_backward(t.context(), z.value(), a.value(), heads, gs, dz ? &dz->grad : nullptr,
+                           dz && dz->accumulate, da ? &da->grad : nullptr, da && da->accumulate);
+  });
+}
+
 Var row_sums(Var x) {
   return reduce_impl("row_sums", x, ops::SumAxis::kRows, 1.0);
 }

@@ -72,4 +72,9 @@ Var mean(Var x);
 Var row_sums(Var x);
 Var col_sums(Var x);
 
+// s[n, h] = <z[n, head h], a[head h]> for z: [N, H*F], a: [1, H*F] -> [N, H] (GAT's attention
+// scores): the bits of reshape(row_sums(reshape(mul(z, a), N*H, F)), N, H) and of its gradients,
+// in one op.
+Var head_dot(Var z, Var a, int64_t heads);
+
 }  // namespace gkd::autograd

@@ -316,6 +316,65 @@ void reduce_sum(const Context& ctx, const Tensor& x, SumAxis axis, Tensor& y, do
   });
 }
 
+// ---- head dot
+
+namespace {
+void check_head_dot_inputs(const Context& ctx, const char* op, const Tensor& z, const Tensor& a,
+                           int64_t heads) {
+  check_on(ctx, op, "z", z);
+  GKD_CHECK(heads >= 1 && z.cols() % heads == 0, "[", op, "] z has ", z.cols(),
+            " columns, not a multiple of heads = ", heads);
+  check_tensor(ctx, op, "a", a, 1, z.cols(), z.dtype());
+}
+}  // namespace
+
+void head_dot(const Context& ctx, const Tensor& z, const Tensor& a, int64_t heads, Tensor& s) {
+  check_head_dot_inputs(ctx, "head_dot", z, a, heads);
+  check_tensor(ctx, "head_dot", "s", s, z.rows(), heads, z.dtype());
+  check_disjoint("head_dot", "s", s, "z", z);
+  dispatch_float(ctx, "head_dot", z.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::HeadDotArgs<T> args{z.cview<T>(), a.data<T>(), heads, s.view<T>()};
+    launch(ctx, args, kernels::cpu::head_dot<T>, kernels::cuda::head_dot);
+  });
+}
+
+Tensor head_dot(const Context& ctx, const Tensor& z, const Tensor& a, int64_t heads) {
+  check_on(ctx, "head_dot", "z", z);
+  Tensor s = Tensor::empty(z.rows(), heads, z.dtype(), ctx.device());  // [N, H]
+  head_dot(ctx, z, a, heads, s);
+  return s;
+}
+
+void head_dot_backward(const Context& ctx, const Tensor& z, const Tensor& a, int64_t heads,
+                       const Tensor& gs, Tensor* dz, bool dz_accumulate, Tensor* da,
+                       bool da_accumulate) {
+  const char* op = "head_dot_backward";
+  check_head_dot_inputs(ctx, op, z, a, heads);
+  check_tensor(ctx, op, "gs", gs, z.rows(), heads, z.dtype());
+  if (dz != nullptr) {
+    check_tensor(ctx, op, "dz", *dz, z.rows(), z.cols(), z.dtype());
+    check_disjoint(op, "dz", *dz, "z", z);
+    check_disjoint(op, "dz", *dz, "gs", gs);
+  }
+  if (da != nullptr) {
+    check_tensor(ctx, op, "da", *da, 1, z.cols(), z.dtype());
+    check_disjoint(op, "da", *da, "a", a);
+  }
+  dispatch_float(ctx, op, z.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::HeadDotBackwardArgs<T> args{z.cview<T>(),
+                                         a.data<T>(),
+                                         heads,
+                                         gs.cview<T>(),
+                                         dz ? dz->view<T>() : kernels::MatView<T>{},
+                                         dz_accumulate,
+                                         da ? da->data<T>() : nullptr,
+                                         da_accumulate};
+    launch(ctx, args, kernels::cpu::head_dot_backward<T>, kernels::cuda::head_dot_backward);
+  });
+}
+
 namespace {
 Tensor reduce_new(const Context& ctx, const Tensor& x, SumAxis axis) {
   check_on(ctx, "reduce_sum", "x", x);

@@ -83,6 +83,15 @@ Tensor sum(const Context& ctx, const Tensor& x);       // [1, 1]
 Tensor row_sums(const Context& ctx, const Tensor& x);  // [N, 1]
 Tensor col_sums(const Context& ctx, const Tensor& x);  // [1, F]
 
+// ---- head dot (GAT attention scores; kernels/dense.h HeadDotArgs)
+// s[n, h] = Σ_j z[n, hF + j] a[hF + j] with F = z.cols / heads; z: [N, H*F], a: [1, H*F].
+void head_dot(const Context& ctx, const Tensor& z, const Tensor& a, int64_t heads, Tensor& s);
+Tensor head_dot(const Context& ctx, const Tensor& z, const Tensor& a, int64_t heads);  // [N, H]
+// dz (+)= gs a per head; da (+)= Σ_rows gs z per column. A null output is skipped.
+void head_dot_backward(const Context& ctx, const Tensor& z, const Tensor& a, int64_t heads,
+                       const Tensor& gs, Tensor* dz, bool dz_accumulate, Tensor* da,
+                       bool da_accumulate);
+
 // ---- dropout: y (+)= x * mask / (1 - p), mask(i, j) = philox_uniform(seed, stream, i*F + j) >= p
 // (kernels/dense.h). The backward pass is the same call on dy (with accumulate), optionally given
 // the forward call's input and output, from which the CPU twin reads most of the mask instead of

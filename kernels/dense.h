@@ -6,6 +6,8 @@
 //   unary:             y (+)= alpha f(x), f in {identity, exp, log}       8-12 B/elem
 //   binary:            y (+)= alpha (a op b), op in {+, *, /}             12-16 B/elem
 //   reduce_sum:        y (+)= alpha Σ x over all / each row / each column   4 B/elem read
+//   head_dot:          s[n, h] = Σ_j z[n, hF + j] a[hF + j]                   4 B/elem read, 2 FLOP
+//   head_dot_backward: dz (+)= gs a ; da (+)= Σ_rows gs z                    8-16 B/elem, 2-3 FLOP
 //   dropout:           y (+)= x mask / (1 - p), mask from Philox          8-12 B/elem, ~40 int ops
 //   softmax_rows:      y = softmax(x) or log_softmax(x) per row           8 B/elem (+ 4 re-read)
 //   softmax_rows_backward: dx (+)= y (dy - Σ dy y)  |  dy - softmax Σ dy  12-16 B/elem
@@ -106,6 +108,34 @@ struct ReduceSumArgs {
   MatView<T> y;  // [1, 1], [N, 1] or [1, F] by axis; overwritten or accumulated
   T alpha;
   bool accumulate;
+};
+
+// GAT's attention scores: s[n, h] = Σ_{j<F} z[n, hF + j] a[hF + j], each node's projected
+// features dotted with head h's attention vector (F = z.cols / heads). Each product is rounded to
+// T and the F of a head are summed left to right in double from 0: the bits of row_sums(z * a)
+// over the [N H, F] reshape, which this fuses (one pass, no [N, H F] product in memory).
+template <class T>
+struct HeadDotArgs {
+  ConstMatView<T> z;  // [N, H*F]
+  const T* a;         // [H*F] (a [1, H*F] row, contiguous)
+  int64_t heads;      // H >= 1, divides z.cols
+  MatView<T> s;       // [N, H], overwritten
+};
+
+// The backward of head_dot, again the bits of the unfused ops' backward:
+//   dz[n, hF + j] (+)= T(gs[n, h] a[hF + j])           (added in T when accumulating)
+//   da[hF + j]    (+)= Σ_n T(gs[n, h] z[n, hF + j])   (in double, blocks of kSumBlockRows rows in
+//                                                       order, then the blocks in order)
+template <class T>
+struct HeadDotBackwardArgs {
+  ConstMatView<T> z;   // [N, H*F], the forward input
+  const T* a;          // [H*F] (contiguous)
+  int64_t heads;       // H, as in the forward
+  ConstMatView<T> gs;  // [N, H]
+  MatView<T> dz;       // [N, H*F], or data = null to skip; never aliases z or gs
+  bool dz_accumulate;  // false: dz = ..., true: dz += ...
+  T* da;               // [H*F] (contiguous), or null to skip
+  bool da_accumulate;
 };
 
 // Inverted dropout:  y (+)= keep(i, j) ? x(i, j) * scale : 0  with scale = T(1) / (T(1) - T(p))

@@ -147,12 +147,6 @@ class Gcn : public Layer {
   Parameter* b_;
 };
 
-// s[n, h] = <z[n, h-th slice], a[h-th slice]> for z: [N, H*F], a: [1, H*F] -> [N, H].
-Var head_dot(Var z, Var a, int64_t heads) {
-  const int64_t n = z.rows(), f = z.cols() / heads;
-  return ag::reshape(ag::row_sums(ag::reshape(ag::mul(z, a), n * heads, f)), n, heads);
-}
-
 class Gat : public Layer {
  public:
   Gat(int64_t in, int64_t out, const GatOptions& o, InitStream& init) : o_(o), out_(out) {
@@ -178,8 +172,8 @@ class Gat : public Layer {
     const int64_t k = step.students(), h = k * o_.heads;
     const std::vector<uint64_t> seeds = step.seeds();
     Var z = in.project(stacked(tape, step, *w_), k);  // [N, K*H*F]
-    Var logits = ag::sddmm_u_add_v(gs, head_dot(z, stacked(tape, step, *a_src_), h),
-                                   head_dot(z, stacked(tape, step, *a_dst_), h), true,
+    Var logits = ag::sddmm_u_add_v(gs, ag::head_dot(z, stacked(tape, step, *a_src_), h),
+                                   ag::head_dot(z, stacked(tape, step, *a_dst_), h), true,
                                    o_.negative_slope);  // [E, K*H]
     Var alpha = ag::edge_softmax(gs, logits);
     alpha = ag::dropout_blocks(alpha, static_cast<float>(o_.attn_dropout), seeds, step.stream,

@@ -187,6 +187,39 @@ __global__ void total_sum_kernel(ReduceSumArgs<float> a) {
   if (threadIdx.x == 0) store(a.y(0, 0), double(a.alpha) * total, a.accumulate);
 }
 
+// One thread per (node, head): the head's F products summed left to right in double, as the CPU
+// twin does (so the scores agree bit for bit).
+__global__ void head_dot_kernel(HeadDotArgs<float> a) {
+  const int64_t f = a.z.cols / a.heads;
+  GKD_GRID_STRIDE(k, a.z.rows * a.heads) {
+    const Index e = at(k, a.heads);
+    const float* z = &a.z(e.i, e.j * f);
+    const float* w = a.a + e.j * f;
+    double acc = 0;
+    for (int64_t j = 0; j < f; ++j) acc += z[j] * w[j];
+    a.s(e.i, e.j) = static_cast<float>(acc);
+  }
+}
+
+__global__ void head_dot_dz_kernel(HeadDotBackwardArgs<float> a) {
+  const int64_t f = a.z.cols / a.heads;
+  GKD_GRID_STRIDE(k, a.z.rows * a.z.cols) {
+    const Index e = at(k, a.z.cols);
+    const float value = a.gs(e.i, e.j / f) * a.a[e.j];
+    float& dz = a.dz(e.i, e.j);
+    dz = a.dz_accumulate ? dz + value : value;
+  }
+}
+
+__global__ void head_dot_da_kernel(HeadDotBackwardArgs<float> a) {
+  const int64_t j = blockIdx.x * int64_t{kColTile} + threadIdx.x;
+  const bool active = j < a.z.cols;
+  const int64_t head = active ? j / (a.z.cols / a.heads) : 0;
+  const double total = column_total(
+      a.z.rows, active, [&](int64_t i) { return static_cast<double>(a.gs(i, head) * a.z(i, j)); });
+  if (active && threadIdx.y == 0) store(a.da[j], total, a.da_accumulate);
+}
+
 unsigned warp_grid(int64_t rows) {
   return grid_for(rows, kBlock / 32);
 }
@@ -272,6 +305,25 @@ void reduce_sum(const ReduceSumArgs<float>& a, Stream stream) {
       break;
   }
   check_launch("reduce_sum");
+}
+
+void head_dot(const HeadDotArgs<float>& a, Stream stream) {
+  const int64_t n = a.z.rows * a.heads;
+  if (n == 0) return;
+  head_dot_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
+  check_launch("head_dot");
+}
+
+void head_dot_backward(const HeadDotBackwardArgs<float>& a, Stream stream) {
+  const int64_t n = a.z.rows * a.z.cols;
+  if (a.dz.data != nullptr && n > 0) {
+    head_dot_dz_kernel<<<grid_for(n, kBlock), kBlock, 0, raw(stream)>>>(a);
+    check_launch("head_dot_backward");
+  }
+  if (a.da != nullptr && a.z.cols > 0) {
+    head_dot_da_kernel<<<column_tiles(a.z.cols), dim3(kColTile, kRowLanes), 0, raw(stream)>>>(a);
+    check_launch("head_dot_backward");
+  }
 }
 
 }  // namespace gkd::kernels::cuda

@@ -2,6 +2,9 @@
 // the kinks of relu / leaky ReLU / ELU.
 #include <doctest/doctest.h>
 
+#include <utility>
+#include <vector>
+
 #include "autograd/functions_dense.h"
 #include "autograd/gradcheck.h"
 #include "engine/error.h"
@@ -156,6 +159,51 @@ TEST_CASE("gradcheck: sum, mean, row_sums, col_sums") {
         doctest::Approx(sum(v).value().item<double>() / 30.0).epsilon(1e-14));
   CHECK_THROWS_WITH_AS(mean(tape.leaf(Tensor::zeros(0, 3, f64))),
                        doctest::Contains("[mean] x is [0, 3]"), Error);
+}
+
+TEST_CASE("gradcheck: head_dot, and it keeps the bits of the ops it fuses") {
+  for (const auto& [heads, f] : std::vector<std::pair<int64_t, int64_t>>{{1, 3}, {3, 2}, {8, 8}}) {
+    CAPTURE(heads);
+    CAPTURE(f);
+    const Tensor z = test::random_tensor(5, heads * f, f64, 20 + heads);
+    const Tensor a = test::random_tensor(1, heads * f, f64, 21 + heads);
+    test::require_gradcheck(gradcheck(
+        [heads](Tape&, const std::vector<Var>& in) { return head_dot(in[0], in[1], heads); },
+        {z, a}));
+  }
+  // GAT's scores were reshape(row_sums(reshape(mul(z, a)))): the fused op must give the same bits,
+  // forward and backward, in f32 and f64, with z used again (its gradient accumulates) and 300 rows
+  // (more than one block of the column sums). Heads of 8 take the AVX-512 path where it exists.
+  const Context ctx = Context::cpu();
+  for (DType dtype : {DType::kF32, DType::kF64}) {
+    for (const auto& [heads, f] :
+         std::vector<std::pair<int64_t, int64_t>>{{3, 5}, {8, 8}, {16, 8}}) {
+      CAPTURE(heads);
+      CAPTURE(f);
+      const uint64_t seed = test::fresh_seed();
+      CAPTURE(seed);
+      const int64_t n = 300;
+      const Tensor z = test::random_tensor(n, heads * f, dtype, seed);
+      const Tensor a = test::random_tensor(1, heads * f, dtype, seed + 1);
+      const Tensor gs = test::random_tensor(n, heads, dtype, seed + 2);
+      const Tensor gz = test::random_tensor(n, heads * f, dtype, seed + 3);
+      const auto run = [&](bool fused) {
+        Tape tape(ctx);
+        Var vz = tape.leaf(z), va = tape.leaf(a);
+        Var s = fused ? head_dot(vz, va, heads)
+                      : reshape(row_sums(reshape(mul(vz, va), n * heads, f)), n, heads);
+        Var out = add(mul(s, tape.constant(gs)), sum(mul(vz, tape.constant(gz))));
+        tape.backward(out, Tensor::full(n, heads, 1.0, dtype));
+        return std::vector<Tensor>{s.value(), vz.grad(), va.grad()};
+      };
+      const std::vector<Tensor> unfused = run(false), fused = run(true);
+      for (size_t k = 0; k < fused.size(); ++k) {
+        CAPTURE(k);
+        CHECK(fused[k].to_dtype(f64).to_vector<double>() ==
+              unfused[k].to_dtype(f64).to_vector<double>());
+      }
+    }
+  }
 }
 
 TEST_CASE("gradcheck: reshape, contiguous and strided, composed with broadcasting") {

@@ -165,6 +165,45 @@ TEST_CASE("parity: reduce_sum over all, rows and columns") {
   }
 }
 
+TEST_CASE("parity: head_dot and its backward") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  const std::vector<std::pair<int64_t, int64_t>> heads_and_widths = {{1, 7}, {8, 8}, {3, 33}};
+  for (const auto& shape : kShapes) {
+    for (const auto& hf : heads_and_widths) {
+      // Named copies: doctest's CAPTURE is a lambda, which cannot capture structured bindings.
+      const int64_t rows = shape.first, heads = hf.first, f = hf.second, cols = heads * f;
+      const uint64_t seed = test::fresh_seed();
+      CAPTURE(rows);
+      CAPTURE(heads);
+      CAPTURE(f);
+      CAPTURE(seed);
+      const Tensor z = test::random_tensor(rows, cols, DType::kF32, seed);
+      const Tensor a = test::random_tensor(1, cols, DType::kF32, seed + 1);
+      const Tensor gs = test::random_tensor(rows, heads, DType::kF32, seed + 2);
+      const Tensor dz0 = test::random_tensor(rows, cols, DType::kF32, seed + 3);
+      const Tensor da0 = test::random_tensor(1, cols, DType::kF32, seed + 4);
+      const Tensor a_gpu = a.to(Device::kCUDA);
+      Tensor want = Tensor::zeros(rows, heads, DType::kF32);
+      ops::head_dot(cpu, z, a, heads, want);
+      Tensor got = strided(rows, heads, Device::kCUDA, NAN);
+      ops::head_dot(gpu, on_device_strided(z), a_gpu, heads, got);
+      check_close(got, want, kTol * std::sqrt(double(f)));
+      for (const bool accumulate : {false, true}) {
+        Tensor want_dz = dz0.clone(), want_da = da0.clone();
+        ops::head_dot_backward(cpu, z, a, heads, gs, &want_dz, accumulate, &want_da, accumulate);
+        Tensor got_dz =
+            accumulate ? on_device_strided(dz0) : strided(rows, cols, Device::kCUDA, NAN);
+        Tensor got_da = accumulate ? da0.to(Device::kCUDA)
+                                   : Tensor::full(1, cols, NAN, DType::kF32, Device::kCUDA);
+        ops::head_dot_backward(gpu, on_device_strided(z), a_gpu, heads, on_device_strided(gs),
+                               &got_dz, accumulate, &got_da, accumulate);
+        check_close(got_dz, want_dz, kTol);
+        check_close(got_da, want_da, kTol * std::sqrt(double(rows)));
+      }
+    }
+  }
+}
+
 TEST_CASE("parity: dropout draws the CPU's mask bit for bit") {
   const Context cpu = Context::cpu(), gpu = Context::cuda();
   for (const auto& shape : kShapes) {

@@ -18,6 +18,8 @@ const std::map<std::string, std::string> kReferenceTests = {
     {"unary", "reference/test_dense.cpp"},
     {"binary", "reference/test_dense.cpp"},
     {"reduce_sum", "reference/test_dense.cpp"},
+    {"head_dot", "reference/test_dense.cpp"},
+    {"head_dot_backward", "reference/test_dense.cpp"},
     {"dropout", "reference/test_dense.cpp"},
     {"softmax_rows", "reference/test_dense.cpp"},
     {"softmax_rows_backward", "reference/test_dense.cpp"},

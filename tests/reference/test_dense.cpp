@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "engine/context.h"
@@ -385,6 +386,55 @@ TEST_CASE("reference: reduce_sum over all, rows and columns; same bits at any th
   for (size_t i = 3; i < results.size(); ++i) CHECK(bitwise_equal(results[i], results[i % 3]));
 }
 
+TEST_CASE("reference: head_dot and head_dot_backward, strided, overwrite and accumulate") {
+  const Context ctx = Context::cpu();
+  const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {1, 33}, {3, 5}, {8, 8}, {16, 8}, {5, 3}};
+  for (DType dtype : {DType::kF64, DType::kF32}) {
+    for (const auto& [heads, f] : shapes) {
+      const uint64_t seed = test::fresh_seed();
+      CAPTURE(heads);
+      CAPTURE(f);
+      CAPTURE(seed);
+      const int64_t n = 300, w = heads * f;  // more than one block of column-sum rows
+      const Tensor z = strided_random(n, w, dtype, seed);
+      const Tensor a = test::random_tensor(1, w, dtype, seed + 1);
+      const Tensor gs = strided_random(n, heads, dtype, seed + 2);
+      const MatrixXd ez = to_eigen(z), ea = to_eigen(a), egs = to_eigen(gs);
+      MatrixXd want_s(n, heads), want_dz(n, w), want_da = MatrixXd::Zero(1, w);
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t h = 0; h < heads; ++h) {
+          want_s(i, h) = ez.row(i).segment(h * f, f).dot(ea.row(0).segment(h * f, f));
+          for (int64_t j = h * f; j < (h + 1) * f; ++j) {
+            want_dz(i, j) = egs(i, h) * ea(0, j);
+            want_da(0, j) += egs(i, h) * ez(i, j);
+          }
+        }
+      }
+      Tensor s = strided_nan(n, heads, dtype);
+      ops::head_dot(ctx, z, a, heads, s);
+      CHECK(close(s, want_s, dtype, static_cast<double>(f)));
+
+      Tensor dz = strided_nan(n, w, dtype);
+      Tensor da = Tensor::full(1, w, NAN, dtype);
+      ops::head_dot_backward(ctx, z, a, heads, gs, &dz, false, &da, false);
+      CHECK(close(dz, want_dz, dtype));
+      CHECK(close(da, want_da, dtype, 50.0));
+      Tensor dz_acc = strided_random(n, w, dtype, seed + 3);
+      Tensor da_acc = test::random_tensor(1, w, dtype, seed + 4);
+      const MatrixXd dz0 = to_eigen(dz_acc), da0 = to_eigen(da_acc);
+      ops::head_dot_backward(ctx, z, a, heads, gs, &dz_acc, true, &da_acc, true);
+      CHECK(close(dz_acc, dz0 + want_dz, dtype, 2.0));
+      CHECK(close(da_acc, da0 + want_da, dtype, 50.0));
+      // Either output alone gives the same bits as both together.
+      Tensor dz_only = strided_nan(n, w, dtype), da_only = Tensor::full(1, w, NAN, dtype);
+      ops::head_dot_backward(ctx, z, a, heads, gs, &dz_only, false, nullptr, false);
+      ops::head_dot_backward(ctx, z, a, heads, gs, nullptr, false, &da_only, false);
+      CHECK(bitwise_equal(dz_only, dz));
+      CHECK(bitwise_equal(da_only, da));
+    }
+  }
+}
+
 TEST_CASE("reference: dropout mask is Philox(seed, stream, i*cols + j) >= p, scaled by 1/(1-p)") {
   const Context ctx = Context::cpu();
   for (DType dtype : {DType::kF64, DType::kF32}) {
@@ -545,6 +595,16 @@ TEST_CASE("reference: dense ops reject bad input with clear messages") {
                        Error);
   CHECK_THROWS_WITH_AS(ops::matmul(ctx, a, b32, true), doctest::Contains("inner dimensions"),
                        Error);
+
+  CHECK_THROWS_WITH_AS(ops::head_dot(ctx, a, Tensor::zeros(1, 3, f32), 2),
+                       "[head_dot] z has 3 columns, not a multiple of heads = 2", Error);
+  CHECK_THROWS_WITH_AS(ops::head_dot(ctx, a, Tensor::zeros(3, 1, f32), 3),
+                       "[head_dot] a is [3, 1] (expected [1, 3])", Error);
+  Tensor da_bad = Tensor::zeros(1, 2, f32);
+  CHECK_THROWS_WITH_AS(
+      ops::head_dot_backward(ctx, a, Tensor::zeros(1, 3, f32), 3, Tensor::zeros(5, 3, f32), nullptr,
+                             false, &da_bad, false),
+      "[head_dot_backward] da is [1, 2] (expected [1, 3])", Error);
 
   using ops::Pack;
   Tensor cb = Tensor::zeros(5, 6, f32);

@@ -63,11 +63,23 @@ std::vector<GraphCase> graph_cases() {
   };
 }
 
+namespace {
+
+// Uniform in [0, 1) with every bit of the dtype's significand random: 24 bits from one Philox word
+// for f32, 53 from two for f64. With only 24 random bits, f64 products and short sums would be
+// exact, and a test of summation order in f64 could not fail.
+double uniform(DType dtype, uint64_t seed, uint64_t stream, size_t k) {
+  if (dtype != DType::kF64) return kernels::philox_uniform(seed, stream, k);
+  const uint64_t high = kernels::philox_bits(seed, stream, 2 * k) >> 5;      // 27 bits
+  const uint64_t low = kernels::philox_bits(seed, stream, 2 * k + 1) >> 6;  // 26 bits
+  return static_cast<double>((high << 26) | low) * 0x1p-53;
+}
+
+}  // namespace
+
 Tensor random_tensor(int64_t rows, int64_t cols, DType dtype, uint64_t seed, double lo, double hi) {
   std::vector<double> v(static_cast<size_t>(rows * cols));
-  for (size_t k = 0; k < v.size(); ++k) {
-    v[k] = lo + (hi - lo) * kernels::philox_uniform(seed, 0, k);
-  }
+  for (size_t k = 0; k < v.size(); ++k) v[k] = lo + (hi - lo) * uniform(dtype, seed, 0, k);
   return Tensor::from_vector<double>(rows, cols, v).to_dtype(dtype);
 }
 
@@ -75,7 +87,7 @@ Tensor random_away_from_zero(int64_t rows, int64_t cols, DType dtype, uint64_t s
                              double hi) {
   std::vector<double> v(static_cast<size_t>(rows * cols));
   for (size_t k = 0; k < v.size(); ++k) {
-    const double magnitude = lo + (hi - lo) * kernels::philox_uniform(seed, 0, k);
+    const double magnitude = lo + (hi - lo) * uniform(dtype, seed, 0, k);
     v[k] = (kernels::philox_bits(seed, 1, k) & 1) ? magnitude : -magnitude;
   }
   return Tensor::from_vector<double>(rows, cols, v).to_dtype(dtype);

@@ -30,7 +30,7 @@ struct GraphCase {
 // and a hub graph with rows of 1500 in-edges.
 std::vector<GraphCase> graph_cases();
 
-// Uniform in [lo, hi) from Philox(seed); f32 or f64, on the CPU.
+// Uniform in [lo, hi) from Philox(seed), every significand bit random; f32 or f64, on the CPU.
 Tensor random_tensor(int64_t rows, int64_t cols, DType dtype, uint64_t seed, double lo = -1.0,
                      double hi = 1.0);
 // Uniform magnitudes in [lo, hi) with random signs: keeps inputs away from kinks (relu, |x|).
