@@ -108,6 +108,31 @@ inline typename VectorOf<double, W>::type load_lanes(const T* p) {
   }
 }
 
+// acc + w * x. With float operands, w * x is exact in double (24 + 24 significant bits), so a
+// fused multiply-add rounds exactly once, as the add alone would: the same bits in one instruction
+// instead of two. Double operands keep the rounded product, then the add.
+template <class T, class V>
+__attribute__((always_inline)) inline V multiply_add(V acc, V w, V x) {
+#if defined(__FMA__)
+  if constexpr (std::is_same_v<T, float>) {
+    if constexpr (sizeof(V) == 64) {
+#if defined(__AVX512F__)
+      return reinterpret_cast<V>(_mm512_fmadd_pd(reinterpret_cast<__m512d>(w),
+                                                 reinterpret_cast<__m512d>(x),
+                                                 reinterpret_cast<__m512d>(acc)));
+#endif
+    } else if constexpr (sizeof(V) == 32) {
+      return reinterpret_cast<V>(_mm256_fmadd_pd(reinterpret_cast<__m256d>(w),
+                                                 reinterpret_cast<__m256d>(x),
+                                                 reinterpret_cast<__m256d>(acc)));
+    } else {
+      return __builtin_fma(w, x, acc);  // a scalar double
+    }
+  }
+#endif
+  return acc + w * x;
+}
+
 // A vector whose lane l is lane(l).
 template <class V, class Lane, size_t... L>
 __attribute__((always_inline)) inline V lanes_from(Lane&& lane, std::index_sequence<L...>) {
@@ -174,8 +199,17 @@ void block(const SpmmArgs<T>& a, HeadWeights<T> hw, int64_t begin, int64_t end, 
   }
   for (int64_t p = begin + 1; p < end; ++p) {
     const T* x = edge(p, w, &w_tail);
-    for (int64_t c = 0; c < kChunks; ++c) acc[c] += term(x, w, c);
-    for (int64_t j = 0; j < kTail; ++j) tail[j] += tail_term(x, w_tail, j);
+    if constexpr (kWeighted) {
+      for (int64_t c = 0; c < kChunks; ++c) {
+        acc[c] = multiply_add<T>(acc[c], w[c], load_lanes<W>(x + W * c));
+      }
+      for (int64_t j = 0; j < kTail; ++j) {
+        tail[j] = multiply_add<T>(tail[j], w_tail, static_cast<double>(x[W * kChunks + j]));
+      }
+    } else {
+      for (int64_t c = 0; c < kChunks; ++c) acc[c] += term(x, w, c);
+      for (int64_t j = 0; j < kTail; ++j) tail[j] += tail_term(x, w_tail, j);
+    }
   }
   // Each element is static_cast<T>(sum * scale), added to y in T when accumulating: whole vectors
   // (a store lane by lane is as long as the sum itself on rows of a few edges), then the tail.
