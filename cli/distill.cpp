@@ -197,7 +197,7 @@ int finish_distill(const DistillCall& call, RunDir& dir, const DistillReport& r)
     fmt::print(stderr, "{} {} ({}): {} over {} result(s); run directory {}\n", r.dataset,
                call.distill.method, r.metric, line, r.students.front().test.size(), dir.path());
   }
-  if (call.flags.json) fmt::print("{}\n", summary.dump());
+  if (call.flags.json) print_summary_json(summary);
   return 0;
 }
 

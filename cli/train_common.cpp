@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 #include "cli/commands.h"
@@ -230,8 +231,13 @@ int finish_train(const TrainCall& call, RunDir& dir, const RunSummary& s) {
                s.dataset, c.model, s.metric, mean(s.test), stddev(s.test), s.test.size(),
                mean(s.val), median(s.epoch_ms), dir.path());
   }
-  if (call.flags.json) fmt::print("{}\n", summary.dump());
+  if (call.flags.json) print_summary_json(summary);
   return 0;
+}
+
+void print_summary_json(const nlohmann::json& summary) {
+  fmt::print("{}\n", summary.dump());
+  std::fflush(stdout);
 }
 
 // The CUDA twins were written without a GPU to run them on; until the gpu parity suite

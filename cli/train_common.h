@@ -187,6 +187,10 @@ struct RunSummary {
 };
 // Writes summary.json, commits the run directory, prints the closing line on stderr (unless
 // --quiet) and the summary on stdout (with --json). Returns the exit code, 0.
+// The --json line: the summary on stdout, flushed at once. The run directory is final by then,
+// and a kill during the process's teardown (freeing data and models) must not lose the line.
+void print_summary_json(const nlohmann::json& summary);
+
 int finish_train(const TrainCall& call, RunDir& dir, const RunSummary& summary);
 
 int train_nodes(const TrainCall& call);
