@@ -162,7 +162,10 @@ TEST_CASE("gradcheck: sum, mean, row_sums, col_sums") {
 }
 
 TEST_CASE("gradcheck: head_dot, and it keeps the bits of the ops it fuses") {
-  for (const auto& [heads, f] : std::vector<std::pair<int64_t, int64_t>>{{1, 3}, {3, 2}, {8, 8}}) {
+  for (const auto& shape : std::vector<std::pair<int64_t, int64_t>>{{1, 3}, {3, 2}, {8, 8}}) {
+    // Named copies: doctest's CAPTURE (and the lambda below) cannot capture structured bindings
+    // (clang 14).
+    const int64_t heads = shape.first, f = shape.second;
     CAPTURE(heads);
     CAPTURE(f);
     const Tensor z = test::random_tensor(5, heads * f, f64, 20 + heads);
@@ -176,8 +179,8 @@ TEST_CASE("gradcheck: head_dot, and it keeps the bits of the ops it fuses") {
   // (more than one block of the column sums). Heads of 8 take the AVX-512 path where it exists.
   const Context ctx = Context::cpu();
   for (DType dtype : {DType::kF32, DType::kF64}) {
-    for (const auto& [heads, f] :
-         std::vector<std::pair<int64_t, int64_t>>{{3, 5}, {8, 8}, {16, 8}}) {
+    for (const auto& shape : std::vector<std::pair<int64_t, int64_t>>{{3, 5}, {8, 8}, {16, 8}}) {
+      const int64_t heads = shape.first, f = shape.second;  // named copies, as above
       CAPTURE(heads);
       CAPTURE(f);
       const uint64_t seed = test::fresh_seed();

@@ -390,7 +390,10 @@ TEST_CASE("reference: head_dot and head_dot_backward, strided, overwrite and acc
   const Context ctx = Context::cpu();
   const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {1, 33}, {3, 5}, {8, 8}, {16, 8}, {5, 3}};
   for (DType dtype : {DType::kF64, DType::kF32}) {
-    for (const auto& [heads, f] : shapes) {
+    for (const auto& shape : shapes) {
+      // Named copies: doctest's CAPTURE is a lambda, which cannot capture structured bindings
+      // (clang 14).
+      const int64_t heads = shape.first, f = shape.second;
       const uint64_t seed = test::fresh_seed();
       CAPTURE(heads);
       CAPTURE(f);
