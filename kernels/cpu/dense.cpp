@@ -4,10 +4,8 @@
 #include <cmath>
 #include <type_traits>
 #include <vector>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/cpu/simd_math.h"
 #include "kernels/math.h"
 #include "kernels/registry.h"
@@ -272,44 +270,34 @@ void reduce_sum(const ReduceSumArgs<T>& a) {
 // of the eight adds serves every head.
 template <class T>
 __m512d head_dot_8x8(const T* z, const T* a) {
-  __m512d r[8];  // r[h] = head h's products, in double
+  using avx512::interleave;
+  __m512d r[8];  // r[h] = head h's products T(z_j a_j), in double
   for (int h = 0; h < 8; ++h) {
     if constexpr (std::is_same_v<T, float>) {
-      // The zero-masked convert, every lane kept: GCC 12 warns about the plain form's operand.
-      r[h] = _mm512_maskz_cvtps_pd(
-          0xFF, _mm256_mul_ps(_mm256_loadu_ps(z + 8 * h), _mm256_loadu_ps(a + 8 * h)));
+      r[h] = avx512::widen(_mm256_mul_ps(_mm256_loadu_ps(z + 8 * h), _mm256_loadu_ps(a + 8 * h)));
     } else {
       r[h] = _mm512_mul_pd(_mm512_loadu_pd(z + 8 * h), _mm512_loadu_pd(a + 8 * h));
     }
   }
-  const auto pick = [](__m512d x, __m512i index, __m512d y) {
-    return _mm512_permutex2var_pd(x, index, y);
-  };
   // Round 1: t[2k] = (r_2k[0], r_2k+1[0], r_2k[2], r_2k+1[2], ...), t[2k+1] the odd columns.
-  const __m512i even = _mm512_setr_epi64(0, 8, 2, 10, 4, 12, 6, 14);
-  const __m512i odd = _mm512_setr_epi64(1, 9, 3, 11, 5, 13, 7, 15);
   __m512d t[8];
   for (int k = 0; k < 4; ++k) {
-    t[2 * k] = pick(r[2 * k], even, r[2 * k + 1]);
-    t[2 * k + 1] = pick(r[2 * k], odd, r[2 * k + 1]);
+    t[2 * k] = interleave<1, false>(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = interleave<1, true>(r[2 * k], r[2 * k + 1]);
   }
   // Round 2: four heads per column pair, u[4q + c] holds columns c and c + 4 of heads 4q..4q+3.
-  const __m512i low_pairs = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-  const __m512i high_pairs = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
   __m512d u[8];
   for (int q = 0; q < 2; ++q) {
-    u[4 * q + 0] = pick(t[4 * q], low_pairs, t[4 * q + 2]);       // columns 0, 4
-    u[4 * q + 2] = pick(t[4 * q], high_pairs, t[4 * q + 2]);      // columns 2, 6
-    u[4 * q + 1] = pick(t[4 * q + 1], low_pairs, t[4 * q + 3]);   // columns 1, 5
-    u[4 * q + 3] = pick(t[4 * q + 1], high_pairs, t[4 * q + 3]);  // columns 3, 7
+    u[4 * q + 0] = interleave<2, false>(t[4 * q], t[4 * q + 2]);      // columns 0, 4
+    u[4 * q + 2] = interleave<2, true>(t[4 * q], t[4 * q + 2]);       // columns 2, 6
+    u[4 * q + 1] = interleave<2, false>(t[4 * q + 1], t[4 * q + 3]);  // columns 1, 5
+    u[4 * q + 3] = interleave<2, true>(t[4 * q + 1], t[4 * q + 3]);   // columns 3, 7
   }
   // Round 3: column c of all eight heads, for c < 4 from the low halves, c + 4 from the high.
-  const __m512i low_half = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
-  const __m512i high_half = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
   __m512d column[8];
   for (int c = 0; c < 4; ++c) {
-    column[c] = pick(u[c], low_half, u[4 + c]);
-    column[c + 4] = pick(u[c], high_half, u[4 + c]);
+    column[c] = interleave<3, false>(u[c], u[4 + c]);
+    column[c + 4] = interleave<3, true>(u[c], u[4 + c]);
   }
   __m512d acc = _mm512_setzero_pd();
   for (int c = 0; c < 8; ++c) acc = _mm512_add_pd(acc, column[c]);
@@ -326,12 +314,7 @@ void head_dot(const HeadDotArgs<T>& a) {
       const T* z = a.z.data + i * a.z.ld;  // [H*F]
       T* s = a.s.data + i * a.s.ld;        // [H]
       for (int64_t h = 0; h < a.heads; h += 8) {
-        const __m512d sums = head_dot_8x8(z + h * f, a.a + h * f);
-        if constexpr (std::is_same_v<T, float>) {
-          _mm256_storeu_ps(s + h, _mm512_maskz_cvtpd_ps(0xFF, sums));
-        } else {
-          _mm512_storeu_pd(s + h, sums);
-        }
+        avx512::store8(s + h, head_dot_8x8(z + h * f, a.a + h * f));
       }
     });
     return;

@@ -5,10 +5,8 @@
 #include <cmath>
 #include <type_traits>
 #include <vector>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/cpu/simd_math.h"
 #include "kernels/cpu/static_width.h"
 #include "kernels/registry.h"
@@ -52,51 +50,33 @@ namespace {
 // of a horizontal reduction per head.
 template <class T>
 __m512d dot_8x8(const T* x, const T* y) {
+  using avx512::interleave;
   __m512d p[8];
-  for (int h = 0; h < 8; ++h) {
-    if constexpr (std::is_same_v<T, float>) {
-      // The zero-masked convert, every lane kept: GCC 12 warns about the plain form's operand.
-      p[h] = _mm512_mul_pd(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + 8 * h)),
-                           _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(y + 8 * h)));
-    } else {
-      p[h] = _mm512_mul_pd(_mm512_loadu_pd(x + 8 * h), _mm512_loadu_pd(y + 8 * h));
-    }
-  }
-  // Level 1, heads (a, b): lanes (a0+a1, b0+b1, a2+a3, b2+b3, ...). Two-source permutes here and
-  // below (GCC 12 warns about the undefined operand inside _mm512_unpacklo_pd).
-  const __m512i lo1 = _mm512_setr_epi64(0, 8, 2, 10, 4, 12, 6, 14);
-  const __m512i hi1 = _mm512_setr_epi64(1, 9, 3, 11, 5, 13, 7, 15);
+  for (int h = 0; h < 8; ++h)
+    p[h] = _mm512_mul_pd(avx512::load8(x + 8 * h), avx512::load8(y + 8 * h));
+  // Level 1, heads (a, b): lanes (a0+a1, b0+b1, a2+a3, b2+b3, ...).
   __m512d s[4];
   for (int k = 0; k < 4; ++k) {
-    s[k] = _mm512_add_pd(_mm512_permutex2var_pd(p[2 * k], lo1, p[2 * k + 1]),
-                         _mm512_permutex2var_pd(p[2 * k], hi1, p[2 * k + 1]));
+    s[k] = _mm512_add_pd(interleave<1, false>(p[2 * k], p[2 * k + 1]),
+                         interleave<1, true>(p[2 * k], p[2 * k + 1]));
   }
   // Level 2, two level-1 vectors: lanes (a0123, b0123, c0123, d0123, a4567, ..., d4567).
-  const __m512i lo2 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-  const __m512i hi2 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
   __m512d t[2];
   for (int k = 0; k < 2; ++k) {
-    t[k] = _mm512_add_pd(_mm512_permutex2var_pd(s[2 * k], lo2, s[2 * k + 1]),
-                         _mm512_permutex2var_pd(s[2 * k], hi2, s[2 * k + 1]));
+    t[k] = _mm512_add_pd(interleave<2, false>(s[2 * k], s[2 * k + 1]),
+                         interleave<2, true>(s[2 * k], s[2 * k + 1]));
   }
   // Level 3: lane l is head l's (l0123 + l4567).
-  const __m512i lo3 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
-  const __m512i hi3 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
-  const __m512d sum = _mm512_add_pd(_mm512_permutex2var_pd(t[0], lo3, t[1]),
-                                    _mm512_permutex2var_pd(t[0], hi3, t[1]));
+  const __m512d sum =
+      _mm512_add_pd(interleave<3, false>(t[0], t[1]), interleave<3, true>(t[0], t[1]));
   return _mm512_add_pd(sum, _mm512_setzero_pd());
 }
 
 // write() for eight consecutive outputs: T(out + value) in double when accumulating, else T(value).
 template <class T>
 void write_8(T* out, __m512d value, bool accumulate) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (accumulate) value = _mm512_add_pd(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(out)), value);
-    _mm256_storeu_ps(out, _mm512_maskz_cvtpd_ps(0xFF, value));
-  } else {
-    if (accumulate) value = _mm512_add_pd(_mm512_loadu_pd(out), value);
-    _mm512_storeu_pd(out, value);
-  }
+  if (accumulate) value = _mm512_add_pd(avx512::load8(out), value);
+  avx512::store8(out, value);
 }
 #endif
 

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/avx512.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
@@ -83,15 +84,7 @@ template <int64_t W, class T>
 inline typename VectorOf<double, W>::type load_lanes(const T* p) {
   using V = typename VectorOf<double, W>::type;
 #if defined(__AVX512F__)
-  if constexpr (W == 8) {
-    if constexpr (std::is_same_v<T, float>) {
-      // The zero-masked form of _mm512_cvtps_pd, every lane kept: GCC 12 warns that the plain
-      // form's undefined pass-through operand may be used uninitialized.
-      return reinterpret_cast<V>(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p)));
-    } else {
-      return reinterpret_cast<V>(_mm512_loadu_pd(p));
-    }
-  }
+  if constexpr (W == 8) return reinterpret_cast<V>(avx512::load8(p));
 #endif
   if constexpr (W == 4) {
 #if defined(__AVX__)

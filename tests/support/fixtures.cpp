@@ -70,7 +70,7 @@ namespace {
 // exact, and a test of summation order in f64 could not fail.
 double uniform(DType dtype, uint64_t seed, uint64_t stream, size_t k) {
   if (dtype != DType::kF64) return kernels::philox_uniform(seed, stream, k);
-  const uint64_t high = kernels::philox_bits(seed, stream, 2 * k) >> 5;      // 27 bits
+  const uint64_t high = kernels::philox_bits(seed, stream, 2 * k) >> 5;     // 27 bits
   const uint64_t low = kernels::philox_bits(seed, stream, 2 * k + 1) >> 6;  // 26 bits
   return static_cast<double>((high << 26) | low) * 0x1p-53;
 }
