@@ -248,6 +248,7 @@ Var mean(Var x) {
             " (the mean of no elements is undefined)");
   return reduce_impl("mean", x, ops::SumAxis::kAll, 1.0 / static_cast<double>(x.value().numel()));
 }
+
 Var head_dot(Var z, Var a, int64_t heads) {
   Tape& tape = z.tape();
   Tensor s = ops::head_dot(tape.context(), z.value(), a.value(), heads);  // [N, H]
