@@ -39,14 +39,34 @@ Var spmm(const Graph& g, Var x, Var edge_w, bool mean) {
   return tape.record("spmm", std::move(y), {x}, backward);
 }
 
-Var sparse_matmul(const SparseMatrix& a, Var x, const Tensor& values) {
+Var sparse_matmul(std::span<const SparseMatrix> a, Var x) {
   Tape& tape = x.tape();
-  Tensor y = ops::sparse_matmul(tape.context(), a, x.value(), values);  // [R, F]
-  return tape.record("sparse_matmul", std::move(y), {x}, [a, x, values](Tape& t, const Tensor& gy) {
-    const Tape::GradSlot dx = t.grad_slot(x);
-    ops::sparse_matmul(t.context(), a, values, gy, dx.grad,
-                       {.transpose = true, .accumulate = dx.accumulate});
-  });
+  const auto k = static_cast<int64_t>(a.size());
+  GKD_CHECK(k >= 1 && x.value().cols() % k == 0, "[sparse_matmul] x has ", x.value().cols(),
+            " columns, not a multiple of the ", k, " matrices");
+  for (const SparseMatrix& m : a) {
+    GKD_CHECK(m.rows() == a[0].rows() && m.cols() == a[0].cols(), "[sparse_matmul] matrix is [",
+              m.rows(), ", ", m.cols(), "] (expected one shape, [", a[0].rows(), ", ", a[0].cols(),
+              "])");
+  }
+  const int64_t f = x.value().cols() / k;
+  const auto block = [f](const Tensor& t, int64_t s) { return t.slice_cols(s * f, (s + 1) * f); };
+  Tensor y = Tensor::empty(a[0].rows(), x.value().cols(), x.value().dtype(), x.value().device());
+  for (int64_t s = 0; s < k; ++s) {
+    Tensor ys = block(y, s);
+    ops::sparse_matmul(tape.context(), a[s], block(x.value(), s), ys);
+  }
+  std::vector<SparseMatrix> matrices(a.begin(), a.end());
+  return tape.record("sparse_matmul", std::move(y), {x},
+                     [matrices, x, block](Tape& t, const Tensor& gy) {
+                       const Tape::GradSlot dx = t.grad_slot(x);
+                       for (size_t s = 0; s < matrices.size(); ++s) {
+                         const auto i = static_cast<int64_t>(s);
+                         Tensor dxs = block(dx.grad, i);
+                         ops::sparse_matmul(t.context(), matrices[s], block(gy, i), dxs,
+                                            {.transpose = true, .accumulate = dx.accumulate});
+                       }
+                     });
 }
 
 Var sddmm(const Graph& g, kernels::SddmmOp op, Var u, Var v, int64_t heads) {

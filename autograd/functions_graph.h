@@ -4,11 +4,11 @@
 #pragma once
 
 #include <cstdint>
-
+#include <span>
 #include <utility>
 #include <vector>
-#include "autograd/tape.h"
 
+#include "autograd/tape.h"
 #include "engine/graph.h"
 #include "engine/ops_graph.h"
 #include "engine/ops_segment.h"
@@ -20,10 +20,13 @@ namespace gkd::autograd {
 Var spmm(const Graph& g, Var x, Var edge_w = {}, bool mean = false);
 
 // y = A · x for a constant sparse A [R, C] (bag-of-words features) and x: [C, F]; y: [R, F].
-// `values` ([nnz, H], CSR order) replaces A's stored values when defined (dropout on the nonzeros;
-// H > 1: column h of values for column block h of x, students as a batch dimension).
+// With K matrices of one shape (students as a batch dimension, each with its own input dropout),
+// x holds K column blocks and block k of y is A_k · (block k of x).
 // Backward: dx += Aᵀ · dy through the stored transpose (no atomics).
-Var sparse_matmul(const SparseMatrix& a, Var x, const Tensor& values = {});
+Var sparse_matmul(std::span<const SparseMatrix> a, Var x);
+inline Var sparse_matmul(const SparseMatrix& a, Var x) {
+  return sparse_matmul(std::span<const SparseMatrix>(&a, 1), x);
+}
 
 // out[e, h] = op(u[src e], v[dst e]) over each head's slice of H*F columns (ops::sddmm): dot, L1,
 // squared L2 or cosine. u, v: [N, H*F] and may be the same Var; out: [E, H].

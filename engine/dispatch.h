@@ -1,5 +1,5 @@
-// Internal helpers for engine/ops_*.cpp: argument checks with uniform messages, and the launch of a
-// kernel's CPU or CUDA twin. Not part of the public API.
+// Internal helpers for engine/ops_*.cpp and SparseMatrix::dropout: argument checks with uniform
+// messages, and the launch of a kernel's CPU or CUDA twin. Not part of the public API.
 #pragma once
 
 #include <type_traits>

@@ -63,17 +63,12 @@ void spmm(const Context& ctx, const Graph& g, const Tensor& x, const Tensor& edg
   });
 }
 
-void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& values, const Tensor& x,
-                   Tensor& y, const SparseMatmulOptions& options) {
+void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x, Tensor& y,
+                   const SparseMatmulOptions& options) {
   GKD_CHECK(a.device() == ctx.device(), "[sparse_matmul] the matrix is on ",
             device_name(a.device()), " but the context is ", device_name(ctx.device()));
   const int64_t out_rows = options.transpose ? a.cols() : a.rows();
   const int64_t in_rows = options.transpose ? a.rows() : a.cols();
-  const Tensor& w = values.defined() ? values : a.values();
-  const int64_t heads = w.cols();  // one column of values per column block of x (students)
-  check_tensor(ctx, "sparse_matmul", "values", w, a.nnz(), heads, a.dtype());
-  GKD_CHECK(heads >= 1 && x.cols() % heads == 0, "[sparse_matmul] x has ", x.cols(),
-            " columns, not a multiple of the ", heads, " columns of values");
   check_on(ctx, "sparse_matmul", "x", x);
   check_dtype("sparse_matmul", "x", x, a.dtype());
   GKD_CHECK(x.rows() == in_rows, "[sparse_matmul] x has ", x.rows(), " rows (expected ", in_rows,
@@ -83,8 +78,8 @@ void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& valu
   dispatch_float(ctx, "sparse_matmul", x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     kernels::SpmmArgs<T> args{options.transpose ? a.csr_transposed() : a.csr(),
-                              w.data<T>(),
-                              heads,
+                              a.values().data<T>(),
+                              1,
                               false,
                               x.cview<T>(),
                               y.view<T>(),
@@ -93,10 +88,9 @@ void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& valu
   });
 }
 
-Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x,
-                     const Tensor& values) {
+Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x) {
   Tensor y = Tensor::empty(a.rows(), x.cols(), x.dtype(), ctx.device());
-  sparse_matmul(ctx, a, values, x, y);
+  sparse_matmul(ctx, a, x, y);
   return y;
 }
 

@@ -32,18 +32,15 @@ Tensor spmm(const Context& ctx, const Graph& g, const Tensor& x, const Tensor& e
             bool mean = false);
 
 // y (+)= A·x (or Aᵀ·x when transposed) for a sparse A [R, C] (bag-of-words features times a
-// weight matrix). `values` ([nnz, H], CSR order) replaces A's stored values when defined, e.g.
-// after dropout on the nonzeros; with H > 1 column h of values multiplies column block h of x
-// (K students, each with its own dropout, in one pass). x: [C, H*F] (or [R, H*F]); y: [R, H*F]
-// (or [C, H*F]); one dtype throughout.
+// weight matrix). x: [C, F] (or [R, F]); y: [R, F] (or [C, F]), either may be a column block of a
+// wider tensor; one dtype throughout.
 struct SparseMatmulOptions {
   bool transpose = false;
   bool accumulate = false;
 };
-void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& values, const Tensor& x,
-                   Tensor& y, const SparseMatmulOptions& options = {});
-Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x,
-                     const Tensor& values = {});
+void sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x, Tensor& y,
+                   const SparseMatmulOptions& options = {});
+Tensor sparse_matmul(const Context& ctx, const SparseMatrix& a, const Tensor& x);
 
 // ---- SDDMM and edge <-> node reductions (kernels/sddmm.h)
 

@@ -3,80 +3,93 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/context.h"
+#include "engine/dispatch.h"
 #include "engine/error.h"
+#include "kernels/registry.h"
 
 namespace gkd {
 namespace detail {
 
-struct SparseHost {
-  int64_t rows = 0, cols = 0;
-  std::vector<int64_t> indptr{0};    // [rows + 1]
-  std::vector<int32_t> indices;      // [nnz] column of each position
-  std::vector<int64_t> t_indptr{0};  // [cols + 1]
-  std::vector<int32_t> t_indices;    // [nnz] row of each transposed position
-  std::vector<int32_t> t_positions;  // [nnz] CSR position of each transposed position
-};
+// The CSR and its transpose as [n, 1] tensors on one device.
+struct SparseStructure {
+  int64_t rows = 0, cols = 0, nnz = 0;
+  Tensor indptr;       // i64 [rows + 1]
+  Tensor indices;      // i32 [nnz]: column of each position
+  Tensor t_indptr;     // i64 [cols + 1]
+  Tensor t_indices;    // i32 [nnz]: row of each transposed position
+  Tensor t_positions;  // i32 [nnz]: CSR position of each transposed position
 
-struct SparseDevice {
-  Tensor indptr, indices, t_indptr, t_indices, t_positions;
+  SparseStructure to(Device device) const {
+    return {rows,
+            cols,
+            nnz,
+            indptr.to(device),
+            indices.to(device),
+            t_indptr.to(device),
+            t_indices.to(device),
+            t_positions.to(device)};
+  }
 };
 
 }  // namespace detail
 
 namespace {
 
-using detail::SparseHost;
+using detail::SparseStructure;
 
 template <class T>
-Tensor column(const std::vector<T>& v, Device device) {
-  return Tensor::from_vector<T>(static_cast<int64_t>(v.size()), 1, v).to(device);
+Tensor column(const std::vector<T>& v) {
+  return Tensor::from_vector<T>(static_cast<int64_t>(v.size()), 1, v);
 }
 
-// Counting sort by column; stable, so each transposed row lists its rows in increasing order.
-void build_transpose(SparseHost& h) {
-  h.t_indptr.assign(h.cols + 1, 0);
-  for (int32_t c : h.indices) h.t_indptr[c + 1]++;
-  for (int64_t c = 0; c < h.cols; ++c) h.t_indptr[c + 1] += h.t_indptr[c];
-  std::vector<int64_t> next(h.t_indptr.begin(), h.t_indptr.end() - 1);
-  h.t_indices.resize(h.indices.size());
-  h.t_positions.resize(h.indices.size());
-  for (int64_t r = 0; r < h.rows; ++r) {
-    for (int64_t p = h.indptr[r]; p < h.indptr[r + 1]; ++p) {
-      const int64_t q = next[h.indices[p]]++;
-      h.t_indices[q] = static_cast<int32_t>(r);
-      h.t_positions[q] = static_cast<int32_t>(p);
+// The structure of a validated CSR on the CPU, with its transpose by a counting sort on columns
+// (stable, so each transposed row lists its rows in increasing order).
+SparseStructure build(int64_t rows, int64_t cols, const std::vector<int64_t>& indptr,
+                      const std::vector<int32_t>& indices) {
+  const auto nnz = static_cast<int64_t>(indices.size());
+  std::vector<int64_t> t_indptr(cols + 1, 0);
+  for (int32_t c : indices) t_indptr[c + 1]++;
+  for (int64_t c = 0; c < cols; ++c) t_indptr[c + 1] += t_indptr[c];
+  std::vector<int64_t> next(t_indptr.begin(), t_indptr.end() - 1);
+  std::vector<int32_t> t_indices(nnz), t_positions(nnz);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t p = indptr[r]; p < indptr[r + 1]; ++p) {
+      const int64_t q = next[indices[p]]++;
+      t_indices[q] = static_cast<int32_t>(r);
+      t_positions[q] = static_cast<int32_t>(p);
     }
   }
+  return {rows,
+          cols,
+          nnz,
+          column(indptr),
+          column(indices),
+          column(t_indptr),
+          column(t_indices),
+          column(t_positions)};
 }
 
 // A new matrix with the structure of `a` and values f(row, value) (CPU, then moved back).
 template <class F>
 SparseMatrix map_values(const SparseMatrix& a, F f) {
-  const Tensor v = a.values().to(Device::kCPU).to_dtype(DType::kF64);
-  std::vector<double> out = v.to_vector<double>();
-  const auto& indptr = a.host_indptr();
-  for (int64_t r = 0; r < a.rows(); ++r) f(r, &out[indptr[r]], indptr[r + 1] - indptr[r]);
-  Tensor nv = Tensor::from_vector<double>(a.nnz(), 1, out).to_dtype(a.dtype());
-  return SparseMatrix::from_csr(a.rows(), a.cols(), a.host_indptr(), a.host_indices(), nv)
-      .to(a.device());
+  std::vector<double> out = a.values().to(Device::kCPU).to_dtype(DType::kF64).to_vector<double>();
+  const kernels::CsrView csr = a.to(Device::kCPU).csr();
+  for (int64_t r = 0; r < a.rows(); ++r) {
+    f(r, &out[csr.indptr[r]], csr.indptr[r + 1] - csr.indptr[r]);
+  }
+  return a.with_values(
+      Tensor::from_vector<double>(a.nnz(), 1, out).to_dtype(a.dtype()).to(a.device()));
 }
 
 }  // namespace
 
 SparseMatrix::SparseMatrix()
-    : SparseMatrix(std::make_shared<SparseHost>(), Tensor::zeros(0, 1, DType::kF32), Device::kCPU) {
-}
+    : SparseMatrix(std::make_shared<SparseStructure>(build(0, 0, {0}, {})),
+                   Tensor::zeros(0, 1, DType::kF32)) {}
 
-SparseMatrix::SparseMatrix(std::shared_ptr<const SparseHost> host, Tensor values, Device device)
-    : host_(std::move(host)), values_(values.to(device)) {
-  auto d = std::make_shared<detail::SparseDevice>();
-  d->indptr = column(host_->indptr, device);
-  d->indices = column(host_->indices, device);
-  d->t_indptr = column(host_->t_indptr, device);
-  d->t_indices = column(host_->t_indices, device);
-  d->t_positions = column(host_->t_positions, device);
-  dev_ = std::move(d);
-}
+SparseMatrix::SparseMatrix(std::shared_ptr<const SparseStructure> structure, Tensor values)
+    : structure_(std::move(structure)), values_(std::move(values)) {}
 
 SparseMatrix SparseMatrix::from_csr(int64_t rows, int64_t cols, std::vector<int64_t> indptr,
                                     std::vector<int32_t> indices, Tensor values) {
@@ -115,13 +128,8 @@ SparseMatrix SparseMatrix::from_csr(int64_t rows, int64_t cols, std::vector<int6
     GKD_CHECK(std::isfinite(v), "[SparseMatrix::from_csr] values hold ", v,
               " (expected finite values)");
   }
-  auto h = std::make_shared<SparseHost>();
-  h->rows = rows;
-  h->cols = cols;
-  h->indptr = std::move(indptr);
-  h->indices = std::move(indices);
-  build_transpose(*h);
-  return SparseMatrix(std::move(h), values.clone(), Device::kCPU);
+  return SparseMatrix(std::make_shared<SparseStructure>(build(rows, cols, indptr, indices)),
+                      values.clone());
 }
 
 SparseMatrix SparseMatrix::from_dense(const Tensor& dense) {
@@ -146,13 +154,13 @@ SparseMatrix SparseMatrix::from_dense(const Tensor& dense) {
 }
 
 int64_t SparseMatrix::rows() const {
-  return host_->rows;
+  return structure_->rows;
 }
 int64_t SparseMatrix::cols() const {
-  return host_->cols;
+  return structure_->cols;
 }
 int64_t SparseMatrix::nnz() const {
-  return static_cast<int64_t>(host_->indices.size());
+  return structure_->nnz;
 }
 Device SparseMatrix::device() const {
   return values_.device();
@@ -163,46 +171,93 @@ DType SparseMatrix::dtype() const {
 const Tensor& SparseMatrix::values() const {
   return values_;
 }
-const std::vector<int64_t>& SparseMatrix::host_indptr() const {
-  return host_->indptr;
-}
-const std::vector<int32_t>& SparseMatrix::host_indices() const {
-  return host_->indices;
+
+SparseMatrix SparseMatrix::with_values(Tensor values) const {
+  GKD_CHECK(values.defined() && values.rows() == nnz() && values.cols() == 1,
+            "[SparseMatrix::with_values] values is ", values.describe(), " (expected [nnz, 1] = [",
+            nnz(), ", 1])");
+  GKD_CHECK(values.dtype() == DType::kF32 || values.dtype() == DType::kF64,
+            "[SparseMatrix::with_values] values are ", dtype_name(values.dtype()),
+            " (expected f32 or f64)");
+  GKD_CHECK(values.device() == device(), "[SparseMatrix::with_values] values are on ",
+            device_name(values.device()), " (expected ", device_name(device()), ")");
+  return SparseMatrix(structure_, std::move(values));
 }
 
 SparseMatrix SparseMatrix::to(Device device) const {
   if (device == this->device()) return *this;
-  return SparseMatrix(host_, values_, device);
+  return SparseMatrix(std::make_shared<SparseStructure>(structure_->to(device)),
+                      values_.to(device));
 }
 
 SparseMatrix SparseMatrix::to_dtype(DType dtype) const {
   if (dtype == this->dtype()) return *this;
-  return SparseMatrix(host_, values_.to(Device::kCPU).to_dtype(dtype), device());
+  return with_values(values_.to(Device::kCPU).to_dtype(dtype).to(device()));
 }
 
 Tensor SparseMatrix::to_dense() const {
-  const std::vector<double> v = values_.to(Device::kCPU).to_dtype(DType::kF64).to_vector<double>();
+  const SparseMatrix cpu = to(Device::kCPU);
+  const std::vector<double> v = cpu.values_.to_dtype(DType::kF64).to_vector<double>();
+  const kernels::CsrView csr = cpu.csr();
   std::vector<double> out(rows() * cols(), 0.0);
   for (int64_t r = 0; r < rows(); ++r) {
-    for (int64_t p = host_->indptr[r]; p < host_->indptr[r + 1]; ++p) {
-      out[r * cols() + host_->indices[p]] = v[p];
+    for (int64_t p = csr.indptr[r]; p < csr.indptr[r + 1]; ++p) {
+      out[r * cols() + csr.indices[p]] = v[p];
     }
   }
   return Tensor::from_vector<double>(rows(), cols(), out).to_dtype(dtype());
 }
 
 kernels::CsrView SparseMatrix::csr() const {
-  return {rows(), cols(), nnz(), dev_->indptr.data<int64_t>(), dev_->indices.data<int32_t>(),
-          nullptr};
+  const SparseStructure& s = *structure_;
+  return {s.rows, s.cols, s.nnz, s.indptr.data<int64_t>(), s.indices.data<int32_t>(), nullptr};
 }
 
 kernels::CsrView SparseMatrix::csr_transposed() const {
-  return {cols(),
-          rows(),
-          nnz(),
-          dev_->t_indptr.data<int64_t>(),
-          dev_->t_indices.data<int32_t>(),
-          dev_->t_positions.data<int32_t>()};
+  const SparseStructure& s = *structure_;
+  return {s.cols,
+          s.rows,
+          s.nnz,
+          s.t_indptr.data<int64_t>(),
+          s.t_indices.data<int32_t>(),
+          s.t_positions.data<int32_t>()};
+}
+
+SparseMatrix SparseMatrix::dropout(const Context& ctx, float p_drop, uint64_t seed,
+                                   uint64_t stream) const {
+  GKD_CHECK(device() == ctx.device(), "[SparseMatrix::dropout] the matrix is on ",
+            device_name(device()), " but the context is ", device_name(ctx.device()));
+  GKD_CHECK(p_drop >= 0.0f && p_drop < 1.0f, "[SparseMatrix::dropout] p is ", p_drop,
+            " (expected 0 <= p < 1)");
+  const Device d = device();
+  const int64_t n = nnz();
+  const auto i32 = [&] { return Tensor::empty(n, 1, DType::kI32, d); };
+  Tensor indptr = Tensor::empty(rows() + 1, 1, DType::kI64, d);
+  Tensor indices = i32(), kept_values = Tensor::empty(n, 1, dtype(), d);
+  Tensor t_indptr = Tensor::empty(cols() + 1, 1, DType::kI64, d);
+  Tensor t_indices = i32(), t_positions = i32(), position = i32();
+  ops::detail::dispatch_float(ctx, "sparse_dropout", dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const kernels::SparseDropoutArgs<T> args{csr(),
+                                             csr_transposed(),
+                                             values_.data<T>(),
+                                             p_drop,
+                                             seed,
+                                             stream,
+                                             indptr.data<int64_t>(),
+                                             indices.data<int32_t>(),
+                                             kept_values.data<T>(),
+                                             t_indptr.data<int64_t>(),
+                                             t_indices.data<int32_t>(),
+                                             t_positions.data<int32_t>(),
+                                             position.data<int32_t>()};
+    ops::detail::launch(ctx, args, kernels::cpu::sparse_dropout<T>, kernels::cuda::sparse_dropout);
+  });
+  const int64_t kept = indptr.slice_rows(rows(), rows() + 1).to(Device::kCPU).item<int64_t>();
+  auto s = std::make_shared<SparseStructure>(
+      SparseStructure{rows(), cols(), kept, indptr, indices.slice_rows(0, kept), t_indptr,
+                      t_indices.slice_rows(0, kept), t_positions.slice_rows(0, kept)});
+  return SparseMatrix(std::move(s), kept_values.slice_rows(0, kept));
 }
 
 SparseMatrix SparseMatrix::row_normalized() const {

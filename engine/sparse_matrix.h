@@ -3,7 +3,9 @@
 // SpMM kernel with no atomics. Its use: bag-of-words node features (Cora: 2708 × 1433 with 1.3%
 // nonzeros), whose first-layer product X·W is an SpMM, not a dense GEMM.
 //
-// Immutable and cheap to copy (shared state), like Graph. Values are one floating dtype.
+// Immutable and cheap to copy (shared state), like Graph. Values are one floating dtype. Input
+// dropout makes a smaller matrix per step (dropout below): the dropped entries are gone, so the
+// step's SpMMs read only the kept ones.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +18,10 @@
 
 namespace gkd {
 
+class Context;
+
 namespace detail {
-struct SparseHost;
-struct SparseDevice;
+struct SparseStructure;
 }  // namespace detail
 
 class SparseMatrix {
@@ -37,13 +40,20 @@ class SparseMatrix {
   int64_t nnz() const;
   Device device() const;
   DType dtype() const;
-  SparseMatrix to(Device device) const;  // shares the host arrays
+  SparseMatrix to(Device device) const;
   SparseMatrix to_dtype(DType dtype) const;
   Tensor to_dense() const;  // [rows, cols] on the CPU
 
   kernels::CsrView csr() const;             // rows of A, position p = value p
   kernels::CsrView csr_transposed() const;  // rows of Aᵀ, edge_ids -> position in csr()
   const Tensor& values() const;             // [nnz, 1] on device(), CSR order
+  // The same structure (shared) with other values: [nnz, 1], f32 or f64, on device().
+  SparseMatrix with_values(Tensor values) const;
+
+  // Inverted dropout of the values that keeps only the survivors, on ctx's device: entry p stays,
+  // scaled by 1 / (1 - p_drop), when ops::dropout on values() with (seed, stream) would keep it
+  // (the same Philox mask), and is removed otherwise. p_drop in [0, 1).
+  SparseMatrix dropout(const Context& ctx, float p_drop, uint64_t seed, uint64_t stream) const;
 
   // Each row divided by its sum (rows summing to 0 stay 0): the Planetoid feature normalisation
   // of Kipf & Welling and PyG's NormalizeFeatures.
@@ -51,13 +61,9 @@ class SparseMatrix {
   // Every stored value set to 1 (PyG's binarisation of the Coauthor word counts).
   SparseMatrix binarized() const;
 
-  const std::vector<int64_t>& host_indptr() const;
-  const std::vector<int32_t>& host_indices() const;
-
  private:
-  SparseMatrix(std::shared_ptr<const detail::SparseHost> host, Tensor values, Device device);
-  std::shared_ptr<const detail::SparseHost> host_;
-  std::shared_ptr<const detail::SparseDevice> dev_;
+  SparseMatrix(std::shared_ptr<const detail::SparseStructure> structure, Tensor values);
+  std::shared_ptr<const detail::SparseStructure> structure_;  // on values_'s device
   Tensor values_;
 };
 

@@ -14,6 +14,7 @@
 #include "kernels/optim.h"
 #include "kernels/sddmm.h"
 #include "kernels/segment.h"
+#include "kernels/sparse.h"
 #include "kernels/spmm.h"
 #include "kernels/structure.h"
 

@@ -94,9 +94,12 @@ int64_t estimate_node_training_bytes(const ModelConfig& c, const NodeDataShape& 
     const bool last = l + 1 == c.layers;
     const int64_t heads = c.arch == Arch::kGat ? (last ? c.out_heads : heads_hidden) : 1;
     const int64_t out = last ? c.out_dim * heads : hidden_width(c);
-    // The layer's input after dropout, and its mask (one byte per element).
+    // The layer's input after dropout: dense, with its mask (one byte per element), or sparse:
+    // the kept entries and their transpose (value, column, transposed row and position, and a
+    // scratch index per stored entry, at most all of them; both row pointers).
     const bool sparse_input = l == 0 && s.feature_nnz >= 0;
-    forward += sparse_input ? s.feature_nnz * (kF32 + 1) : s.nodes * in * (kF32 + 1);
+    forward += sparse_input ? s.feature_nnz * 5 * 4 + (s.nodes + in + 2) * 8
+                            : s.nodes * in * (kF32 + 1);
     forward += s.nodes * out * node_columns_per_output(c.arch) * kF32;
     // GAT: per edge and head, the raw score, its LeakyReLU, the softmax and the dropped copy.
     if (c.arch == Arch::kGat) forward += edges * heads * (4 * kF32 + 1);

@@ -19,8 +19,9 @@ Var LayerInput::project(Var w, int64_t students) const {
   if (dense.defined()) {
     return per_student ? ag::block_matmul(dense, w, students) : ag::matmul(dense, w);
   }
-  // Per-student values [nnz, K] multiply block k of the stacked weights: one pass over A.
-  return ag::sparse_matmul(*sparse, w, sparse_values);
+  // One shared matrix multiplies every block of the stacked weights at once; K matrices (each
+  // student's input dropout) multiply one block each.
+  return ag::sparse_matmul(sparse, w);
 }
 
 std::vector<uint64_t> LayerStep::seeds() const {

@@ -24,12 +24,13 @@ using autograd::Var;
 class Layer;
 
 // A layer's input: the previous layer's activated output, or the dataset's features (dense, or
-// sparse with its nonzeros after input dropout). With K students as a batch dimension
+// sparse with only the entries its input dropout kept). With K students as a batch dimension
 // (Model::forward_cohort) a per-student input holds K column blocks, student k's in block k.
 struct LayerInput {
-  Var dense;                             // [N, F_in] or [N, K*F_in], or undefined for sparse input
-  const SparseMatrix* sparse = nullptr;  // [N, F_in] when dense is undefined
-  Tensor sparse_values{};                // [nnz, 1] or [nnz, K]: the values to use for *sparse
+  Var dense;  // [N, F_in] or [N, K*F_in], or undefined for sparse input
+  // [N, F_in] when dense is undefined: one matrix shared by every student, or K (student k's
+  // kept entries after its input dropout).
+  std::vector<SparseMatrix> sparse{};
   Tensor edge_attr{};  // i64 [E, D] integer edge features in canonical order (OGB bonds), or none
   bool per_student = false;  // dense holds K blocks (else one input shared by every student)
   // input · w for the K students' stacked weights w = [W_0 | ... | W_{K-1}] ([F_in, K*F_out]):

@@ -148,14 +148,12 @@ std::vector<ModelOutput> Model::forward_cohort(Tape& tape, const Graph& g,
 
   LayerInput in;
   if (x.is_sparse()) {
-    in.sparse = &x.sparse;
-    if (drop) {  // one column of dropped nonzeros per student: [nnz, K]
-      in.sparse_values =
-          Tensor::empty(x.sparse.nnz(), k, x.sparse.dtype(), tape.context().device());
+    if (drop) {  // each student's kept entries
       for (int64_t s = 0; s < k; ++s) {
-        Tensor column = in.sparse_values.slice_cols(s, s + 1);
-        ops::dropout(tape.context(), x.sparse.values(), p, seeds[s], site, column);
+        in.sparse.push_back(x.sparse.dropout(tape.context(), p, seeds[s], site));
       }
+    } else {
+      in.sparse = {x.sparse};
     }
   } else {
     in.dense = autograd::dropout_blocks(tape.constant(x.dense), p, seeds, site, o.training, true);

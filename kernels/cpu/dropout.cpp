@@ -1,63 +1,17 @@
 // CPU twin of inverted dropout. The keep mask is a pure function of (seed, stream, i * cols + j)
 // (kernels/philox.h), so forward and backward, CPU and CUDA, draw the same mask without storing it.
-// The Philox blocks of a row are generated kLanes at a time in structure-of-arrays form, so the
-// compiler vectorises the rounds across blocks; the words are those of philox_bits (tested). A
-// backward call given the forward pass reads the mask off it wherever it can, skipping Philox.
+// The Philox words come in batches (kernels/cpu/philox_batch.h). A backward call given the
+// forward pass reads the mask off it wherever it can, skipping Philox.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "kernels/philox.h"
+#include "kernels/cpu/philox_batch.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
 
 namespace {
-
-constexpr int kLanes = 64;  // Philox blocks per batch = 256 random words
-
-// words[4 * l + w] = word w of Philox block (first_block + l), for l < kLanes: philox4x32_10 with
-// counter {block lo, block hi, stream lo, stream hi} and key {seed lo, seed hi}.
-void philox_words(uint64_t seed, uint64_t stream, uint64_t first_block, uint32_t* words) {
-  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
-  uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    const uint64_t block = first_block + static_cast<uint64_t>(l);
-    c0[l] = static_cast<uint32_t>(block);
-    c1[l] = static_cast<uint32_t>(block >> 32);
-    c2[l] = static_cast<uint32_t>(stream);
-    c3[l] = static_cast<uint32_t>(stream >> 32);
-  }
-  uint32_t key0 = static_cast<uint32_t>(seed), key1 = static_cast<uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) {
-      key0 += kW0;
-      key1 += kW1;
-    }
-    for (int l = 0; l < kLanes; ++l) {
-      const uint64_t p0 = static_cast<uint64_t>(kM0) * c0[l];
-      const uint64_t p1 = static_cast<uint64_t>(kM1) * c2[l];
-      const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1[l] ^ key0;
-      const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3[l] ^ key1;
-      c0[l] = n0;
-      c1[l] = static_cast<uint32_t>(p1);
-      c2[l] = n2;
-      c3[l] = static_cast<uint32_t>(p0);
-    }
-  }
-  for (int l = 0; l < kLanes; ++l) {
-    words[4 * l] = c0[l];
-    words[4 * l + 1] = c1[l];
-    words[4 * l + 2] = c2[l];
-    words[4 * l + 3] = c3[l];
-  }
-}
-
-// philox_uniform(word) >= p: the top 24 bits as a float in [0, 1), compared in float.
-inline bool keep(uint32_t word, float p) {
-  return static_cast<float>(word >> 8) * (1.0f / 16777216.0f) >= p;
-}
 
 // The words of logical indices [begin, end) read off the forward pass (kernels/dense.h), when
 // every forward input among them is finite and nonzero: all ones where the forward output is
@@ -102,7 +56,7 @@ void dropout(const DropoutArgs<T>& a) {
   const T scale = T(1) / (T(1) - static_cast<T>(p));
   // Chunks of the logical index space k = i * cols + j, one batch of Philox words each, so narrow
   // tensors (an [nnz, 1] value column) use every word drawn instead of one per row.
-  constexpr int64_t kChunk = 4 * kLanes;
+  constexpr int64_t kChunk = 4 * kPhiloxLanes;
   const int64_t total = rows * cols;
   const int64_t chunks = (total + kChunk - 1) / kChunk;
   // Reading the mask off the forward pass pays when most chunks qualify (inputs after ELU or a
@@ -119,7 +73,7 @@ void dropout(const DropoutArgs<T>& a) {
     uint32_t words[kChunk];
     const int64_t end = std::min(total, (c + 1) * kChunk);
     if (!from_forward || !forward_words(a, c * kChunk, end, words)) {
-      philox_words(a.seed, a.stream, static_cast<uint64_t>(c) * kLanes, words);
+      philox_words(a.seed, a.stream, static_cast<uint64_t>(c) * kPhiloxLanes, words);
     }
     if (a.x.ld == cols && a.y.ld == cols) {
       // Contiguous: one flat loop, branch-free (a kept/dropped branch mispredicts half the time)

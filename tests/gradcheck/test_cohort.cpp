@@ -7,7 +7,6 @@
 #include "autograd/functions_graph.h"
 #include "autograd/gradcheck.h"
 #include "engine/error.h"
-#include "engine/sparse_matrix.h"
 #include "tests/support/checks.h"
 
 using namespace gkd;
@@ -87,28 +86,4 @@ TEST_CASE("gradcheck: dropout_blocks draws each block's mask from its own seed")
   Var v = tape.leaf(x);
   CHECK(dropout_blocks(v, 0.4f, seeds, 3, false).id() == v.id());
   CHECK(dropout_blocks(v, 0.0f, seeds, 3, true).id() == v.id());
-}
-
-TEST_CASE("gradcheck: sparse_matmul with one column of values per block of x") {
-  const Graph g = test::random_graph(7, 2.0, 3);
-  Eigen::MatrixXd d = test::to_eigen(test::random_tensor(6, 5, f64, 9));
-  for (int64_t i = 0; i < 6; ++i) {
-    for (int64_t j = 0; j < 5; ++j) {
-      if ((i + 2 * j) % 3 == 0) d(i, j) = 0;
-    }
-  }
-  const SparseMatrix a = SparseMatrix::from_dense(test::from_eigen(d, f64));  // [6, 5]
-  const Tensor values = test::random_tensor(a.nnz(), 2, f64, 10);
-  const Tensor x = test::random_tensor(5, 2 * 3, f64, 11);
-  test::require_gradcheck(gradcheck(
-      [&](Tape&, const std::vector<Var>& in) { return sparse_matmul(a, in[0], values); }, {x}));
-  Tape tape(Context::cpu());
-  const Var both = sparse_matmul(a, tape.leaf(x), values);
-  for (int64_t k = 0; k < 2; ++k) {
-    const Var lone = sparse_matmul(a, tape.leaf(x.slice_cols(3 * k, 3 * k + 3).clone()),
-                                   values.slice_cols(k, k + 1).clone());
-    check_close(both.value().slice_cols(3 * k, 3 * k + 3).clone(), lone.value(), 1e-12);
-  }
-  CHECK_THROWS_WITH_AS(sparse_matmul(a, tape.leaf(test::random_tensor(5, 3, f64, 12)), values),
-                       doctest::Contains("not a multiple of the 2 columns of values"), Error);
 }

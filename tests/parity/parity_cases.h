@@ -6,12 +6,12 @@
 
 namespace gkd::test {
 // clang-format off
-inline constexpr std::array<std::string_view, 42> kParityCovered = {
+inline constexpr std::array<std::string_view, 43> kParityCovered = {
     // test_parity.cpp
     "fill",
     // test_parity_dense.cpp
     "axpby", "bias_act", "bias_act_backward", "unary", "binary", "reduce_sum", "head_dot",
-    "head_dot_backward", "dropout",
+    "head_dot_backward", "dropout", "sparse_dropout",
     "softmax_rows", "softmax_rows_backward", "adam", "sgd", "gemm",
     // test_parity_graph.cpp
     "spmm", "sddmm", "sddmm_backward", "u_add_v", "edge_reduce", "edge_map", "edge_map_backward",

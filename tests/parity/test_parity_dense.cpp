@@ -10,6 +10,7 @@
 #include "engine/context.h"
 #include "engine/ops_dense.h"
 #include "engine/ops_optim.h"
+#include "engine/sparse_matrix.h"
 #include "tests/support/fixtures.h"
 
 using namespace gkd;
@@ -225,6 +226,44 @@ TEST_CASE("parity: dropout draws the CPU's mask bit for bit") {
         // The same mask: equal elementwise (x * scale rounds the same on both).
         CHECK(to_eigen(got) == to_eigen(want));
       }
+    }
+  }
+}
+
+TEST_CASE("parity: sparse_dropout keeps the CPU's entries, in the CPU's order") {
+  const Context cpu = Context::cpu(), gpu = Context::cuda();
+  for (const auto& shape : kShapes) {
+    const int64_t rows = shape.first, cols = shape.second;
+    const uint64_t seed = test::fresh_seed();
+    CAPTURE(rows);
+    CAPTURE(cols);
+    CAPTURE(seed);
+    // About a third of the entries stored; every row and column may be empty.
+    std::vector<float> values =
+        test::random_away_from_zero(rows, cols, DType::kF32, seed).to_vector<float>();
+    const std::vector<float> draws =
+        test::random_tensor(rows, cols, DType::kF32, seed + 1, 0, 1).to_vector<float>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (draws[i] > 0.33f) values[i] = 0.0f;
+    }
+    const SparseMatrix a = SparseMatrix::from_dense(Tensor::from_vector<float>(rows, cols, values));
+    for (const float p : {0.0f, 0.6f}) {
+      const SparseMatrix want = a.dropout(cpu, p, seed, 3);
+      const SparseMatrix got = a.to(Device::kCUDA).dropout(gpu, p, seed, 3).to(Device::kCPU);
+      REQUIRE(got.nnz() == want.nnz());
+      const auto same = [](const kernels::CsrView& x, const kernels::CsrView& y) {
+        CHECK(std::vector<int64_t>(x.indptr, x.indptr + x.rows + 1) ==
+              std::vector<int64_t>(y.indptr, y.indptr + y.rows + 1));
+        CHECK(std::vector<int32_t>(x.indices, x.indices + x.nnz) ==
+              std::vector<int32_t>(y.indices, y.indices + y.nnz));
+        if (x.edge_ids) {
+          CHECK(std::vector<int32_t>(x.edge_ids, x.edge_ids + x.nnz) ==
+                std::vector<int32_t>(y.edge_ids, y.edge_ids + y.nnz));
+        }
+      };
+      same(got.csr(), want.csr());
+      same(got.csr_transposed(), want.csr_transposed());
+      CHECK(got.values().to_vector<float>() == want.values().to_vector<float>());
     }
   }
 }

@@ -37,6 +37,7 @@ const std::map<std::string, std::string> kReferenceTests = {
     {"mse", "reference/test_loss.cpp"},
     {"scaled_add", "reference/test_loss.cpp"},
     {"spmm", "reference/test_spmm.cpp"},
+    {"sparse_dropout", "reference/test_sparse_matrix.cpp"},
     {"sddmm", "reference/test_sddmm.cpp"},
     {"sddmm_backward", "reference/test_sddmm.cpp"},
     {"u_add_v", "reference/test_sddmm.cpp"},

@@ -1,0 +1,35 @@
+// Kernels over a sparse matrix's structure (engine/sparse_matrix.h): a CSR and its transpose.
+//
+//   sparse_dropout: inverted dropout of the stored values that keeps only the survivors, as a new
+//   CSR and its transpose. Bytes: nnz * (~30 read + ~20 written); ~40 int ops per entry (Philox).
+#pragma once
+
+#include "kernels/common.h"
+
+namespace gkd::kernels {
+
+// Entry p of A (CSR position p) is kept iff philox_uniform(seed, stream, p) >= p_drop: the mask
+// the dense dropout kernel (kernels/dense.h) draws for the [nnz, 1] column of A's values, so both
+// keep the same entries. Outputs: the kept entries in CSR order, valued values[p] * scale with
+// scale = T(1) / (T(1) - T(p_drop)), and their transpose in the order of at's rows; then
+// indptr[a.rows] is the kept count. Dropped entries are gone, not zeros: an SpMM over the result
+// reads 1 - p_drop of A's entries (the sparse dropout of Kipf & Welling's GCN code).
+template <class T>
+struct SparseDropoutArgs {
+  CsrView a;        // A's rows; position p holds values[p]
+  CsrView at;       // Aᵀ's rows; at.edge_ids = the A position of each (required)
+  const T* values;  // [a.nnz]
+  float p;          // drop probability in [0, 1)
+  uint64_t seed;
+  uint64_t stream;
+  // Outputs, with room for every entry of A:
+  int64_t* indptr;       // [a.rows + 1]
+  int32_t* indices;      // [a.nnz]: column of each kept entry
+  T* kept_values;        // [a.nnz]
+  int64_t* t_indptr;     // [a.cols + 1]
+  int32_t* t_indices;    // [a.nnz]: row of each kept transposed entry
+  int32_t* t_positions;  // [a.nnz]: its kept CSR position
+  int32_t* position;     // [a.nnz]: the kept position of each A position, -1 when dropped
+};
+
+}  // namespace gkd::kernels
