@@ -77,14 +77,14 @@ __global__ void count_kept_kernel(CsrView a, const int32_t* position, bool by_id
       n += by_id ? position[a.edge_ids[k]] >= 0 : position[k];
     }
     indptr[r + 1] = n;
-    if (r == 0) indptr[0] = 0;
   }
 }
 
-// indptr[1 .. rows] (counts) into their running sums, in one block.
+// indptr[0] = 0 and indptr[1 .. rows] (counts) into their running sums, in one block.
 __global__ void scan_counts_kernel(int64_t* indptr, int64_t rows) {
   using BlockScan = cub::BlockScan<int64_t, kScanThreads>;
   __shared__ typename BlockScan::TempStorage temp;
+  if (threadIdx.x == 0) indptr[0] = 0;
   const int64_t per_thread = (rows + kScanThreads - 1) / kScanThreads;
   const int64_t begin = 1 + threadIdx.x * per_thread;
   const int64_t end = min(rows + 1, begin + per_thread);
