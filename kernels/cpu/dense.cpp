@@ -171,13 +171,35 @@ void bias_act_backward(const BiasActBackwardArgs<T>& a) {
       });
       return;
     }
+    // Row pointers and the write mode hoisted out of the element loops (dx may alias dy: each
+    // element is read before it is written). Written through a's fields, the loops stayed scalar.
+    const bool accumulate = a.accumulate;
+    const T slope = a.slope;
     std::vector<double> db;  // [F]
-    blocked_column_sums(
+    blocked_row_sums(
         rows, cols, rows * cols,
-        [&](int64_t i, int64_t j) {
-          const T value = dz(i, j);
-          if (a.dx.data != nullptr) write_dx(i, j, value);
-          return static_cast<double>(value);
+        [&](int64_t i, double* __restrict acc) {
+          const T* dy = a.dy.data + i * a.dy.ld;
+          const T* y = a.y.data + i * a.y.ld;
+          T* dx = a.dx.data == nullptr ? nullptr : a.dx.data + i * a.dx.ld;
+          const auto value = [&](int64_t j) {
+            return T(dy[j] * activation_grad<kAct>(y[j], slope));
+          };
+          if (dx == nullptr) {
+            for (int64_t j = 0; j < cols; ++j) acc[j] += static_cast<double>(value(j));
+          } else if (accumulate) {
+            for (int64_t j = 0; j < cols; ++j) {
+              const T v = value(j);
+              dx[j] = dx[j] + v;
+              acc[j] += static_cast<double>(v);
+            }
+          } else {
+            for (int64_t j = 0; j < cols; ++j) {
+              const T v = value(j);
+              dx[j] = v;
+              acc[j] += static_cast<double>(v);
+            }
+          }
         },
         db);
     for (int64_t j = 0; j < cols; ++j) store(a.dbias[j], db[j], a.accumulate);
