@@ -73,8 +73,9 @@ SparseStructure build(int64_t rows, int64_t cols, const std::vector<int64_t>& in
 // A new matrix with the structure of `a` and values f(row, value) (CPU, then moved back).
 template <class F>
 SparseMatrix map_values(const SparseMatrix& a, F f) {
-  std::vector<double> out = a.values().to(Device::kCPU).to_dtype(DType::kF64).to_vector<double>();
-  const kernels::CsrView csr = a.to(Device::kCPU).csr();
+  const SparseMatrix cpu = a.to(Device::kCPU);  // named: csr points into its arrays
+  std::vector<double> out = cpu.values().to_dtype(DType::kF64).to_vector<double>();
+  const kernels::CsrView csr = cpu.csr();
   for (int64_t r = 0; r < a.rows(); ++r) {
     f(r, &out[csr.indptr[r]], csr.indptr[r + 1] - csr.indptr[r]);
   }
@@ -181,6 +182,8 @@ SparseMatrix SparseMatrix::with_values(Tensor values) const {
             " (expected f32 or f64)");
   GKD_CHECK(values.device() == device(), "[SparseMatrix::with_values] values are on ",
             device_name(values.device()), " (expected ", device_name(device()), ")");
+  GKD_CHECK(values.is_contiguous(),
+            "[SparseMatrix::with_values] values must be contiguous (got a strided view)");
   return SparseMatrix(structure_, std::move(values));
 }
 

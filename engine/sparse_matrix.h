@@ -47,7 +47,7 @@ class SparseMatrix {
   kernels::CsrView csr() const;             // rows of A, position p = value p
   kernels::CsrView csr_transposed() const;  // rows of Aᵀ, edge_ids -> position in csr()
   const Tensor& values() const;             // [nnz, 1] on device(), CSR order
-  // The same structure (shared) with other values: [nnz, 1], f32 or f64, on device().
+  // The same structure (shared) with other values: [nnz, 1] contiguous, f32 or f64, on device().
   SparseMatrix with_values(Tensor values) const;
 
   // Inverted dropout of the values that keeps only the survivors, on ctx's device: entry p stays,

@@ -199,6 +199,9 @@ TEST_CASE("reference: sparse_dropout keeps exactly the entries of its Philox mas
     }
   }
   const SparseMatrix a = random_sparse(4, 3, 0.5, 1, DType::kF32);
+  CHECK(test::error_of([&] {
+          a.with_values(Tensor::zeros(a.nnz(), 2, DType::kF32).slice_cols(0, 1));
+        }).find("values must be contiguous") != std::string::npos);
   CHECK(test::error_of([&] { a.dropout(ctx, 1.0f, 1, 0); }).find("p is 1 (expected 0 <= p < 1)") !=
         std::string::npos);
 }
