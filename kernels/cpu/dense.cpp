@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/avx512.h"
 #include "kernels/cpu/simd_math.h"
+#include "kernels/cpu/static_width.h"
 #include "kernels/math.h"
 #include "kernels/registry.h"
 
@@ -354,35 +355,47 @@ void head_dot(const HeadDotArgs<T>& a) {
 
 template <class T>
 void head_dot_backward(const HeadDotBackwardArgs<T>& a) {
-  const int64_t rows = a.z.rows, cols = a.z.cols, f = cols / a.heads;
-  if (a.dz.data != nullptr) {
-    parallel_rows(rows, cols, [&](int64_t i) {
-      const T* gs = a.gs.data + i * a.gs.ld;  // [H]
-      T* dz = a.dz.data + i * a.dz.ld;        // [H*F]
-      for (int64_t h = 0; h < a.heads; ++h) {
-        const T g = gs[h];
-        for (int64_t j = h * f; j < (h + 1) * f; ++j) {
-          const T value = g * a.a[j];
-          dz[j] = a.dz_accumulate ? dz[j] + value : value;
-        }
-      }
-    });
-  }
-  if (a.da != nullptr) {
-    std::vector<double> da;  // [H*F]
-    blocked_row_sums(
-        rows, cols, rows * cols,
-        [&](int64_t i, double* acc) {
-          const T* gs = a.gs.data + i * a.gs.ld;  // [H]
-          const T* z = a.z.data + i * a.z.ld;     // [H*F]
-          for (int64_t h = 0; h < a.heads; ++h) {
-            const T g = gs[h];
-            for (int64_t j = h * f; j < (h + 1) * f; ++j) acc[j] += static_cast<T>(g * z[j]);
+  const int64_t rows = a.z.rows, cols = a.z.cols, heads = a.heads;
+  // Locals and a static head width (GAT's 8): with a's fields in the loops and a run-time width,
+  // they stayed scalar.
+  const T* att = a.a;
+  const bool dz_accumulate = a.dz_accumulate;
+  with_static_width<8, 16>(cols / heads, [&](auto width) {
+    const int64_t f = static_or<decltype(width)::value>(cols / heads);
+    if (a.dz.data != nullptr) {
+      parallel_rows(rows, cols, [&](int64_t i) {
+        const T* gs = a.gs.data + i * a.gs.ld;  // [H]
+        T* dz = a.dz.data + i * a.dz.ld;        // [H*F]
+        for (int64_t h = 0; h < heads; ++h) {
+          const T g = gs[h];
+          T* d = dz + h * f;
+          const T* ah = att + h * f;
+          if (dz_accumulate) {
+            for (int64_t j = 0; j < f; ++j) d[j] = d[j] + g * ah[j];
+          } else {
+            for (int64_t j = 0; j < f; ++j) d[j] = g * ah[j];
           }
-        },
-        da);
-    for (int64_t j = 0; j < cols; ++j) store(a.da[j], da[j], a.da_accumulate);
-  }
+        }
+      });
+    }
+    if (a.da != nullptr) {
+      std::vector<double> da;  // [H*F]
+      blocked_row_sums(
+          rows, cols, rows * cols,
+          [&](int64_t i, double* acc) {
+            const T* gs = a.gs.data + i * a.gs.ld;  // [H]
+            const T* z = a.z.data + i * a.z.ld;     // [H*F]
+            for (int64_t h = 0; h < heads; ++h) {
+              const T g = gs[h];
+              for (int64_t j = 0; j < f; ++j) {
+                acc[h * f + j] += static_cast<T>(g * z[h * f + j]);
+              }
+            }
+          },
+          da);
+      for (int64_t j = 0; j < cols; ++j) store(a.da[j], da[j], a.da_accumulate);
+    }
+  });
 }
 
 template void head_dot<float>(const HeadDotArgs<float>&);
