@@ -215,7 +215,7 @@ void u_add_v(const UAddVArgs<T>& a) {
         T* out = &a.out(e, 0);
         for (int64_t h = 0; h < heads; ++h) {
           const double s = double(u[h]) + d[h];
-          write(out[h], s < 0 ? s * slope : s, a.accumulate);
+          write(out[h], branchless_select(s < 0, s * slope, s), a.accumulate);
         }
       }
     }
@@ -239,7 +239,9 @@ void edge_reduce(const EdgeReduceArgs<T>& a) {
           const T* w = &a.w(e, 0);
           if (a.gate.data) {
             const T* gate = &a.gate(e, 0);
-            for (int64_t h = 0; h < heads; ++h) acc[h] += (gate[h] > 0 ? 1.0 : slope) * w[h];
+            for (int64_t h = 0; h < heads; ++h) {
+              acc[h] += branchless_select(gate[h] > 0, 1.0, slope) * w[h];
+            }
           } else {
             for (int64_t h = 0; h < heads; ++h) acc[h] += 1.0 * w[h];
           }
