@@ -8,15 +8,15 @@
 
 namespace gkd::kernels {
 
-// Entry p of A (CSR position p) is kept iff philox_uniform(seed, stream, p) >= p_drop: the mask
+// Entry k of A (CSR position k) is kept iff philox_uniform(seed, stream, k) >= p: the mask
 // the dense dropout kernel (kernels/dense.h) draws for the [nnz, 1] column of A's values, so both
-// keep the same entries. Outputs: the kept entries in CSR order, valued values[p] * scale with
-// scale = T(1) / (T(1) - T(p_drop)), and their transpose in the order of at's rows; then
+// keep the same entries. Outputs: the kept entries in CSR order, valued values[k] * scale with
+// scale = T(1) / (T(1) - T(p)), and their transpose in the order of at's rows; then
 // indptr[a.rows] is the kept count. Dropped entries are gone, not zeros: an SpMM over the result
-// reads 1 - p_drop of A's entries (the sparse dropout of Kipf & Welling's GCN code).
+// reads 1 - p of A's entries (the sparse dropout of Kipf & Welling's GCN code).
 template <class T>
 struct SparseDropoutArgs {
-  CsrView a;        // A's rows; position p holds values[p]
+  CsrView a;        // A's rows; position k holds values[k]
   CsrView at;       // Aᵀ's rows; at.edge_ids = the A position of each (required)
   const T* values;  // [a.nnz]
   float p;          // drop probability in [0, 1)

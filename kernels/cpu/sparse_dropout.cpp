@@ -7,6 +7,7 @@
 // thread count; they cost far less than the SpMMs they shrink.
 #include <algorithm>
 #include <bit>
+#include <type_traits>
 #include <vector>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -40,8 +41,9 @@ struct ChunkMasks {
   }
 };
 
-// Compacts one chunk: entries [k0, k0 + n) of the source arrays, kept where keep(l) (l < n).
-// A's rows: indices, scaled values and each position's kept position (-1 when dropped).
+// A's entries [k0, k0 + n), n <= 16, kept where position[k] is 1: their columns and scaled values
+// stored from slot q on, each entry's kept position (-1 when dropped) into position[k], and the
+// chunk's mask into *mask_out. Returns the next free slot.
 template <class T>
 int32_t compact_rows_chunk(const CsrView& rows, const T* values, T scale, int32_t* position,
                            int64_t k0, int64_t n, int32_t q, int32_t* indices, T* kept_values,
@@ -85,7 +87,9 @@ int32_t compact_rows_chunk(const CsrView& rows, const T* values, T scale, int32_
   return q;
 }
 
-// Aᵀ's rows: each kept entry's row and its kept CSR position (position[] after the rows pass).
+// Aᵀ's entries [t0, t0 + n), n <= 16, kept where their A position was (position[] after A's
+// pass): their rows and kept CSR positions stored from slot q on, the chunk's mask into *mask_out.
+// Returns the next free slot.
 inline int32_t compact_cols_chunk(const CsrView& cols, const int32_t* position, int64_t t0,
                                   int64_t n, int32_t q, int32_t* t_indices, int32_t* t_positions,
                                   uint16_t* mask_out) {
