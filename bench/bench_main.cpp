@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,14 +13,15 @@
 #include "engine/context.h"
 #include "engine/error.h"
 #include "engine/ops_graph.h"
+#include "engine/sparse_matrix.h"
 #include "kernels/registry.h"
 #include "kernels/variants.h"
 
 namespace {
 
 constexpr const char* kUsage = R"(usage: gkd-bench list
-       gkd-bench cpu spmm|sddmm [--graph G] [--feat F] [--repeat R] [--weighted true]
-                 [--heads H] [graph options]
+       gkd-bench cpu spmm|sddmm|sparse_dropout [--graph G] [--feat F] [--repeat R]
+                 [--weighted true] [--heads H] [--p P] [graph options]
        gkd-bench gpu spmm|sddmm|edge_softmax [--graph G,...] [--feat F,...] [--heads H]
                  [--variants V,...] [--repeat R] [--check-rows S] [--format table|csv|jsonl]
                  [graph options]
@@ -29,7 +31,9 @@ list   every kernel of kernels/kernels.def, whether its CUDA twin exists, and th
        variants (SpMM, SDDMM, edge softmax) of this build
 cpu    median time of a CPU twin over R runs (default 10), with the bandwidth implied by the
        op's bytes (kernels/<op>.h); --weighted true gives SpMM a weight per edge; SDDMM
-       reduces F features as H heads of F / H (default 1)
+       reduces F features as H heads of F / H (default 1); sparse_dropout drops P (default
+       0.6) of the graph's adjacency as a sparse feature matrix, and also times X·W over F
+       columns with every entry and with the kept ones
 gpu    for every graph and width: each variant's output on S sampled rows (default 2048, the
        longest row included) against the CPU twin, then, for the correct ones only, the median
        of R runs (default 20, after 3 warm-ups) timed with CUDA events, cold (L2 flushed before
@@ -43,6 +47,19 @@ graphs (--graph): csbm (default; --nodes, --degree), rmat (power law; --scale, -
 R-MAT graphs at the scale of ogbn-arxiv (2^17 nodes, 8 draws per node), Reddit (2^18, 200)
 and ogbn-products (2^21, 16): arxiv | reddit | products, or a node-classification .npz path
 )";
+
+// The median of `repeat` timed runs of fn, after one warm-up run.
+double median_ms(const std::function<void()>& fn, int64_t repeat) {
+  fn();
+  std::vector<double> ms;
+  for (int64_t r = 0; r < repeat; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return gkd::bench::median(ms);
+}
 
 int run_cpu(const std::string& op, int argc, char** argv) {
   using gkd::bench::int_flag;
@@ -60,6 +77,10 @@ int run_cpu(const std::string& op, int argc, char** argv) {
   const bool weighted = gkd::bench::flag(argc, argv, "--weighted", "false") == "true";
   const gkd::Tensor w =
       weighted ? gkd::Tensor::full(e, 1, 0.25, gkd::DType::kF32) : gkd::Tensor();  // [E, 1]
+  // sparse_dropout: the graph's adjacency as a sparse feature matrix, and each run's stream
+  // (declared here: fn outlives the branch that sets it).
+  gkd::SparseMatrix a;
+  uint64_t stream = 0;
   if (op == "spmm") {
     out = gkd::Tensor::empty(n, f, gkd::DType::kF32);  // [N, F]
     fn = [&] { gkd::ops::spmm(ctx, g, x, w, out); };
@@ -69,19 +90,29 @@ int run_cpu(const std::string& op, int argc, char** argv) {
     out = gkd::Tensor::empty(e, heads, gkd::DType::kF32);  // [E, H]
     fn = [&] { gkd::ops::sddmm(ctx, g, gkd::kernels::SddmmOp::kDot, x, x, out); };
     bytes = 8.0 * (n + 1) + 4.0 * e + 4.0 * n * f + 4.0 * e * f + 4.0 * e * heads;
+  } else if (op == "sparse_dropout") {
+    const float p = std::stof(gkd::bench::flag(argc, argv, "--p", "0.6"));
+    const gkd::kernels::CsrView csr = g.in_csr();  // the benchmark graph is on the CPU
+    a = gkd::SparseMatrix::from_csr(n, n, std::vector<int64_t>(csr.indptr, csr.indptr + n + 1),
+                                    std::vector<int32_t>(csr.indices, csr.indices + e),
+                                    gkd::Tensor::full(e, 1, 0.25, gkd::DType::kF32));  // [N, N]
+    fn = [&, p] { a.dropout(ctx, p, 1, stream++); };
+    bytes = 48.0 * e + 16.0 * (n + 1);  // kernels/sparse.h
+    // What the dropout buys: X·W over every entry and over the kept ones (F columns).
+    const gkd::SparseMatrix kept = a.dropout(ctx, p, 1, 0);
+    out = gkd::Tensor::empty(n, f, gkd::DType::kF32);  // [N, F]
+    const double all_ms = median_ms([&] { gkd::ops::sparse_matmul(ctx, a, x, out); }, repeat);
+    const double kept_ms = median_ms([&] { gkd::ops::sparse_matmul(ctx, kept, x, out); }, repeat);
+    fmt::print(
+        "op=sparse_matmul device=cpu feat={} all_entries_ms={:.3f} kept_entries_ms={:.3f} "
+        "kept={}\n",
+        f, all_ms, kept_ms, kept.nnz());
   } else {
-    fmt::print(stderr, "gkd-bench: unknown op '{}' (expected spmm or sddmm)\n{}", op, kUsage);
+    fmt::print(stderr, "gkd-bench: unknown op '{}' (expected spmm, sddmm or sparse_dropout)\n{}",
+               op, kUsage);
     return 2;
   }
-  fn();  // warm-up
-  std::vector<double> ms;
-  for (int64_t r = 0; r < repeat; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  const double t = gkd::bench::median(ms);
+  const double t = median_ms(fn, repeat);
   fmt::print("op={} device=cpu nodes={} edges={} feat={} median_ms={:.3f} GB/s={:.2f}\n", op, n, e,
              f, t, bytes / t / 1e6);
   return 0;

@@ -98,8 +98,8 @@ int64_t estimate_node_training_bytes(const ModelConfig& c, const NodeDataShape& 
     // the kept entries and their transpose (value, column, transposed row and position, and a
     // scratch index per stored entry, at most all of them; both row pointers).
     const bool sparse_input = l == 0 && s.feature_nnz >= 0;
-    forward += sparse_input ? s.feature_nnz * 5 * 4 + (s.nodes + in + 2) * 8
-                            : s.nodes * in * (kF32 + 1);
+    forward +=
+        sparse_input ? s.feature_nnz * 5 * 4 + (s.nodes + in + 2) * 8 : s.nodes * in * (kF32 + 1);
     forward += s.nodes * out * node_columns_per_output(c.arch) * kF32;
     // GAT: per edge and head, the raw score, its LeakyReLU, the softmax and the dropped copy.
     if (c.arch == Arch::kGat) forward += edges * heads * (4 * kF32 + 1);

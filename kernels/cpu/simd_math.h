@@ -1,6 +1,6 @@
-// exp and expm1 in double as branch-free arithmetic, so that loops over them vectorise, and a
-// vectorisable fixed-order sum. glibc's
-// are scalar calls, and were a fifth of a GAT epoch on the CPU (edge softmax and ELU).
+// exp and expm1 in double as branch-free arithmetic, so that loops over them vectorise (glibc's
+// are scalar calls, and were a fifth of a GAT epoch on the CPU: edge softmax and ELU), a
+// branch-free select, and a vectorisable fixed-order sum.
 //
 // The template argument is the type the result is stored in: exp_vec<double> is within 2 ulp of
 // the correctly rounded double; exp_vec<float> stops the series early, at a relative error below
