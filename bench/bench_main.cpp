@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -72,15 +73,17 @@ int run_cpu(const std::string& op, int argc, char** argv) {
   gkd::Tensor x = gkd::Tensor::full(n, f, 0.5, gkd::DType::kF32);  // [N, F]
   std::function<void()> fn;
   double bytes = 0;
+  std::string width = fmt::format("feat={}", f);  // of the timed op's dense operand
   gkd::Tensor out;
   // --weighted: one weight per edge (a GCN's normalised adjacency, a sparse feature matrix).
   const bool weighted = gkd::bench::flag(argc, argv, "--weighted", "false") == "true";
   const gkd::Tensor w =
       weighted ? gkd::Tensor::full(e, 1, 0.25, gkd::DType::kF32) : gkd::Tensor();  // [E, 1]
-  // sparse_dropout: the graph's adjacency as a sparse feature matrix, and each run's stream
-  // (declared here: fn outlives the branch that sets it).
+  // sparse_dropout: the graph's adjacency as a sparse feature matrix, and each run's stream;
+  // edge_softmax: its logits (declared here: fn outlives the branch that sets them).
   gkd::SparseMatrix a;
   uint64_t stream = 0;
+  gkd::Tensor z;  // edge_softmax's logits
   if (op == "spmm") {
     out = gkd::Tensor::empty(n, f, gkd::DType::kF32);  // [N, F]
     fn = [&] { gkd::ops::spmm(ctx, g, x, w, out); };
@@ -107,14 +110,35 @@ int run_cpu(const std::string& op, int argc, char** argv) {
         "op=sparse_matmul device=cpu feat={} all_entries_ms={:.3f} kept_entries_ms={:.3f} "
         "kept={}\n",
         f, all_ms, kept_ms, kept.nnz());
+  } else if (op == "edge_softmax") {
+    // Logits uniform in [-4, 4) (GAT's LeakyReLU scores span a few units), H heads per edge; the
+    // forward pass is timed below, its backward here.
+    const int64_t heads = int_flag(argc, argv, "--heads", 8);
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> logit(-4, 4);
+    std::vector<float> values(static_cast<size_t>(e * heads));
+    for (float& v : values) v = logit(rng);
+    z = gkd::Tensor::from_vector(e, heads, values);        // [E, H]
+    out = gkd::Tensor::empty(e, heads, gkd::DType::kF32);  // [E, H]
+    fn = [&] { gkd::ops::edge_softmax(ctx, g, z, out); };
+    bytes = 8.0 * (n + 1) + 4.0 * e + 8.0 * e * heads;  // kernels/edge_softmax.h, plus the CSR
+    const gkd::Tensor p = gkd::ops::edge_softmax(ctx, g, z), dp = z;
+    gkd::Tensor dz = gkd::Tensor::empty(e, heads, gkd::DType::kF32);  // [E, H]
+    const double backward_ms =
+        median_ms([&] { gkd::ops::edge_softmax_backward(ctx, g, p, dp, dz); }, repeat);
+    fmt::print("op=edge_softmax_backward device=cpu heads={} median_ms={:.3f}\n", heads,
+               backward_ms);
+    width = fmt::format("heads={}", heads);
   } else {
-    fmt::print(stderr, "gkd-bench: unknown op '{}' (expected spmm, sddmm or sparse_dropout)\n{}",
+    fmt::print(stderr,
+               "gkd-bench: unknown op '{}' (expected spmm, sddmm, sparse_dropout or "
+               "edge_softmax)\n{}",
                op, kUsage);
     return 2;
   }
   const double t = median_ms(fn, repeat);
-  fmt::print("op={} device=cpu nodes={} edges={} feat={} median_ms={:.3f} GB/s={:.2f}\n", op, n, e,
-             f, t, bytes / t / 1e6);
+  fmt::print("op={} device=cpu nodes={} edges={} {} median_ms={:.3f} GB/s={:.2f}\n", op, n, e,
+             width, t, bytes / t / 1e6);
   return 0;
 }
 

@@ -19,8 +19,8 @@
 //   edge_kl_backward:      dlp[e, h] (+)= dkl[v, h] p (lp - lq + 1),  dlq[e, h] (+)= -dkl[v, h] p
 //                          (both 0 where p = 0). Bytes: 2*E*H*4 + N*H*4 read, up to 2*E*H*4
 //                          written; FLOPs: ~6*E*H.
-// Each row is one task (online max and exp-sum in double, then one write pass), so results are
-// deterministic.
+// Each row's max and exp-sum are in double, in CSR order, then one write pass, so results are
+// deterministic at any thread count.
 #pragma once
 
 #include "kernels/common.h"

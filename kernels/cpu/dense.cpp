@@ -100,7 +100,7 @@ T activate(T z, T slope) {
   if constexpr (A == Activation::kRelu) return relu(z);
   if constexpr (A == Activation::kElu) {
     // kernels/math.h's elu in a form that vectorises: both sides computed, then a select.
-    const T negative = static_cast<T>(expm1_vec<T>(z));
+    const T negative = expm1_vec(z);
     return z > T(0) ? z : negative;
   }
   if constexpr (A == Activation::kLeakyRelu) return leaky_relu(z, slope);
@@ -223,7 +223,7 @@ void unary(const UnaryArgs<T>& a) {
     case UnaryOp::kScale:
       return run([](T v) { return v; });
     case UnaryOp::kExp:
-      return run([](T v) { return static_cast<T>(exp_vec<T>(v)); });
+      return run([](T v) { return exp_vec(v); });
     case UnaryOp::kLog:
       return run([](T v) { return std::log(v); });
   }

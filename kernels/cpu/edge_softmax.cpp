@@ -1,5 +1,6 @@
-// CPU twins of edge softmax and edge KL: one destination row per task (row-parallel, no shared
+// CPU twins of edge softmax and edge KL: destination rows (or blocks of them) are tasks (no shared
 // writes), row sums in double in CSR order, so results are deterministic at any thread count.
+// exp is evaluated in the element type's arithmetic (kernels/cpu/simd_math.h).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -20,57 +21,75 @@ void write(T& out, double value, bool accumulate) {
 
 }  // namespace
 
-// Per row: the logits are gathered into contiguous [deg, H] buffers, so the max, exp and sum loops
-// vectorise (over heads, or over edges with one head); then p = e^(z - max) / sum.
+// Rows in blocks of kBlockRows: the block's logits minus their row's max are gathered into one
+// contiguous [edges, H] buffer, so the exp runs as one long loop in T's lanes (rows of a few edges,
+// exponentiated row by row, left most of the work to scalar remainders); then per row the sum in
+// double in CSR order, and p = e^(z - max) / sum (or log p = z - max - log sum).
 template <class T>
 void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
+  constexpr int64_t kBlockRows = 64;
+  const CsrView& csr = a.a;
+  const int64_t blocks = (csr.rows + kBlockRows - 1) / kBlockRows;
+  const bool log = a.log;
   with_static_width<1, 8>(a.z.cols, [&](auto width) {
     constexpr int64_t kHeads = decltype(width)::value;
     const int64_t heads = static_or<kHeads>(a.z.cols);
 #pragma omp parallel
     {
-      std::vector<double> z, ez;
-      // Per-head row statistics, in registers when the head count is static.
-      PerHead<kHeads> max(heads), sum(heads), log_sum(heads);
-#pragma omp for schedule(dynamic, 64)
-      for (int64_t v = 0; v < a.a.rows; ++v) {
-        const int64_t begin = a.a.indptr[v], deg = a.a.indptr[v + 1] - begin;
-        if (deg == 0) continue;
-        // Grow only: a resize up value-initialises, which row after row costs a fill.
-        if (z.size() < static_cast<size_t>(deg * heads)) {
-          z.resize(static_cast<size_t>(deg * heads));
-          ez.resize(z.size());
+      std::vector<T> shifted, ez;  // [block edges, H]
+      std::vector<double> scale;   // [block rows, H]: 1 / sum, or log sum with `log`
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t first = b * kBlockRows, last = std::min(csr.rows, first + kBlockRows);
+        const int64_t base = csr.indptr[first], n = (csr.indptr[last] - base) * heads;
+        // Grow only: a resize up value-initialises, which block after block costs a fill.
+        if (shifted.size() < static_cast<size_t>(n)) {
+          shifted.resize(static_cast<size_t>(n));
+          ez.resize(static_cast<size_t>(n));
         }
-        for (int64_t i = 0; i < deg; ++i) {
-          const T* zi = &a.z(edge_id(a.a, begin + i), 0);
-          for (int64_t h = 0; h < heads; ++h) z[i * heads + h] = zi[h];
+        scale.resize(static_cast<size_t>((last - first) * heads));
+        T* s = shifted.data();
+        T* e = ez.data();
+        for (int64_t v = first; v < last; ++v) {
+          const int64_t begin = csr.indptr[v], end = csr.indptr[v + 1];
+          PerHead<kHeads> max(heads);
+          std::fill(max.begin(), max.end(), -std::numeric_limits<double>::infinity());
+          T* row = s + (begin - base) * heads;
+          for (int64_t p = begin; p < end; ++p) {
+            const T* z = &a.z(edge_id(csr, p), 0);
+            T* sp = row + (p - begin) * heads;
+            for (int64_t h = 0; h < heads; ++h) {
+              sp[h] = z[h];
+              max[h] = std::max(max[h], double(z[h]));
+            }
+          }
+          for (int64_t i = 0; i < end - begin; ++i)
+            for (int64_t h = 0; h < heads; ++h) row[i * heads + h] = T(row[i * heads + h] - max[h]);
         }
-        std::fill(max.begin(), max.end(), -std::numeric_limits<double>::infinity());
-        for (int64_t i = 0; i < deg; ++i)
-          for (int64_t h = 0; h < heads; ++h) max[h] = std::max(max[h], z[i * heads + h]);
-        if (heads == 1) {
-          for (int64_t i = 0; i < deg; ++i) ez[i] = exp_vec<T>(z[i] - max[0]);
+        for (int64_t k = 0; k < n; ++k) e[k] = exp_vec(s[k]);
+        for (int64_t v = first; v < last; ++v) {
+          PerHead<kHeads> sum(heads);
+          for (int64_t p = csr.indptr[v]; p < csr.indptr[v + 1]; ++p)
+            for (int64_t h = 0; h < heads; ++h) sum[h] += e[(p - base) * heads + h];
+          std::copy(sum.begin(), sum.end(), scale.begin() + (v - first) * heads);
+        }
+        // Once per row and head: a double division per element cost more than the exp.
+        if (log) {
+          for (double& c : scale) c = std::log(c);
         } else {
-          for (int64_t i = 0; i < deg; ++i)
-            for (int64_t h = 0; h < heads; ++h)
-              ez[i * heads + h] = exp_vec<T>(z[i * heads + h] - max[h]);
-        }
-        // In CSR order, so the sum does not depend on how the loops above were vectorised.
-        std::fill(sum.begin(), sum.end(), 0.0);
-        for (int64_t i = 0; i < deg; ++i)
-          for (int64_t h = 0; h < heads; ++h) sum[h] += ez[i * heads + h];
-        if (a.log) {
-          for (int64_t h = 0; h < heads; ++h) log_sum[h] = std::log(sum[h]);
+          for (double& c : scale) c = 1.0 / c;
         }
         // Every read of z is done, so p may alias it.
-        for (int64_t i = 0; i < deg; ++i) {
-          T* p = &a.p(edge_id(a.a, begin + i), 0);
-          const double* zi = &z[i * heads];
-          const double* ei = &ez[i * heads];
-          if (a.log) {
-            for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(zi[h] - max[h] - log_sum[h]);
-          } else {
-            for (int64_t h = 0; h < heads; ++h) p[h] = static_cast<T>(ei[h] / sum[h]);
+        for (int64_t v = first; v < last; ++v) {
+          const double* c = &scale[(v - first) * heads];
+          for (int64_t p = csr.indptr[v]; p < csr.indptr[v + 1]; ++p) {
+            T* out = &a.p(edge_id(csr, p), 0);
+            const int64_t k = (p - base) * heads;
+            if (log) {
+              for (int64_t h = 0; h < heads; ++h) out[h] = T(double(s[k + h]) - c[h]);
+            } else {
+              for (int64_t h = 0; h < heads; ++h) out[h] = T(double(e[k + h]) * c[h]);
+            }
           }
         }
       }
@@ -78,8 +97,12 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
   });
 }
 
+// Per row: the dot in double over the row's edges, then dz from it. The flags and the row's
+// pointers are locals (through a's fields, the stores to dz kept the loops from vectorising).
 template <class T>
 void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
+  const CsrView& csr = a.a;
+  const bool log = a.log, accumulate = a.accumulate;
   with_static_width<1, 8>(a.y.cols, [&](auto width) {
     constexpr int64_t kHeads = decltype(width)::value;
     const int64_t heads = static_or<kHeads>(a.y.cols);
@@ -87,26 +110,33 @@ void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
     {
       PerHead<kHeads> dot(heads);
 #pragma omp for schedule(dynamic, 64)
-      for (int64_t v = 0; v < a.a.rows; ++v) {
-        const int64_t begin = a.a.indptr[v], end = a.a.indptr[v + 1];
+      for (int64_t v = 0; v < csr.rows; ++v) {
+        const int64_t begin = csr.indptr[v], end = csr.indptr[v + 1];
         // softmax: Σ p dp; log-softmax: Σ dlp.
         std::fill(dot.begin(), dot.end(), 0.0);
         for (int64_t p = begin; p < end; ++p) {
-          const int64_t e = edge_id(a.a, p);
+          const int64_t e = edge_id(csr, p);
           const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
-          if (a.log) {
+          if (log) {
             for (int64_t h = 0; h < heads; ++h) dot[h] += dy[h];
           } else {
             for (int64_t h = 0; h < heads; ++h) dot[h] += double(y[h]) * dy[h];
           }
         }
         for (int64_t p = begin; p < end; ++p) {
-          const int64_t e = edge_id(a.a, p);
+          const int64_t e = edge_id(csr, p);
           const T *y = &a.y(e, 0), *dy = &a.dy(e, 0);
           T* dz = &a.dz(e, 0);
-          for (int64_t h = 0; h < heads; ++h) {
-            const double g = a.log ? dy[h] - exp_vec<T>(y[h]) * dot[h] : y[h] * (dy[h] - dot[h]);
-            write(dz[h], g, a.accumulate);
+          if (log) {
+            for (int64_t h = 0; h < heads; ++h) {
+              const double g = dy[h] - double(exp_vec(y[h])) * dot[h];
+              dz[h] = T(accumulate ? dz[h] + g : g);
+            }
+          } else {
+            for (int64_t h = 0; h < heads; ++h) {
+              const double g = y[h] * (dy[h] - dot[h]);
+              dz[h] = T(accumulate ? dz[h] + g : g);
+            }
           }
         }
       }
@@ -126,7 +156,7 @@ void edge_kl(const EdgeKlArgs<T>& a) {
       for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
         const int64_t e = edge_id(a.a, p);
         for (int64_t h = 0; h < heads; ++h) {
-          const double lp = a.lp(e, h), pe = exp_vec<T>(lp);
+          const double lp = a.lp(e, h), pe = exp_vec(a.lp(e, h));
           acc[h] += pe != 0 ? pe * (lp - a.lq(e, h)) : 0.0;  // 0 log 0 = 0
         }
       }
@@ -143,7 +173,7 @@ void edge_kl_backward(const EdgeKlBackwardArgs<T>& a) {
     for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
       const int64_t e = edge_id(a.a, p);
       for (int64_t h = 0; h < heads; ++h) {
-        const double lp = a.lp(e, h), pe = exp_vec<T>(lp), g = a.dkl(v, h);
+        const double lp = a.lp(e, h), pe = exp_vec(a.lp(e, h)), g = a.dkl(v, h);
         if (a.dlp.data) {
           write(a.dlp(e, h), pe != 0 ? g * pe * (lp - a.lq(e, h) + 1.0) : 0.0, a.accumulate);
         }

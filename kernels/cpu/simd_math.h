@@ -1,14 +1,17 @@
-// exp and expm1 in double as branch-free arithmetic, so that loops over them vectorise (glibc's
-// are scalar calls, and were a fifth of a GAT epoch on the CPU: edge softmax and ELU), a
-// branch-free select, and a vectorisable fixed-order sum.
+// exp and expm1 as branch-free arithmetic, so that loops over them vectorise (glibc's are scalar
+// calls, and were a fifth of a GAT epoch on the CPU: edge softmax and ELU), a branch-free select,
+// and a vectorisable fixed-order sum.
 //
-// The template argument is the type the result is stored in: exp_vec<double> is within 2 ulp of
-// the correctly rounded double; exp_vec<float> stops the series early, at a relative error below
-// 3e-10, far under float's rounding (tests/unit/test_simd_math.cpp measures both).
+// exp_vec and expm1_vec compute in the type of their argument: the float overloads in float
+// arithmetic (sixteen lanes per AVX-512 register, and shorter series), within 1 ulp (exp) and
+// 2 ulp (expm1) of the correctly rounded float; the double ones within 2 and 4 ulp of the double
+// (tests/unit/test_simd_math.cpp measures all four). They evaluate a function; sums of their
+// results are still the caller's, in double.
 //
 // exp: x = n ln2 + r with |r| <= ln2/2 (Cody-Waite: ln2 in two parts, n ln2_hi exact), e^r by a
-// Taylor polynomial, and 2^n assembled in the exponent bits. Below e^-707.7 (about 1e-307) it
-// flushes to 0; overflow gives inf and NaN stays NaN.
+// Taylor polynomial, and 2^n assembled in the exponent bits. Results below about 1e-307 (double)
+// or 1.7e-38 (float, e^-86.9), near the smallest normal number, flush to 0; overflow gives inf
+// and NaN stays NaN.
 #pragma once
 
 #include <bit>
@@ -21,41 +24,40 @@ namespace gkd::kernels::cpu {
 
 namespace simd_detail {
 
-// 1/k! for k = 0..16, each correctly rounded: k! is exact in a double up to 22!.
-inline constexpr double kInvFactorial[] = {1.0,
-                                           1.0,
-                                           1.0 / 2.0,
-                                           1.0 / 6.0,
-                                           1.0 / 24.0,
-                                           1.0 / 120.0,
-                                           1.0 / 720.0,
-                                           1.0 / 5040.0,
-                                           1.0 / 40320.0,
-                                           1.0 / 362880.0,
-                                           1.0 / 3628800.0,
-                                           1.0 / 39916800.0,
-                                           1.0 / 479001600.0,
-                                           1.0 / 6227020800.0,
-                                           1.0 / 87178291200.0,
-                                           1.0 / 1307674368000.0,
-                                           1.0 / 20922789888000.0};
+// 1/k! for k = 0..16 in T (k! is exact in a double up to 22!).
+template <class T>
+inline constexpr T kInvFactorial[] = {T(1.0),
+                                      T(1.0),
+                                      T(1.0 / 2.0),
+                                      T(1.0 / 6.0),
+                                      T(1.0 / 24.0),
+                                      T(1.0 / 120.0),
+                                      T(1.0 / 720.0),
+                                      T(1.0 / 5040.0),
+                                      T(1.0 / 40320.0),
+                                      T(1.0 / 362880.0),
+                                      T(1.0 / 3628800.0),
+                                      T(1.0 / 39916800.0),
+                                      T(1.0 / 479001600.0),
+                                      T(1.0 / 6227020800.0),
+                                      T(1.0 / 87178291200.0),
+                                      T(1.0 / 1307674368000.0),
+                                      T(1.0 / 20922789888000.0)};
 
 // Σ_{k=First}^{Last} x^(k-First) / k! by Horner, unrolled at compile time (a loop left in the
 // body of an element loop would keep that loop from vectorising).
-template <int First, int Last>
-inline double taylor(double x) {
+template <int First, int Last, class T>
+inline T taylor(T x) {
   if constexpr (First == Last) {
-    return kInvFactorial[Last];
+    return kInvFactorial<T>[Last];
   } else {
-    return taylor<First + 1, Last>(x) * x + kInvFactorial[First];
+    return taylor<First + 1, Last>(x) * x + kInvFactorial<T>[First];
   }
 }
 
 }  // namespace simd_detail
 
-template <class T>
 inline double exp_vec(double x) {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
   constexpr double kLog2e = 1.4426950408889634;
   constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits (fdlibm)
   constexpr double kLn2Lo = 1.90821492927058770002e-10;
@@ -64,9 +66,8 @@ inline double exp_vec(double x) {
   const double t = x * kLog2e + kShift;
   const double n = t - kShift;
   const double r = (x - n * kLn2Hi) - n * kLn2Lo;
-  // Truncation for |r| <= ln2/2: degree 13, below 5e-18; degree 8, below 2e-10.
-  constexpr int kDegree = std::is_same_v<T, double> ? 13 : 8;
-  const double p = simd_detail::taylor<0, kDegree>(r);
+  // Truncation for |r| <= ln2/2 at degree 13: below 5e-18.
+  const double p = simd_detail::taylor<0, 13>(r);
   // 2^(n-1) times 2: n reaches 1024 just below the overflow threshold, where 2^n is not a double.
   // Unsigned, so out-of-range garbage wraps instead of overflowing.
   const uint64_t n_bits = std::bit_cast<uint64_t>(t) - std::bit_cast<uint64_t>(kShift);
@@ -76,16 +77,35 @@ inline double exp_vec(double x) {
   return x < -707.7 ? 0.0 : x > 709.782712893384 ? std::numeric_limits<double>::infinity() : y;
 }
 
+inline float exp_vec(float x) {
+  constexpr float kLog2e = 1.44269504f;
+  constexpr float kLn2Hi = 0.693359375f;  // 9 significant bits (Cephes): n ln2_hi exact
+  constexpr float kLn2Lo = -2.12194440e-4f;
+  constexpr float kShift = 0x1.8p23f;  // rounds to an integer, as in the double version
+  const float t = x * kLog2e + kShift;
+  const float n = t - kShift;
+  const float r = (x - n * kLn2Hi) - n * kLn2Lo;
+  // Truncation for |r| <= ln2/2 at degree 7: below 6e-9, a tenth of float's rounding.
+  const float p = simd_detail::taylor<0, 7>(r);
+  // 2^(n-1) as bits, for n in [-125, 128] (the flush below keeps n >= -125, so 2^(n-1) is
+  // normal); p * 2 >= 1.4 first, so that the product stays normal too.
+  const uint32_t n_bits = std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kShift);
+  const float half_scale = std::bit_cast<float>((n_bits + 126) << 23);
+  const float y = (p * 2.0f) * half_scale;
+  return x < -86.9f ? 0.0f : x > 88.7228391f ? std::numeric_limits<float>::infinity() : y;
+}
+
 // e^x - 1 with relative precision near 0: for |x| < 1/2 the Taylor series x (1 + x/2! + ...),
-// elsewhere exp_vec(x) - 1, where |e^x - 1| > 0.39 keeps the cancellation under 2 bits. Within
-// 4 ulp for double, 3e-10 relative for float; both sides are computed, so a loop vectorises.
+// elsewhere exp_vec(x) - 1, where |e^x - 1| > 0.39 keeps the cancellation under 2 bits. Both
+// sides are computed, so a loop vectorises. Truncation for |x| < 1/2, relative: double to
+// x^16/16!, below 5e-20; float to x^8/8!, below 2e-8.
 template <class T>
-inline double expm1_vec(double x) {
-  // Truncation for |x| < 1/2, relative: to x^16/16!, below 5e-20; to x^9/9!, below 6e-10.
-  constexpr int kDegree = std::is_same_v<T, double> ? 16 : 9;
-  const double small = simd_detail::taylor<1, kDegree>(x) * x;
-  const double large = exp_vec<T>(x) - 1.0;
-  return std::abs(x) < 0.5 ? small : large;
+inline T expm1_vec(T x) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  constexpr int kDegree = std::is_same_v<T, double> ? 16 : 8;
+  const T small = simd_detail::taylor<1, kDegree>(x) * x;
+  const T large = exp_vec(x) - T(1);
+  return std::abs(x) < T(0.5) ? small : large;
 }
 
 // c ? a : b without a branch: the bits of a or b through an all-ones or all-zero mask. Over a

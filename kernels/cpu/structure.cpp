@@ -36,7 +36,7 @@ KernelValue kernel(const StructureKernelParams& k, const T* x, const T* y, int64
   switch (Op) {
     case StructureKernelOp::kL1Exp: {
       const double l1 = lane_sum(d, [&](int64_t j) { return std::abs(double(x[j]) - y[j]); });
-      r.value = exp_vec<T>(-l1 / k.tau);
+      r.value = exp_vec(-l1 / k.tau);
       r.gamma = -r.value / k.tau;
       break;
     }
@@ -58,7 +58,7 @@ KernelValue kernel(const StructureKernelParams& k, const T* x, const T* y, int64
         return diff * diff;
       });
       const double s2 = k.sigma * k.sigma;
-      r.value = exp_vec<T>(-sq / (2 * s2));
+      r.value = exp_vec(-sq / (2 * s2));
       r.alpha = -r.value / s2;  // −a (x − y) / σ²
       r.beta = r.value / s2;
       break;
@@ -139,13 +139,12 @@ Sides<T> distinct_sides(const StructurePair<T>* pairs, int64_t count) {
   return s;
 }
 
-// log-softmax of a[0..n) in place (double), exp to the precision of T.
-template <class T>
+// log-softmax of a[0..n) in place, in double.
 void log_softmax(double* a, int64_t n) {
   double max = a[0];
   for (int64_t i = 1; i < n; ++i) max = std::max(max, a[i]);
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += exp_vec<T>(a[i] - max);
+  for (int64_t i = 0; i < n; ++i) sum += exp_vec(a[i] - max);
   const double log_sum = max + std::log(sum);
   for (int64_t i = 0; i < n; ++i) a[i] -= log_sum;
 }
@@ -176,17 +175,17 @@ void structure_kl_op(const StructureKlArgs<T>& a) {
         for (int64_t i = 0; i < n; ++i) {
           l[i] = kernel<Op>(a.kernel, &h(g.indices[begin + i], 0), &h(v, 0), h.cols).value;
         }
-        log_softmax<T>(l, n);
+        log_softmax(l, n);
       }
       for (int64_t q = 0; q < a.num_pairs; ++q) {
         const double* ls = logp.data() + sides.side_of[q][0] * n;
         const double* lt = logp.data() + sides.side_of[q][1] * n;
         double kl = 0;
-        for (int64_t i = 0; i < n; ++i) kl += exp_vec<T>(lt[i]) * (lt[i] - ls[i]);
+        for (int64_t i = 0; i < n; ++i) kl += exp_vec(lt[i]) * (lt[i] - ls[i]);
         a.kl(q, v) = T(kl);
         for (int64_t i = 0; i < n; ++i) {
-          const double pt = exp_vec<T>(lt[i]);
-          a.coef_s(q, begin + i) = T(exp_vec<T>(ls[i]) - pt);
+          const double pt = exp_vec(lt[i]);
+          a.coef_s(q, begin + i) = T(exp_vec(ls[i]) - pt);
           a.coef_t(q, begin + i) = T(pt * (lt[i] - ls[i] - kl));
         }
       }

@@ -1,4 +1,4 @@
-// exp_vec and expm1_vec against long-double references: the error in ulps of the double result.
+// exp_vec and expm1_vec against long-double references: errors in ulps of the result type.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -41,10 +41,10 @@ double max_ulps(double lo, double hi, Fn fn, Ref ref) {
   return worst;
 }
 
-const auto exp_vec = [](double x) { return cpu::exp_vec<double>(x); };
-const auto expm1_vec = [](double x) { return cpu::expm1_vec<double>(x); };
-const auto exp_vec_f = [](double x) { return cpu::exp_vec<float>(x); };
-const auto expm1_vec_f = [](double x) { return cpu::expm1_vec<float>(x); };
+const auto exp_vec = [](double x) { return cpu::exp_vec(x); };
+const auto expm1_vec = [](double x) { return cpu::expm1_vec(x); };
+const auto exp_vec_f = [](float x) { return cpu::exp_vec(x); };
+const auto expm1_vec_f = [](float x) { return cpu::expm1_vec(x); };
 
 }  // namespace
 
@@ -72,10 +72,23 @@ TEST_CASE("simd math: expm1_vec is within 4 ulp, with relative precision near 0"
   CHECK(std::isnan(expm1_vec(std::numeric_limits<double>::quiet_NaN())));
 }
 
-TEST_CASE("simd math: the float variants round to the nearest float or its neighbour") {
+TEST_CASE(
+    "simd math: the float overloads, in float arithmetic, are within 1 ulp (exp), 2 (expm1)") {
   const auto exp_ref = [](long double x) { return std::exp(x); };
   const auto expm1_ref = [](long double x) { return std::expm1(x); };
-  CHECK(max_ulps<float>(-80, 80, exp_vec_f, exp_ref) <= 1);
+  CHECK(max_ulps<float>(-86.8, 88.7, exp_vec_f, exp_ref) <= 1);
+  CHECK(max_ulps<float>(-1e-6, 1e-6, exp_vec_f, exp_ref) <= 1);
+  CHECK(exp_vec_f(0) == 1.0f);
+  CHECK(exp_vec_f(-86.8f) > 0.0f);  // still normal, not flushed
+  CHECK(exp_vec_f(-87.0f) == 0.0f);
+  CHECK(std::isinf(exp_vec_f(88.8f)));
+  CHECK(exp_vec_f(-INFINITY) == 0.0f);
+  CHECK(std::isnan(exp_vec_f(NAN)));
   CHECK(max_ulps<float>(-1e-6, 1e-6, expm1_vec_f, expm1_ref) <= 1);
-  CHECK(max_ulps<float>(-20, 20, expm1_vec_f, expm1_ref) <= 1);
+  CHECK(max_ulps<float>(-0.6, 0.6, expm1_vec_f, expm1_ref) <= 2);
+  CHECK(max_ulps<float>(-20, 20, expm1_vec_f, expm1_ref) <= 2);
+  CHECK(expm1_vec_f(0) == 0.0f);
+  CHECK(expm1_vec_f(-1e-30f) == -1e-30f);
+  CHECK(expm1_vec_f(-100) == -1.0f);
+  CHECK(std::isnan(expm1_vec_f(NAN)));
 }
