@@ -21,7 +21,7 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: gkd-bench list
-       gkd-bench cpu spmm|sddmm|sparse_dropout [--graph G] [--feat F] [--repeat R]
+       gkd-bench cpu spmm|sddmm|sparse_dropout|edge_softmax [--graph G] [--feat F] [--repeat R]
                  [--weighted true] [--heads H] [--p P] [graph options]
        gkd-bench gpu spmm|sddmm|edge_softmax [--graph G,...] [--feat F,...] [--heads H]
                  [--variants V,...] [--repeat R] [--check-rows S] [--format table|csv|jsonl]
@@ -34,7 +34,8 @@ cpu    median time of a CPU twin over R runs (default 10), with the bandwidth im
        op's bytes (kernels/<op>.h); --weighted true gives SpMM a weight per edge; SDDMM
        reduces F features as H heads of F / H (default 1); sparse_dropout drops P (default
        0.6) of the graph's adjacency as a sparse feature matrix, and also times X·W over F
-       columns with every entry and with the kept ones
+       columns with every entry and with the kept ones; edge_softmax normalises H (default 8)
+       random logits per edge over each node's in-edges, and also times its backward
 gpu    for every graph and width: each variant's output on S sampled rows (default 2048, the
        longest row included) against the CPU twin, then, for the correct ones only, the median
        of R runs (default 20, after 3 warm-ups) timed with CUDA events, cold (L2 flushed before
