@@ -10,17 +10,33 @@ namespace gkd {
 
 namespace {
 
-// Every host block starts with a header holding its size, so that host_free can account for it;
-// the header is one alignment unit, which keeps the caller's pointer 64-byte aligned.
+// Every host block starts with a header holding its size, so that host_free can account for it
+// and knows where the block came from; the header is one alignment unit, which keeps the caller's
+// pointer 64-byte aligned.
 constexpr size_t kHostAlign = 64;
 std::atomic<size_t> host_in_use{0}, host_peak{0};
+
+// Size classes are multiples of 512 B, so every request is a multiple of the alignment, as
+// aligned_alloc requires.
+void* system_allocate(size_t bytes) {
+  return std::aligned_alloc(kHostAlign, bytes);
+}
+void system_free(void* ptr) noexcept {
+  std::free(ptr);
+}
 
 }  // namespace
 
 void* host_allocate(size_t bytes) {
   const size_t rounded = (bytes + kHostAlign - 1) / kHostAlign * kHostAlign;
-  void* base = std::aligned_alloc(kHostAlign, rounded + kHostAlign);
-  GKD_CHECK(base != nullptr, "[host_allocate] cannot allocate ", bytes, " bytes of host memory");
+  const size_t block = rounded + kHostAlign;
+  void* base = nullptr;
+  if (block <= kHostCachedBlock) {
+    base = host_allocator().allocate(block);
+  } else {
+    base = system_allocate(block);
+    GKD_CHECK(base != nullptr, "[host_allocate] cannot allocate ", bytes, " bytes of host memory");
+  }
   *static_cast<size_t*>(base) = rounded;
   const size_t now = host_in_use.fetch_add(rounded) + rounded;
   size_t peak = host_peak.load();
@@ -32,8 +48,13 @@ void* host_allocate(size_t bytes) {
 void host_free(void* ptr) noexcept {
   if (ptr == nullptr) return;
   void* base = static_cast<char*>(ptr) - kHostAlign;
-  host_in_use.fetch_sub(*static_cast<size_t*>(base));
-  std::free(base);
+  const size_t rounded = *static_cast<size_t*>(base);
+  host_in_use.fetch_sub(rounded);
+  if (rounded + kHostAlign <= kHostCachedBlock) {
+    host_allocator().deallocate(base);
+  } else {
+    system_free(base);
+  }
 }
 
 HostMemoryStats host_memory_stats() {
@@ -44,8 +65,8 @@ void reset_host_peak() {
   host_peak.store(host_in_use.load());
 }
 
-CachingAllocator::CachingAllocator(RawAllocate raw_allocate, RawFree raw_free)
-    : raw_allocate_(raw_allocate), raw_free_(raw_free) {}
+CachingAllocator::CachingAllocator(RawAllocate raw_allocate, RawFree raw_free, const char* name)
+    : raw_allocate_(raw_allocate), raw_free_(raw_free), name_(name) {}
 
 CachingAllocator::~CachingAllocator() {
   release_cached();
@@ -77,7 +98,7 @@ void* CachingAllocator::allocate(size_t bytes) {
       cached_.clear();
       stats_.bytes_cached = 0;
       ptr = raw_allocate_(rounded);
-      GKD_CHECK(ptr != nullptr, "[allocate] cannot allocate ", bytes, " bytes");
+      GKD_CHECK(ptr != nullptr, "[", name_, "] cannot allocate ", bytes, " bytes");
     }
     stats_.raw_allocations++;
   }
@@ -113,6 +134,14 @@ CachingAllocator::Stats CachingAllocator::stats() const {
   return stats_;
 }
 
+CachingAllocator& host_allocator() {
+  // Deliberately leaked, like the device's: a tensor held in a static may be freed after any
+  // static allocator would have been destroyed.
+  static CachingAllocator* allocator =
+      new CachingAllocator(system_allocate, system_free, "host_allocate");
+  return *allocator;
+}
+
 CachingAllocator& cuda_allocator() {
   // Deliberately leaked: freeing device memory during static destruction races the CUDA
   // runtime's own teardown.
@@ -124,7 +153,7 @@ CachingAllocator& cuda_allocator() {
           return nullptr;  // allocate() frees the cache and retries, then reports the failure
         }
       },
-      [](void* ptr) noexcept { device::cuda_free(ptr); });
+      [](void* ptr) noexcept { device::cuda_free(ptr); }, "cuda_allocate");
   return *allocator;
 }
 

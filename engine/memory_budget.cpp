@@ -62,7 +62,9 @@ int64_t host_available() {
 int64_t available_memory(Device device) {
   int64_t available = 0;
   if (device == Device::kCPU) {
+    // Blocks the tensor cache holds are free to gkd, though not to the system (0: unknown).
     available = host_available();
+    if (available > 0) available += static_cast<int64_t>(host_allocator().stats().bytes_cached);
   } else if (device::cuda_compiled() && device::cuda_device_count() > 0) {
     available =
         static_cast<int64_t>(device::cuda_free_bytes() + cuda_allocator().stats().bytes_cached);

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstdlib>
 
 #include "engine/allocator.h"
@@ -85,6 +86,25 @@ TEST_CASE("allocator: host memory in use and its peak follow tensor lifetimes") 
   CHECK(host_memory_stats().bytes_in_use == base);
   reset_host_peak();
   CHECK(host_memory_stats().peak_bytes == base);
+}
+
+TEST_CASE("allocator: host tensors reuse cached blocks; blocks above the limit bypass the cache") {
+  CachingAllocator& cache = host_allocator();
+  { const Tensor warm = Tensor::zeros(300, 300, DType::kF32); }  // 360,000 B, then cached
+  const auto before = cache.stats();
+  for (int step = 0; step < 5; ++step) {
+    const Tensor t = Tensor::zeros(300, 300, DType::kF32);
+    CHECK(reinterpret_cast<uintptr_t>(t.data<float>()) % 64 == 0);
+  }
+  CHECK(cache.stats().cache_hits == before.cache_hits + 5);
+  CHECK(cache.stats().raw_allocations == before.raw_allocations);
+  const int64_t rows = static_cast<int64_t>(kHostCachedBlock / sizeof(float) / 16);
+  {
+    const Tensor big = Tensor::zeros(rows, 16, DType::kF32);  // the limit plus the header
+    CHECK(host_memory_stats().bytes_in_use >= kHostCachedBlock);
+  }
+  CHECK(cache.stats().raw_allocations == before.raw_allocations);
+  CHECK(cache.stats().bytes_cached == before.bytes_cached);
 }
 
 TEST_CASE("memory budget: GKD_MEMORY_LIMIT caps the available memory and check_fits names it") {
