@@ -2,7 +2,7 @@
 // calls, and were a fifth of a GAT epoch on the CPU: edge softmax and ELU), a branch-free select,
 // and a vectorisable fixed-order sum.
 //
-// exp_vec and expm1_vec compute in the type of their argument: the float overloads in float
+// exp_vec and expm1_vec compute in the type of their argument: for float in float
 // arithmetic (sixteen lanes per AVX-512 register, and shorter series), within 1 ulp (exp) and
 // 2 ulp (expm1) of the correctly rounded float; the double ones within 2 and 4 ulp of the double
 // (tests/unit/test_simd_math.cpp measures all four). They evaluate a function; sums of their
@@ -55,44 +55,55 @@ inline T taylor(T x) {
   }
 }
 
+// The constants of exp_vec for each type. ln2 is split so that n ln2_hi is exact for every n in
+// range; the series degree puts the truncation for |r| <= ln2/2 far below the type's rounding;
+// results below kFlush (near the smallest normal number) flush to 0.
+template <class T>
+struct ExpConstants;
+template <>
+struct ExpConstants<double> {
+  using Bits = uint64_t;
+  static constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits (fdlibm)
+  static constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  static constexpr int kMantissaBits = 52;
+  static constexpr int kDegree = 13;                     // truncation below 5e-18
+  static constexpr double kFlush = -707.7;               // e^x about 1e-307
+  static constexpr double kOverflow = 709.782712893384;  // ln of the largest double
+};
+template <>
+struct ExpConstants<float> {
+  using Bits = uint32_t;
+  static constexpr float kLn2Hi = 0.693359375f;  // 9 significant bits (Cephes)
+  static constexpr float kLn2Lo = -2.12194440e-4f;
+  static constexpr int kMantissaBits = 23;
+  static constexpr int kDegree = 7;                // truncation below 6e-9
+  static constexpr float kFlush = -86.9f;          // e^x about 1.7e-38
+  static constexpr float kOverflow = 88.7228391f;  // ln of the largest float
+};
+
 }  // namespace simd_detail
 
-inline double exp_vec(double x) {
-  constexpr double kLog2e = 1.4426950408889634;
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits (fdlibm)
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  // Adding 1.5 * 2^52 rounds to an integer and leaves it in the low bits of the mantissa.
-  constexpr double kShift = 0x1.8p52;
-  const double t = x * kLog2e + kShift;
-  const double n = t - kShift;
-  const double r = (x - n * kLn2Hi) - n * kLn2Lo;
-  // Truncation for |r| <= ln2/2 at degree 13: below 5e-18.
-  const double p = simd_detail::taylor<0, 13>(r);
-  // 2^(n-1) times 2: n reaches 1024 just below the overflow threshold, where 2^n is not a double.
-  // Unsigned, so out-of-range garbage wraps instead of overflowing.
-  const uint64_t n_bits = std::bit_cast<uint64_t>(t) - std::bit_cast<uint64_t>(kShift);
-  const double half_scale = std::bit_cast<double>((n_bits + 1022) << 52);
-  const double y = p * half_scale * 2.0;
+template <class T>
+inline T exp_vec(T x) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  using C = simd_detail::ExpConstants<T>;
+  using Bits = typename C::Bits;
+  constexpr T kLog2e = T(1.4426950408889634);
+  // Adding 1.5 * 2^mantissa rounds to an integer and leaves it in the low bits of the mantissa.
+  constexpr T kShift = T(1.5) * T(Bits{1} << C::kMantissaBits);
+  const T t = x * kLog2e + kShift;
+  const T n = t - kShift;
+  const T r = (x - n * C::kLn2Hi) - n * C::kLn2Lo;
+  const T p = simd_detail::taylor<0, C::kDegree>(r);
+  // 2^(n-1) times 2: n reaches the exponent bias just below the overflow threshold, where 2^n is
+  // not representable; the flush keeps 2^(n-1) normal, and p * 2 >= 1.4 keeps the product
+  // normal. Unsigned, so out-of-range garbage wraps instead of overflowing.
+  constexpr Bits kHalfBias = (Bits{1} << (sizeof(T) * 8 - C::kMantissaBits - 2)) - 2;
+  const Bits n_bits = std::bit_cast<Bits>(t) - std::bit_cast<Bits>(kShift);
+  const T half_scale = std::bit_cast<T>(Bits((n_bits + kHalfBias) << C::kMantissaBits));
+  const T y = (p * T(2)) * half_scale;
   // Out of range, n_bits is garbage: the selects below replace it (NaN falls through as NaN).
-  return x < -707.7 ? 0.0 : x > 709.782712893384 ? std::numeric_limits<double>::infinity() : y;
-}
-
-inline float exp_vec(float x) {
-  constexpr float kLog2e = 1.44269504f;
-  constexpr float kLn2Hi = 0.693359375f;  // 9 significant bits (Cephes): n ln2_hi exact
-  constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kShift = 0x1.8p23f;  // rounds to an integer, as in the double version
-  const float t = x * kLog2e + kShift;
-  const float n = t - kShift;
-  const float r = (x - n * kLn2Hi) - n * kLn2Lo;
-  // Truncation for |r| <= ln2/2 at degree 7: below 6e-9, a tenth of float's rounding.
-  const float p = simd_detail::taylor<0, 7>(r);
-  // 2^(n-1) as bits, for n in [-125, 128] (the flush below keeps n >= -125, so 2^(n-1) is
-  // normal); p * 2 >= 1.4 first, so that the product stays normal too.
-  const uint32_t n_bits = std::bit_cast<uint32_t>(t) - std::bit_cast<uint32_t>(kShift);
-  const float half_scale = std::bit_cast<float>((n_bits + 126) << 23);
-  const float y = (p * 2.0f) * half_scale;
-  return x < -86.9f ? 0.0f : x > 88.7228391f ? std::numeric_limits<float>::infinity() : y;
+  return x < C::kFlush ? T(0) : x > C::kOverflow ? std::numeric_limits<T>::infinity() : y;
 }
 
 // e^x - 1 with relative precision near 0: for |x| < 1/2 the Taylor series x (1 + x/2! + ...),
