@@ -33,11 +33,12 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
   const bool log = a.log;
   with_static_width<1, 8>(a.z.cols, [&](auto width) {
     constexpr int64_t kHeads = decltype(width)::value;
-    const int64_t heads = static_or<kHeads>(a.z.cols);
 #pragma omp parallel
     {
-      std::vector<T> shifted, ez;  // [block edges, H]
-      std::vector<double> scale;   // [block rows, H]: 1 / sum, or log sum with `log`
+      const int64_t heads =
+          static_or<kHeads>(a.z.cols);  // in the region: kernels/cpu/static_width.h
+      std::vector<T> shifted, ez;       // [block edges, H]
+      std::vector<double> scale;        // [block rows, H]: 1 / sum, or log sum with `log`
 #pragma omp for schedule(dynamic, 1)
       for (int64_t b = 0; b < blocks; ++b) {
         const int64_t first = b * kBlockRows, last = std::min(csr.rows, first + kBlockRows);
@@ -105,9 +106,10 @@ void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
   const bool log = a.log, accumulate = a.accumulate;
   with_static_width<1, 8>(a.y.cols, [&](auto width) {
     constexpr int64_t kHeads = decltype(width)::value;
-    const int64_t heads = static_or<kHeads>(a.y.cols);
 #pragma omp parallel
     {
+      const int64_t heads =
+          static_or<kHeads>(a.y.cols);  // in the region: kernels/cpu/static_width.h
       PerHead<kHeads> dot(heads);
 #pragma omp for schedule(dynamic, 64)
       for (int64_t v = 0; v < csr.rows; ++v) {

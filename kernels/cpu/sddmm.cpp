@@ -205,14 +205,17 @@ void sddmm_backward(const SddmmBackwardArgs<T>& a) {
 template <class T>
 void u_add_v(const UAddVArgs<T>& a) {
   with_static_width<1, 8>(a.out.cols, [&](auto width) {
-    const int64_t heads = static_or<decltype(width)::value>(a.out.cols);
     const double slope = a.leaky_relu ? a.negative_slope : 1.0;
 #pragma omp parallel for schedule(dynamic, 64)
     for (int64_t dst = 0; dst < a.a.rows; ++dst) {
+      // In the loop: kernels/cpu/static_width.h.
+      const int64_t heads = static_or<decltype(width)::value>(a.out.cols);
       const T* d = &a.a_dst(dst, 0);
       for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
         const T* u = &a.a_src(a.a.indices[e], 0);
         T* out = &a.out(e, 0);
+        // Not unrolled: fully unrolled over a static 8, the blends below stayed scalar.
+#pragma GCC unroll 1
         for (int64_t h = 0; h < heads; ++h) {
           const double s = double(u[h]) + d[h];
           write(out[h], branchless_select(s < 0, s * slope, s), a.accumulate);
@@ -226,10 +229,11 @@ template <class T>
 void edge_reduce(const EdgeReduceArgs<T>& a) {
   with_static_width<1, 8>(a.out.cols, [&](auto width) {
     constexpr int64_t kHeads = decltype(width)::value;
-    const int64_t heads = static_or<kHeads>(a.out.cols);
     const double slope = a.negative_slope;
 #pragma omp parallel
     {
+      const int64_t heads =
+          static_or<kHeads>(a.out.cols);  // in the region: kernels/cpu/static_width.h
       PerHead<kHeads> acc(heads);
 #pragma omp for schedule(dynamic, 64)
       for (int64_t r = 0; r < a.a.rows; ++r) {

@@ -18,7 +18,11 @@ void with_static_width(int64_t n, Fn&& fn) {
   if (!listed) fn(std::integral_constant<int64_t, 0>{});
 }
 
-// The width a kernel instantiated for W uses: W itself, or the run-time n when W is 0.
+// The width a kernel instantiated for W uses: W itself, or the run-time n when W is 0. Call it
+// inside the OpenMP region or lambda whose loops use it: a local computed outside is shared with
+// the outlined region (or captured by reference) and reaches those loops as a run-time value, so
+// they neither unroll nor keep per-head values in registers (GAT's 8-head edge softmax spent a
+// store-to-load round trip per edge on its row max).
 template <int64_t W>
 constexpr int64_t static_or(int64_t n) {
   return W > 0 ? W : n;
