@@ -361,11 +361,9 @@ void head_dot_backward(const HeadDotBackwardArgs<T>& a) {
   const T* att = a.a;
   const bool dz_accumulate = a.dz_accumulate;
   with_static_width<8, 16>(cols / heads, [&](auto width) {
-    constexpr int64_t kWidth = decltype(width)::value;
+    const int64_t f = static_or<decltype(width)::value>(cols / heads);
     if (a.dz.data != nullptr) {
       parallel_rows(rows, cols, [&](int64_t i) {
-        const int64_t f =
-            static_or<kWidth>(cols / heads);    // in the body: kernels/cpu/static_width.h
         const T* gs = a.gs.data + i * a.gs.ld;  // [H]
         T* dz = a.dz.data + i * a.dz.ld;        // [H*F]
         for (int64_t h = 0; h < heads; ++h) {
@@ -385,7 +383,6 @@ void head_dot_backward(const HeadDotBackwardArgs<T>& a) {
       blocked_row_sums(
           rows, cols, rows * cols,
           [&](int64_t i, double* acc) {
-            const int64_t f = static_or<kWidth>(cols / heads);
             const T* gs = a.gs.data + i * a.gs.ld;  // [H]
             const T* z = a.z.data + i * a.z.ld;     // [H*F]
             for (int64_t h = 0; h < heads; ++h) {

@@ -19,10 +19,12 @@ void with_static_width(int64_t n, Fn&& fn) {
 }
 
 // The width a kernel instantiated for W uses: W itself, or the run-time n when W is 0. Call it
-// inside the OpenMP region or lambda whose loops use it: a local computed outside is shared with
-// the outlined region (or captured by reference) and reaches those loops as a run-time value, so
-// they neither unroll nor keep per-head values in registers (GAT's 8-head edge softmax spent a
-// store-to-load round trip per edge on its row max).
+// inside the OpenMP region whose loops use it: a local computed outside is shared with the
+// outlined region and reaches those loops as a run-time value, so per-head values do not stay in
+// registers (GAT's 8-head edge softmax spent a store-to-load round trip per edge on its row max).
+// A static count can also hurt: GCC unrolls a loop over 8 completely, and then may leave the
+// unrolled body scalar (u_add_v's blends; head_dot_backward's 8-wide heads, whose width is
+// therefore a run-time value inside its lambdas). Measure both.
 template <int64_t W>
 constexpr int64_t static_or(int64_t n) {
   return W > 0 ? W : n;
