@@ -35,10 +35,10 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
     constexpr int64_t kHeads = decltype(width)::value;
 #pragma omp parallel
     {
-      const int64_t heads =
-          static_or<kHeads>(a.z.cols);  // in the region: kernels/cpu/static_width.h
-      std::vector<T> shifted, ez;       // [block edges, H]
-      std::vector<double> scale;        // [block rows, H]: 1 / sum, or log sum with `log`
+      // In the region: kernels/cpu/static_width.h.
+      const int64_t heads = static_or<kHeads>(a.z.cols);
+      std::vector<T> shifted, ez;  // [block edges, H]
+      std::vector<double> scale;   // [block rows, H]: 1 / sum, or log sum with `log`
 #pragma omp for schedule(dynamic, 1)
       for (int64_t b = 0; b < blocks; ++b) {
         const int64_t first = b * kBlockRows, last = std::min(csr.rows, first + kBlockRows);
@@ -108,8 +108,8 @@ void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
     constexpr int64_t kHeads = decltype(width)::value;
 #pragma omp parallel
     {
-      const int64_t heads =
-          static_or<kHeads>(a.y.cols);  // in the region: kernels/cpu/static_width.h
+      // In the region: kernels/cpu/static_width.h.
+      const int64_t heads = static_or<kHeads>(a.y.cols);
       PerHead<kHeads> dot(heads);
 #pragma omp for schedule(dynamic, 64)
       for (int64_t v = 0; v < csr.rows; ++v) {

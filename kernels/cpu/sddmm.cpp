@@ -232,8 +232,8 @@ void edge_reduce(const EdgeReduceArgs<T>& a) {
     const double slope = a.negative_slope;
 #pragma omp parallel
     {
-      const int64_t heads =
-          static_or<kHeads>(a.out.cols);  // in the region: kernels/cpu/static_width.h
+      // In the region: kernels/cpu/static_width.h.
+      const int64_t heads = static_or<kHeads>(a.out.cols);
       PerHead<kHeads> acc(heads);
 #pragma omp for schedule(dynamic, 64)
       for (int64_t r = 0; r < a.a.rows; ++r) {
@@ -243,6 +243,8 @@ void edge_reduce(const EdgeReduceArgs<T>& a) {
           const T* w = &a.w(e, 0);
           if (a.gate.data) {
             const T* gate = &a.gate(e, 0);
+            // Not unrolled, as in u_add_v: unrolled over 8, the blends stayed scalar.
+#pragma GCC unroll 1
             for (int64_t h = 0; h < heads; ++h) {
               acc[h] += branchless_select(gate[h] > 0, 1.0, slope) * w[h];
             }
