@@ -2,9 +2,9 @@
 // device memory go through a caching allocator, so a training step, once warm, never calls the
 // system: freed blocks are kept per size class and handed out again. On the device that avoids
 // cudaMalloc; on the host, glibc returned freed blocks above its mmap threshold to the kernel, and
-// every step then took page faults to map and zero them again (5% of a GAT epoch on Cora). Device
-// blocks are reused in stream order, which is safe because every kernel of a Context runs on its
-// one stream.
+// every step then took page faults to map and zero them again (10-15% of a 1-thread GAT epoch on
+// Cora). Device blocks are reused in stream order, which is safe because every kernel of a Context
+// runs on its one stream.
 #pragma once
 
 #include <cstddef>

@@ -98,8 +98,8 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
   });
 }
 
-// Per row: the dot in double over the row's edges, then dz from it. The flags and the row's
-// pointers are locals (through a's fields, the stores to dz kept the loops from vectorising).
+// Per row: the dot in double over the row's edges, then dz from it, with the flags read once and
+// one loop per form.
 template <class T>
 void edge_softmax_backward(const EdgeSoftmaxBackwardArgs<T>& a) {
   const CsrView& csr = a.a;
@@ -158,8 +158,8 @@ void edge_kl(const EdgeKlArgs<T>& a) {
       for (int64_t p = a.a.indptr[v]; p < a.a.indptr[v + 1]; ++p) {
         const int64_t e = edge_id(a.a, p);
         for (int64_t h = 0; h < heads; ++h) {
-          const double lp = a.lp(e, h), pe = exp_vec(a.lp(e, h));
-          acc[h] += pe != 0 ? pe * (lp - a.lq(e, h)) : 0.0;  // 0 log 0 = 0
+          const double lp = a.lp(e, h), pe = exp_vec(a.lp(e, h));  // exp in T
+          acc[h] += pe != 0 ? pe * (lp - a.lq(e, h)) : 0.0;        // 0 log 0 = 0
         }
       }
       for (int64_t h = 0; h < heads; ++h) write(a.kl(v, h), acc[h], a.accumulate);
