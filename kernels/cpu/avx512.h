@@ -1,6 +1,6 @@
 // AVX-512 helpers for the CPU twins' intrinsic paths (eight double lanes): float <-> double
-// conversion, loads and stores of eight values of T as doubles, and the interleaving rounds of an
-// 8 x 8 transpose. Included only where __AVX512F__ is defined; a twin keeps its scalar loop for
+// conversion, loads and stores of eight values of T as doubles, and an 8 x 8 transpose in
+// interleaving rounds. Included only where __AVX512F__ is defined; a twin keeps its scalar loop for
 // other builds, with the same bits.
 #pragma once
 
@@ -56,6 +56,30 @@ inline __m512d interleave(__m512d x, __m512d y) {
                                 _mm512_setr_epi64(index(0), index(1), index(2), index(3), index(4),
                                                   index(5), index(6), index(7)),
                                 y);
+}
+
+// m[c] becomes column c of the 8 x 8 matrix whose row r was m[r] (lane r of the result: m[r][c]),
+// in the three interleaving rounds above.
+inline void transpose8(__m512d m[8]) {
+  // Round 1: t[2k] = (m_2k[0], m_2k+1[0], m_2k[2], m_2k+1[2], ...), t[2k+1] the odd columns.
+  __m512d t[8];
+  for (int k = 0; k < 4; ++k) {
+    t[2 * k] = interleave<1, false>(m[2 * k], m[2 * k + 1]);
+    t[2 * k + 1] = interleave<1, true>(m[2 * k], m[2 * k + 1]);
+  }
+  // Round 2: u[4q + c] holds columns c and c + 4 of rows 4q..4q+3.
+  __m512d u[8];
+  for (int q = 0; q < 2; ++q) {
+    u[4 * q + 0] = interleave<2, false>(t[4 * q], t[4 * q + 2]);      // columns 0, 4
+    u[4 * q + 2] = interleave<2, true>(t[4 * q], t[4 * q + 2]);       // columns 2, 6
+    u[4 * q + 1] = interleave<2, false>(t[4 * q + 1], t[4 * q + 3]);  // columns 1, 5
+    u[4 * q + 3] = interleave<2, true>(t[4 * q + 1], t[4 * q + 3]);   // columns 3, 7
+  }
+  // Round 3: column c of all eight rows, for c < 4 from the low halves, c + 4 from the high.
+  for (int c = 0; c < 4; ++c) {
+    m[c] = interleave<3, false>(u[c], u[4 + c]);
+    m[c + 4] = interleave<3, true>(u[c], u[4 + c]);
+  }
 }
 
 }  // namespace gkd::kernels::cpu::avx512

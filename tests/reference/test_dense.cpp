@@ -368,6 +368,33 @@ TEST_CASE("reference: reduce_sum over all, rows and columns; same bits at any th
       }
     }
   }
+  // The definition's order bit for bit (the CPU twin sums eight rows at once): each row left to
+  // right, the rows in order within blocks of kSumBlockRows, then the blocks; rows a multiple of
+  // eight and not, widths with and without a tail of columns.
+  for (const int64_t n : {int64_t{5}, int64_t{600}}) {
+    for (const int64_t f : {int64_t{8}, int64_t{13}, int64_t{64}}) {
+      CAPTURE(n);
+      CAPTURE(f);
+      // Floats over forty binades: sums of them round in double, so another order shows.
+      std::vector<float> v =
+          test::random_tensor(n, f, DType::kF32, test::fresh_seed()).to_vector<float>();
+      for (size_t k = 0; k < v.size(); ++k)
+        v[k] = std::ldexp(v[k], static_cast<int>(k * 7 % 41) - 20);
+      const Tensor x = Tensor::from_vector<float>(n, f, v);
+      double total = 0, block = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        double row = 0;
+        for (int64_t j = 0; j < f; ++j) row += v[i * f + j];
+        block += row;
+        if ((i + 1) % kernels::kSumBlockRows == 0 || i + 1 == n) {
+          total += block;
+          block = 0;
+        }
+      }
+      CHECK(ops::sum(ctx, x.to_dtype(DType::kF64)).item<double>() == total);
+      CHECK(ops::sum(ctx, x).item<float>() == static_cast<float>(total));
+    }
+  }
   // Big enough to run threaded; the bits must not depend on the thread count.
   const Tensor x = test::random_tensor(3001, 33, DType::kF32, test::fresh_seed());
   const Tensor dy = test::random_tensor(3001, 33, DType::kF32, test::fresh_seed());
