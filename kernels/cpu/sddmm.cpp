@@ -48,12 +48,12 @@ namespace {
 // product into +0, and the final + 0 maps a -0 sum to +0 either way, so the bits are the same.
 // Each level adds the pairs of every head at once after interleaving two heads' vectors, instead
 // of a horizontal reduction per head.
+// y holds the eight heads of the destination row, loaded once for all of the row's edges.
 template <class T>
-__m512d dot_8x8(const T* x, const T* y) {
+__m512d dot_8x8(const T* x, const __m512d* y) {
   using avx512::interleave;
   __m512d p[8];
-  for (int h = 0; h < 8; ++h)
-    p[h] = _mm512_mul_pd(avx512::load8(x + 8 * h), avx512::load8(y + 8 * h));
+  for (int h = 0; h < 8; ++h) p[h] = _mm512_mul_pd(avx512::load8(x + 8 * h), y[h]);
   // Level 1, heads (a, b): lanes (a0+a1, b0+b1, a2+a3, b2+b3, ...).
   __m512d s[4];
   for (int k = 0; k < 4; ++k) {
@@ -80,25 +80,91 @@ void write_8(T* out, __m512d value, bool accumulate) {
 }
 #endif
 
+#if defined(__AVX512F__)
+// lane_sum(f, x[j] y[j]) of head h for the eight edges [e0, e0 + 8), whose destinations are dst[],
+// lane l for edge e0 + l. With f < 8, lane_sum's eight partial sums stay 0, so each edge's value is
+// 0 + ((0 + p0) + p1 ... + p_{f-1}): the rows of products transposed, each add serves eight
+// edges. Edge by edge, each was a chain of f dependent adds (GAT's output layer: 7 classes).
+template <class T>
+void dot_narrow_8_edges(const SddmmArgs<T>& a, int64_t e0, const int64_t* dst, int64_t h,
+                        int64_t f) {
+  const auto columns = static_cast<__mmask8>((1u << f) - 1);
+  const auto load = [&](const T* p) {
+    if constexpr (std::is_same_v<T, float>) {
+      return avx512::widen(_mm256_maskz_loadu_ps(columns, p));
+    } else {
+      return _mm512_maskz_loadu_pd(columns, p);
+    }
+  };
+  __m512d p[8];  // p[l]: edge e0 + l's products double(x_j) y_j, zero past f
+  for (int l = 0; l < 8; ++l) {
+    p[l] = _mm512_mul_pd(load(&a.u(a.a.indices[e0 + l], h * f)), load(&a.v(dst[l], h * f)));
+  }
+  avx512::transpose8(p);  // p[j]: product j of every edge
+  __m512d acc = _mm512_setzero_pd();
+  for (int64_t j = 0; j < f; ++j) acc = _mm512_add_pd(acc, p[j]);
+  alignas(64) double sums[8];
+  _mm512_store_pd(sums, _mm512_add_pd(_mm512_setzero_pd(), acc));
+  for (int l = 0; l < 8; ++l) write(a.out(e0 + l, h), sums[l], a.accumulate);
+}
+
+// The dot product over heads narrower than 8: the edges of 64 rows at a time, eight at once, the
+// rest one by one.
+template <class T>
+void dot_narrow(const SddmmArgs<T>& a, int64_t f) {
+  constexpr int64_t kRows = 64;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t r0 = 0; r0 < a.a.rows; r0 += kRows) {
+    const int64_t r1 = std::min(a.a.rows, r0 + kRows);
+    int64_t dst[8];
+    int n = 0;  // edges waiting in dst[]
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t e = a.a.indptr[r]; e < a.a.indptr[r + 1]; ++e) {
+        dst[n++] = r;
+        if (n < 8) continue;
+        for (int64_t h = 0; h < a.heads; ++h) dot_narrow_8_edges(a, e - 7, dst, h, f);
+        n = 0;
+      }
+    }
+    for (int l = 0; l < n; ++l) {
+      const int64_t e = a.a.indptr[r1] - n + l;
+      for (int64_t h = 0; h < a.heads; ++h) {
+        const T* x = &a.u(a.a.indices[e], h * f);
+        const T* y = &a.v(dst[l], h * f);
+        write(a.out(e, h), lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; }),
+              a.accumulate);
+      }
+    }
+  }
+}
+#endif
+
 // The forward for a fixed op (a template parameter, so the feature loops vectorise).
 template <SddmmOp Op, class T>
 void forward_rows(const SddmmArgs<T>& a) {
   const int64_t f = a.u.cols / a.heads;
 #if defined(__AVX512F__)
+  if constexpr (Op == SddmmOp::kDot) {
+    if (f < 8) return dot_narrow(a, f);
+  }
   const bool heads_8x8 = Op == SddmmOp::kDot && f == 8 && a.heads % 8 == 0;
 #endif
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t dst = 0; dst < a.a.rows; ++dst) {
+#if defined(__AVX512F__)
+    if (heads_8x8) {
+      for (int64_t h = 0; h < a.heads; h += 8) {
+        __m512d y[8];
+        for (int k = 0; k < 8; ++k) y[k] = avx512::load8(&a.v(dst, (h + k) * f));
+        for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
+          write_8(&a.out(e, h), dot_8x8(&a.u(a.a.indices[e], h * f), y), a.accumulate);
+        }
+      }
+      continue;
+    }
+#endif
     for (int64_t e = a.a.indptr[dst]; e < a.a.indptr[dst + 1]; ++e) {
       const int64_t src = a.a.indices[e];
-#if defined(__AVX512F__)
-      if (heads_8x8) {
-        for (int64_t h = 0; h < a.heads; h += 8) {
-          write_8(&a.out(e, h), dot_8x8(&a.u(src, h * f), &a.v(dst, h * f)), a.accumulate);
-        }
-        continue;
-      }
-#endif
       for (int64_t h = 0; h < a.heads; ++h) {
         const T* x = &a.u(src, h * f);
         const T* y = &a.v(dst, h * f);

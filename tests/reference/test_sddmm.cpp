@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "engine/context.h"
 #include "engine/error.h"
@@ -173,24 +175,25 @@ TEST_CASE("reference: sddmm and sddmm_backward equal the dense formulation for e
   }
 }
 
-// With AVX-512, the dot over heads of width 8 (GAT's 8 x 8) reduces eight heads at once
-// (dot_8x8 in kernels/cpu/sddmm.cpp). It must keep the twin's definition bit for bit: each value
-// is lane_sum(8, u_j v_j) in double, rounded to T (added to the old value in double first when
-// accumulating). Zeros of both signs check that a -0 sum comes out as lane_sum's +0.
+// With AVX-512, the dot over heads of width 8 (GAT's 8 x 8) reduces eight heads at once, and over
+// narrower heads eight edges at once (dot_8x8 and dot_narrow in kernels/cpu/sddmm.cpp). Both must
+// keep the twin's definition bit for bit: each value is lane_sum(f, u_j v_j) in double, rounded to
+// T (added to the old value in double first when accumulating). Zeros of both signs check that a -0
+// sum comes out as lane_sum's +0.
 template <class T>
-void check_dot_heads_of_8(const Graph& g, int64_t heads, uint64_t seed) {
+void check_dot_lane_sum(const Graph& g, int64_t heads, int64_t f, uint64_t seed) {
   const Context ctx = Context::cpu();
   const DType dtype = std::is_same_v<T, float> ? DType::kF32 : DType::kF64;
-  const int64_t n = g.num_nodes(), e = g.num_edges(), w = 8 * heads;
+  const int64_t n = g.num_nodes(), e = g.num_edges(), w = f * heads;
   std::vector<T> u = test::random_tensor(n, w, dtype, seed).to_vector<T>();
   std::vector<T> v = test::random_tensor(n, w, dtype, seed + 1).to_vector<T>();
   for (size_t i = 0; i < u.size(); i += 7) u[i] = i % 2 ? T(0) : -T(0);
   for (size_t i = 0; i < v.size(); i += 3) v[i] = i % 2 ? T(0) : -T(0);
   // Node 0's edges: head 0's products all -0 (u = -0, v > 0), whose sum lane_sum gives as +0.
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < 8; ++j) v[i * w + j] = std::abs(v[i * w + j]) + T(0.5);
+    for (int64_t j = 0; j < f; ++j) v[i * w + j] = std::abs(v[i * w + j]) + T(0.5);
   }
-  if (n > 0) std::fill(u.begin(), u.begin() + 8, -T(0));
+  if (n > 0) std::fill(u.begin(), u.begin() + f, -T(0));
   const std::vector<T> old = test::random_tensor(e, heads, dtype, seed + 2).to_vector<T>();
   const EdgeList edges = edge_list(g);
   for (bool accumulate : {false, true}) {
@@ -202,10 +205,10 @@ void check_dot_heads_of_8(const Graph& g, int64_t heads, uint64_t seed) {
     int64_t mismatches = 0;
     for (int64_t i = 0; i < e; ++i) {
       for (int64_t h = 0; h < heads; ++h) {
-        const T* x = &u[edges.src[i] * w + 8 * h];
-        const T* y = &v[edges.dst[i] * w + 8 * h];
+        const T* x = &u[edges.src[i] * w + f * h];
+        const T* y = &v[edges.dst[i] * w + f * h];
         const double sum =
-            kernels::cpu::lane_sum(8, [&](int64_t j) { return double(x[j]) * y[j]; });
+            kernels::cpu::lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; });
         const T want = static_cast<T>(accumulate ? old[i * heads + h] + sum : sum);
         mismatches += std::memcmp(&want, &got[i * heads + h], sizeof(T)) != 0;
       }
@@ -214,15 +217,21 @@ void check_dot_heads_of_8(const Graph& g, int64_t heads, uint64_t seed) {
   }
 }
 
-TEST_CASE("reference: sddmm dot over heads of width 8 is lane_sum's order bit for bit") {
+// Heads of 8 and narrower ones: the CPU twin has an intrinsic path for each (eight heads at once;
+// eight edges at once).
+TEST_CASE("reference: sddmm dot is lane_sum's order bit for bit") {
+  const std::vector<std::pair<int64_t, int64_t>> heads_and_widths = {{8, 8}, {16, 8}, {1, 7},
+                                                                     {1, 1}, {3, 5},  {2, 6}};
   for (const test::GraphCase& graph_case : test::graph_cases()) {
-    for (int64_t heads : {8, 16}) {
+    for (const auto& hf : heads_and_widths) {
+      const int64_t heads = hf.first, f = hf.second;
       const uint64_t seed = test::fresh_seed();
       CAPTURE(graph_case.name);
       CAPTURE(heads);
+      CAPTURE(f);
       CAPTURE(seed);
-      check_dot_heads_of_8<float>(graph_case.graph, heads, seed);
-      check_dot_heads_of_8<double>(graph_case.graph, heads, seed);
+      check_dot_lane_sum<float>(graph_case.graph, heads, f, seed);
+      check_dot_lane_sum<double>(graph_case.graph, heads, f, seed);
     }
   }
 }
