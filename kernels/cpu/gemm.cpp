@@ -4,10 +4,14 @@
 // of the demo ran 9x slower than a 1-thread one). Instead C is cut into fixed panels of
 // kPanelRows rows, each an independent serial Eigen product, spread over threads: the bits depend
 // on the panel size only, never on the thread count.
+//
+// Narrow float products go to gemm_narrow (kernels/cpu/gemm_narrow.h) instead.
 #define EIGEN_DONT_PARALLELIZE
 #include <Eigen/Core>
 #include <algorithm>
+#include <type_traits>
 
+#include "kernels/cpu/gemm_narrow.h"
 #include "kernels/registry.h"
 
 namespace gkd::kernels::cpu {
@@ -64,6 +68,9 @@ void gemm(const GemmArgs<T>& g) {
   const int64_t panels = (g.c.rows + kPanelRows - 1) / kPanelRows;
   const int64_t tasks = g.batch * panels;
   const bool parallel = tasks > 1 && g.batch * g.c.rows * g.c.cols * inner > (int64_t{1} << 18);
+  if constexpr (std::is_same_v<T, float>) {
+    if (is_narrow_gemm(g)) return gemm_narrow(g, kPanelRows, parallel);
+  }
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t k = t / panels, r0 = (t % panels) * kPanelRows;

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -144,6 +145,59 @@ TEST_CASE("reference: gemm, every transpose, strided views, beta = 0 and accumul
           CHECK(close(acc, 0.5 * c0 - prod, dtype, scale));
           const Tensor fresh = ops::matmul(ctx, a, b, ta, tb);
           CHECK(close(fresh, prod, dtype, scale));
+        }
+      }
+    }
+  }
+}
+
+// Narrow float products (kernels/cpu/gemm_narrow.h) keep their definition bit for bit: each
+// element one chain of fused multiply-adds over the inner dimension in order, in float, then
+// alpha acc or beta c + alpha acc. Widths below, at and past a vector of 8, rows past a block.
+TEST_CASE("reference: narrow float gemm is its fma chain bit for bit") {
+  const Context ctx = Context::cpu();
+  struct Dims {
+    int64_t m, k, n;
+  };
+  for (Dims d : {Dims{37, 64, 7}, Dims{64, 301, 7}, Dims{301, 7, 64}, Dims{19, 5, 33},
+                 Dims{5, 9, 16}, Dims{3, 16, 8}}) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        for (float beta : {0.0f, 0.5f}) {
+          const uint64_t seed = test::fresh_seed();
+          CAPTURE(d.m);
+          CAPTURE(d.k);
+          CAPTURE(d.n);
+          CAPTURE(ta);
+          CAPTURE(tb);
+          CAPTURE(beta);
+          CAPTURE(seed);
+          const Tensor a = ta ? strided_random(d.k, d.m, DType::kF32, seed)
+                              : strided_random(d.m, d.k, DType::kF32, seed);
+          const Tensor b = tb ? strided_random(d.n, d.k, DType::kF32, seed + 1)
+                              : strided_random(d.k, d.n, DType::kF32, seed + 1);
+          const Tensor c0 = strided_random(d.m, d.n, DType::kF32, seed + 2);
+          const std::vector<float> va = a.to_vector<float>(), vb = b.to_vector<float>(),
+                                   vc = c0.to_vector<float>();
+          const auto op_a = [&](int64_t i, int64_t p) {
+            return ta ? va[p * d.m + i] : va[i * d.k + p];
+          };
+          const auto op_b = [&](int64_t p, int64_t j) {
+            return tb ? vb[j * d.k + p] : vb[p * d.n + j];
+          };
+          Tensor c = beta == 0.0f ? strided_nan(d.m, d.n, DType::kF32) : c0.clone();
+          ops::gemm(ctx, a, ta, b, tb, c, 1.5, beta);
+          const std::vector<float> got = c.to_vector<float>();
+          int64_t mismatches = 0;
+          for (int64_t i = 0; i < d.m; ++i) {
+            for (int64_t j = 0; j < d.n; ++j) {
+              float acc = 0.0f;
+              for (int64_t p = 0; p < d.k; ++p) acc = std::fma(op_a(i, p), op_b(p, j), acc);
+              const float want = beta == 0.0f ? 1.5f * acc : beta * vc[i * d.n + j] + 1.5f * acc;
+              mismatches += std::memcmp(&want, &got[i * d.n + j], sizeof(float)) != 0;
+            }
+          }
+          CHECK(mismatches == 0);
         }
       }
     }
