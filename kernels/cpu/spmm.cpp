@@ -25,10 +25,17 @@ namespace {
 // Columns per block within one head, and per block of narrow heads. GCC keeps 16 double
 // accumulators of one weight in registers, but not 32 (it falls back to scalar code).
 constexpr int64_t kBlock = 16;
-// Columns per block within one head of a width that is a multiple of it: each block is one walk
-// of the row's edges, and 8 four-lane accumulators still leave registers for the loads.
+// Columns per block within one head of a width that is a multiple of it, and per block of narrow
+// heads: each block is one walk of the row's edges, whose end is a mispredicted branch on rows of
+// a few edges. 8 accumulator vectors still leave registers for the weights and loads: four lanes
+// of 32 columns with AVX2's 16 registers, eight of 64 with AVX-512's 32 (GAT's 8 heads of 8 and a
+// 64-wide projection in one walk instead of two).
+#if defined(__AVX512F__)
+constexpr int64_t kWideBlock = 64;
+#else
 constexpr int64_t kWideBlock = 32;
-constexpr int64_t kHeadsBlock = 32;
+#endif
+constexpr int64_t kHeadsBlock = kWideBlock;
 
 // Edge weights: weight(e, g) = w[e * stride + g] (null: all ones). g counts heads from the first
 // head of the block.
@@ -270,6 +277,9 @@ void with_small_head(int64_t f, Fn&& fn) {
       return fn(std::integral_constant<int64_t, 8>{});
     case 16:
       return fn(std::integral_constant<int64_t, 16>{});
+    case 32:
+      if constexpr (kHeadsBlock > 32) return fn(std::integral_constant<int64_t, 32>{});
+      return;
     default:
       return;
   }
@@ -277,8 +287,10 @@ void with_small_head(int64_t f, Fn&& fn) {
 
 // Columns of x per pass over the CSR: a pass gathers rows of x at random, so the columns it reads
 // should stay in L2 (a wide x, e.g. K students' features side by side, would otherwise come from
-// L3 edge after edge). A pass covers whole heads, or lies inside one head.
-constexpr int64_t kPassBytes = 512 << 10;
+// L3 edge after edge). A pass covers whole heads, or lies inside one head. 1 MiB, a server core's
+// L2: at 512 KiB, GAT's [2708, 64] on Cora ran in passes of 48 columns, three walks of 16 each
+// (gkd-bench cpu spmm --heads 8 --feat 64 on Cora: 57 us; one pass of 64: 43 us).
+constexpr int64_t kPassBytes = 1 << 20;
 
 template <class T>
 std::vector<std::pair<int64_t, int64_t>> column_passes(const SpmmArgs<T>& a, int64_t f) {
