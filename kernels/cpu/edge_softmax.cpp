@@ -3,6 +3,7 @@
 // exp is evaluated in the element type's arithmetic (kernels/cpu/simd_math.h).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -21,10 +22,13 @@ void write(T& out, double value, bool accumulate) {
 
 }  // namespace
 
-// Rows in blocks of kBlockRows: the block's logits minus their row's max are gathered into one
-// contiguous [edges, H] buffer, so the exp runs as one long loop in T's lanes (rows of a few edges,
-// exponentiated row by row, left most of the work to scalar remainders); then per row the sum in
-// double in CSR order, and p = e^(z - max) / sum (or log p = z - max - log sum).
+// Rows in blocks of kBlockRows. Per row, the block's logits are copied into one contiguous
+// [edges, H] buffer and their max taken; the shift by the max and the exp then run as flat loops
+// over the block's edges (each edge knows its row), and per row the sum in double in CSR order;
+// last, flat again, p = e^(z - max) / sum (or log p = z - max - log sum). Rows of a few edges made
+// each loop over a row's edges end in a mispredicted branch, and exponentiated row by row they
+// left most of the exp to scalar remainders: only the max and the sum, which run along a row,
+// still loop per row.
 template <class T>
 void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
   constexpr int64_t kBlockRows = 64;
@@ -37,35 +41,42 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
     {
       // In the region: kernels/cpu/static_width.h.
       const int64_t heads = static_or<kHeads>(a.z.cols);
-      std::vector<T> shifted, ez;  // [block edges, H]
-      std::vector<double> scale;   // [block rows, H]: 1 / sum, or log sum with `log`
+      std::vector<T> shifted, ez;      // [block edges, H]
+      std::vector<int32_t> row_of;     // [block edges]: the edge's row, from the block's first
+      std::vector<double> max, scale;  // [block rows, H]; scale: 1 / sum, or log sum with `log`
 #pragma omp for schedule(dynamic, 1)
       for (int64_t b = 0; b < blocks; ++b) {
         const int64_t first = b * kBlockRows, last = std::min(csr.rows, first + kBlockRows);
-        const int64_t base = csr.indptr[first], n = (csr.indptr[last] - base) * heads;
+        const int64_t base = csr.indptr[first], edges = csr.indptr[last] - base;
+        const int64_t n = edges * heads;
         // Grow only: a resize up value-initialises, which block after block costs a fill.
         if (shifted.size() < static_cast<size_t>(n)) {
           shifted.resize(static_cast<size_t>(n));
           ez.resize(static_cast<size_t>(n));
+          row_of.resize(static_cast<size_t>(edges));
         }
+        max.resize(static_cast<size_t>((last - first) * heads));
         scale.resize(static_cast<size_t>((last - first) * heads));
         T* s = shifted.data();
         T* e = ez.data();
         for (int64_t v = first; v < last; ++v) {
-          const int64_t begin = csr.indptr[v], end = csr.indptr[v + 1];
-          PerHead<kHeads> max(heads);
-          std::fill(max.begin(), max.end(), -std::numeric_limits<double>::infinity());
-          T* row = s + (begin - base) * heads;
-          for (int64_t p = begin; p < end; ++p) {
+          PerHead<kHeads> m(heads);  // in registers across the row's edges
+          std::fill(m.begin(), m.end(), -std::numeric_limits<double>::infinity());
+          for (int64_t p = csr.indptr[v]; p < csr.indptr[v + 1]; ++p) {
             const T* z = &a.z(edge_id(csr, p), 0);
-            T* sp = row + (p - begin) * heads;
+            T* sp = s + (p - base) * heads;
             for (int64_t h = 0; h < heads; ++h) {
               sp[h] = z[h];
-              max[h] = std::max(max[h], double(z[h]));
+              // std::max's select, as a blend: GCC made it a branch, mispredicted on real logits.
+              m[h] = branchless_select(m[h] < double(z[h]), double(z[h]), m[h]);
             }
+            row_of[p - base] = static_cast<int32_t>(v - first);
           }
-          for (int64_t i = 0; i < end - begin; ++i)
-            for (int64_t h = 0; h < heads; ++h) row[i * heads + h] = T(row[i * heads + h] - max[h]);
+          std::copy(m.begin(), m.end(), max.begin() + (v - first) * heads);
+        }
+        for (int64_t k = 0; k < edges; ++k) {
+          const double* m = &max[row_of[k] * heads];
+          for (int64_t h = 0; h < heads; ++h) s[k * heads + h] = T(s[k * heads + h] - m[h]);
         }
         for (int64_t k = 0; k < n; ++k) e[k] = exp_vec(s[k]);
         for (int64_t v = first; v < last; ++v) {
@@ -81,17 +92,17 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
           for (double& c : scale) c = 1.0 / c;
         }
         // Every read of z is done, so p may alias it.
-        for (int64_t v = first; v < last; ++v) {
-          const double* c = &scale[(v - first) * heads];
-          for (int64_t p = csr.indptr[v]; p < csr.indptr[v + 1]; ++p) {
-            T* out = &a.p(edge_id(csr, p), 0);
-            const int64_t k = (p - base) * heads;
-            if (log) {
-              for (int64_t h = 0; h < heads; ++h) out[h] = T(double(s[k + h]) - c[h]);
-            } else {
-              for (int64_t h = 0; h < heads; ++h) out[h] = T(double(e[k + h]) * c[h]);
-            }
+        const auto emit = [&](const T* from, auto op) {
+          for (int64_t k = 0; k < edges; ++k) {
+            const double* c = &scale[row_of[k] * heads];
+            T* out = &a.p(edge_id(csr, base + k), 0);
+            for (int64_t h = 0; h < heads; ++h) out[h] = T(op(double(from[k * heads + h]), c[h]));
           }
+        };
+        if (log) {
+          emit(s, [](double x, double c) { return x - c; });
+        } else {
+          emit(e, [](double x, double c) { return x * c; });
         }
       }
     }
