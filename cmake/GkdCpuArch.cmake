@@ -22,8 +22,9 @@ if(NOT GKD_CPU_ARCH STREQUAL "")
 endif()
 # Eigen's GEMM blocks by its packet width (8 floats with AVX2, 16 with AVX-512), and the blocking
 # sets where partial sums are rounded: a v4 build's GEMM would differ in the last bits from a v3
-# build's, and so would every trained number. GEMM is a few percent of a step, so its file stays at
-# v3 and both builds give the same bits (the other twins' loops keep their order at any width).
+# build's, and so would every trained number. Eigen's products are a few percent of a step, so
+# their file stays at v3 and both builds give the same bits (the other twins' loops, the narrow
+# GEMMs of gemm_narrow.cpp included, keep their order at any width).
 if(GKD_CPU_ARCH STREQUAL "x86-64-v4")
   # Source options come after the directory's on the command line, and the last -march wins.
   set_source_files_properties(${PROJECT_SOURCE_DIR}/kernels/cpu/gemm.cpp
