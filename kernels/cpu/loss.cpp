@@ -197,6 +197,16 @@ void mse(const MseArgs<T>& a) {
 template <class T>
 void scaled_add(const ScaledAddArgs<T>& a) {
   const double s = static_cast<double>(a.factor) * static_cast<double>(a.scale[0]);
+  if (a.x.ld == a.x.cols && a.y.ld == a.y.cols) {
+    // Contiguous: one flat loop that vectorises (row by row, a logits gradient of 7 classes per
+    // row stayed scalar: 9.3 us on Cora's [2708, 7]).
+    const T* x = a.x.data;
+    T* y = a.y.data;
+    const int64_t n = a.y.rows * a.y.cols;
+#pragma omp parallel for schedule(static) if (n > (int64_t{1} << 16))
+    for (int64_t k = 0; k < n; ++k) y[k] = static_cast<T>(y[k] + s * static_cast<double>(x[k]));
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < a.y.rows; ++i) {
     for (int64_t j = 0; j < a.y.cols; ++j) {
