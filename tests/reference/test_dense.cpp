@@ -165,13 +165,8 @@ TEST_CASE("reference: narrow float gemm is its fma chain bit for bit") {
       for (bool tb : {false, true}) {
         for (float beta : {0.0f, 0.5f}) {
           const uint64_t seed = test::fresh_seed();
-          CAPTURE(d.m);
-          CAPTURE(d.k);
-          CAPTURE(d.n);
-          CAPTURE(ta);
-          CAPTURE(tb);
-          CAPTURE(beta);
-          CAPTURE(seed);
+          INFO("m ", d.m, ", k ", d.k, ", n ", d.n, ", ta ", ta, ", tb ", tb, ", beta ", beta,
+               ", seed ", seed);
           const Tensor a = ta ? strided_random(d.k, d.m, DType::kF32, seed)
                               : strided_random(d.m, d.k, DType::kF32, seed);
           const Tensor b = tb ? strided_random(d.n, d.k, DType::kF32, seed + 1)
