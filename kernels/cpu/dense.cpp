@@ -37,24 +37,36 @@ void parallel_rows(int64_t rows, int64_t cols, Fn&& fn) {
   for (int64_t i = 0; i < rows; ++i) fn(i);
 }
 
-// Column sums over rows: add_row(i, acc) adds row i's [cols] values into the doubles acc, each
-// element once (it may write). Block b sums rows [b*B, (b+1)*B) in order, then the blocks are
-// added in order. `out` gets [cols] doubles. With cols = 1 this is also the blocked total sum.
-// `work` (elements touched) decides whether threads are worth starting.
-template <class AddRow>
-void blocked_row_sums(int64_t rows, int64_t cols, int64_t work, AddRow&& add_row,
-                      std::vector<double>& out) {
+// Column sums over rows in the fixed blocking: add_block(begin, end, acc) adds rows [begin, end)
+// (one block of kSumBlockRows rows, in order) into the [cols] doubles acc, which start at 0; then
+// the blocks are added in order. `out` gets [cols] doubles. `work` (elements touched) decides
+// whether threads are worth starting.
+template <class AddBlock>
+void blocked_sums(int64_t rows, int64_t cols, int64_t work, AddBlock&& add_block,
+                  std::vector<double>& out) {
   const int64_t blocks = (rows + kSumBlockRows - 1) / kSumBlockRows;
   std::vector<double> partial(static_cast<size_t>(blocks * cols), 0.0);  // [blocks, cols]
 #pragma omp parallel for schedule(static) if (work > kParallelElems)
   for (int64_t b = 0; b < blocks; ++b) {
-    double* acc = partial.data() + b * cols;
-    const int64_t end = std::min(rows, (b + 1) * kSumBlockRows);
-    for (int64_t i = b * kSumBlockRows; i < end; ++i) add_row(i, acc);
+    add_block(b * kSumBlockRows, std::min(rows, (b + 1) * kSumBlockRows),
+              partial.data() + b * cols);
   }
   out.assign(static_cast<size_t>(cols), 0.0);
   for (int64_t b = 0; b < blocks; ++b)
     for (int64_t j = 0; j < cols; ++j) out[j] += partial[b * cols + j];
+}
+
+// blocked_sums row by row: add_row(i, acc) adds row i's [cols] values into acc, each element once
+// (it may write). With cols = 1 this is also the blocked total sum.
+template <class AddRow>
+void blocked_row_sums(int64_t rows, int64_t cols, int64_t work, AddRow&& add_row,
+                      std::vector<double>& out) {
+  blocked_sums(
+      rows, cols, work,
+      [&](int64_t begin, int64_t end, double* acc) {
+        for (int64_t i = begin; i < end; ++i) add_row(i, acc);
+      },
+      out);
 }
 
 // blocked_row_sums of value(i, j), called exactly once per element, in column order.
@@ -300,27 +312,22 @@ void reduce_sum(const ReduceSumArgs<T>& a) {
       return;
     }
     case SumAxis::kAll: {
-      // Each row left to right, the rows in order within blocks of kSumBlockRows, then the blocks.
-      const int64_t blocks = (rows + kSumBlockRows - 1) / kSumBlockRows;
-      std::vector<double> partial(static_cast<size_t>(blocks));
-#pragma omp parallel for schedule(static) if (rows * cols > kParallelElems)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t end = std::min(rows, (b + 1) * kSumBlockRows);
-        double acc = 0;
-        int64_t i = b * kSumBlockRows;
+      std::vector<double> total;  // [1]: each row left to right, then the rows, then the blocks
+      blocked_sums(
+          rows, 1, rows * cols,
+          [&](int64_t begin, int64_t end, double* acc) {
+            int64_t i = begin;
 #if defined(__AVX512F__)
-        for (; i + 8 <= end; i += 8) {
-          alignas(64) double sums[8];
-          _mm512_store_pd(sums, row_sums_8(a.x, i));
-          for (double v : sums) acc += v;
-        }
+            for (; i + 8 <= end; i += 8) {
+              alignas(64) double sums[8];
+              _mm512_store_pd(sums, row_sums_8(a.x, i));
+              for (double v : sums) *acc += v;
+            }
 #endif
-        for (; i < end; ++i) acc += row_sum(a.x, i);
-        partial[static_cast<size_t>(b)] = acc;
-      }
-      double total = 0;
-      for (double v : partial) total += v;
-      store(a.y(0, 0), alpha * total, a.accumulate);
+            for (; i < end; ++i) *acc += row_sum(a.x, i);
+          },
+          total);
+      store(a.y(0, 0), alpha * total[0], a.accumulate);
       return;
     }
   }
@@ -379,11 +386,8 @@ void head_dot(const HeadDotArgs<T>& a) {
 // head's lanes), then dz = dz + g a (or g a) and the products T(g z) widened into double
 // accumulators that stay in registers for a block of kSumBlockRows rows: the scalar loops' float
 // operations and sums in their order (59.8 -> 17.6 us on [2708, 64], 1 thread).
-template <class T>
-void head_dot_backward_8x8(const HeadDotBackwardArgs<T>& a) {
+void head_dot_backward_8x8(const HeadDotBackwardArgs<float>& a) {
   const int64_t rows = a.z.rows, cols = a.z.cols;
-  const int64_t blocks = (rows + kSumBlockRows - 1) / kSumBlockRows;
-  std::vector<double> partial(a.da ? static_cast<size_t>(blocks * cols) : 0);  // [blocks, cols]
   // Lanes 0-7 take gs's lane 2q, lanes 8-15 lane 2q + 1: heads 2q and 2q + 1 of a group of 8.
   const auto pair_of = [](__m512 gs, int q) {
     const __m512i lanes = _mm512_set_epi32(2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1, 2 * q + 1,
@@ -391,45 +395,42 @@ void head_dot_backward_8x8(const HeadDotBackwardArgs<T>& a) {
                                            2 * q, 2 * q, 2 * q, 2 * q, 2 * q);
     return _mm512_maskz_permutexvar_ps(0xFFFF, lanes, gs);
   };
-#pragma omp parallel for schedule(static) if (rows * cols > kParallelElems)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t end = std::min(rows, (b + 1) * kSumBlockRows);
-    for (int64_t c0 = 0; c0 < cols; c0 += 64) {  // a group of 8 heads
-      __m512 att[4];
-      for (int q = 0; q < 4; ++q) att[q] = _mm512_loadu_ps(a.a + c0 + 16 * q);
-      __m512d acc[8];
-      for (__m512d& v : acc) v = _mm512_setzero_pd();
-      for (int64_t i = b * kSumBlockRows; i < end; ++i) {
-        const __m512 gs = _mm512_maskz_loadu_ps(0xFF, &a.gs(i, c0 / 8));  // lanes 8-15: 0
-        const float* z = &a.z(i, c0);
-        float* dz = a.dz.data ? &a.dz(i, c0) : nullptr;
-        for (int q = 0; q < 4; ++q) {
-          const __m512 g = pair_of(gs, q);
-          if (a.da) {
-            const __m512 p = _mm512_mul_ps(g, _mm512_loadu_ps(z + 16 * q));
-            acc[2 * q] =
-                _mm512_add_pd(acc[2 * q], avx512::widen(_mm512_maskz_extractf32x8_ps(0xFF, p, 0)));
-            acc[2 * q + 1] = _mm512_add_pd(acc[2 * q + 1],
-                                           avx512::widen(_mm512_maskz_extractf32x8_ps(0xFF, p, 1)));
+  std::vector<double> da;  // [H*F]; computed only when asked for
+  blocked_sums(
+      rows, a.da ? cols : 0, rows * cols,
+      [&](int64_t begin, int64_t end, double* partial) {
+        for (int64_t c0 = 0; c0 < cols; c0 += 64) {  // a group of 8 heads
+          __m512 att[4];
+          for (int q = 0; q < 4; ++q) att[q] = _mm512_loadu_ps(a.a + c0 + 16 * q);
+          __m512d acc[8];
+          for (__m512d& v : acc) v = _mm512_setzero_pd();
+          for (int64_t i = begin; i < end; ++i) {
+            const __m512 gs = _mm512_maskz_loadu_ps(0xFF, &a.gs(i, c0 / 8));  // lanes 8-15: 0
+            const float* z = &a.z(i, c0);
+            float* dz = a.dz.data ? &a.dz(i, c0) : nullptr;
+            for (int q = 0; q < 4; ++q) {
+              const __m512 g = pair_of(gs, q);
+              if (a.da) {
+                const __m512 p = _mm512_mul_ps(g, _mm512_loadu_ps(z + 16 * q));
+                acc[2 * q] = _mm512_add_pd(acc[2 * q],
+                                           avx512::widen(_mm512_maskz_extractf32x8_ps(0xFF, p, 0)));
+                acc[2 * q + 1] = _mm512_add_pd(
+                    acc[2 * q + 1], avx512::widen(_mm512_maskz_extractf32x8_ps(0xFF, p, 1)));
+              }
+              if (dz) {
+                __m512 d = _mm512_mul_ps(g, att[q]);
+                if (a.dz_accumulate) d = _mm512_add_ps(_mm512_loadu_ps(dz + 16 * q), d);
+                _mm512_storeu_ps(dz + 16 * q, d);
+              }
+            }
           }
-          if (dz) {
-            __m512 d = _mm512_mul_ps(g, att[q]);
-            if (a.dz_accumulate) d = _mm512_add_ps(_mm512_loadu_ps(dz + 16 * q), d);
-            _mm512_storeu_ps(dz + 16 * q, d);
+          if (a.da) {
+            for (int k = 0; k < 8; ++k) _mm512_storeu_pd(partial + c0 + 8 * k, acc[k]);
           }
         }
-      }
-      if (a.da) {
-        for (int k = 0; k < 8; ++k) _mm512_storeu_pd(&partial[b * cols + c0 + 8 * k], acc[k]);
-      }
-    }
-  }
-  if (!a.da) return;
-  for (int64_t j = 0; j < cols; ++j) {
-    double sum = 0;
-    for (int64_t b = 0; b < blocks; ++b) sum += partial[b * cols + j];
-    store(a.da[j], sum, a.da_accumulate);
-  }
+      },
+      da);
+  for (size_t j = 0; j < da.size(); ++j) store(a.da[j], da[j], a.da_accumulate);
 }
 #endif
 

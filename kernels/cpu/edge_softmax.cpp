@@ -41,9 +41,9 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
     {
       // In the region: kernels/cpu/static_width.h.
       const int64_t heads = static_or<kHeads>(a.z.cols);
-      std::vector<T> shifted, ez;      // [block edges, H]
-      std::vector<int32_t> row_of;     // [block edges]: the edge's row, from the block's first
-      std::vector<double> max, scale;  // [block rows, H]; scale: 1 / sum, or log sum with `log`
+      std::vector<T> shifted, ez;          // [block edges, H]
+      std::vector<int32_t> row_of;         // [block edges]: the edge's row, from the block's first
+      std::vector<double> row_max, scale;  // [block rows, H]; scale: 1 / sum, or log sum with `log`
 #pragma omp for schedule(dynamic, 1)
       for (int64_t b = 0; b < blocks; ++b) {
         const int64_t first = b * kBlockRows, last = std::min(csr.rows, first + kBlockRows);
@@ -55,7 +55,7 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
           ez.resize(static_cast<size_t>(n));
           row_of.resize(static_cast<size_t>(edges));
         }
-        max.resize(static_cast<size_t>((last - first) * heads));
+        row_max.resize(static_cast<size_t>((last - first) * heads));
         scale.resize(static_cast<size_t>((last - first) * heads));
         T* s = shifted.data();
         T* e = ez.data();
@@ -72,10 +72,10 @@ void edge_softmax(const EdgeSoftmaxArgs<T>& a) {
             }
             row_of[p - base] = static_cast<int32_t>(v - first);
           }
-          std::copy(m.begin(), m.end(), max.begin() + (v - first) * heads);
+          std::copy(m.begin(), m.end(), row_max.begin() + (v - first) * heads);
         }
         for (int64_t k = 0; k < edges; ++k) {
-          const double* m = &max[row_of[k] * heads];
+          const double* m = &row_max[row_of[k] * heads];
           for (int64_t h = 0; h < heads; ++h) s[k * heads + h] = T(s[k * heads + h] - m[h]);
         }
         for (int64_t k = 0; k < n; ++k) e[k] = exp_vec(s[k]);

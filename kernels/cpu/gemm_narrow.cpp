@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
 #include <vector>
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -44,14 +43,14 @@ inline void store_narrow(float* out, const float* sum, int64_t n, float alpha, f
   }
 }
 
-// One item's narrow product: op(A_k), op(B_k) packed [inner, kChunks vectors], C_k.
+// One item of a narrow product.
 struct NarrowItem {
-  const float* a;
+  const float* a;  // A_k as stored: [M, inner], or [inner, M] when trans_a; row stride lda
   int64_t lda;
   bool trans_a;
-  const float* packed;
+  const float* packed;  // op(B_k) from pack_b: [inner, 8 * kChunks] contiguous, zero past cols
   int64_t inner;
-  float* c;
+  float* c;  // C_k: [M, cols], row stride ldc; overwritten (beta = 0) or scaled
   int64_t ldc, cols;
   float alpha, beta;
 };

@@ -1,7 +1,8 @@
 // Narrow float GEMMs for the CPU twin of GEMM (kernels/cpu/gemm.cpp): C at most 16 columns wide,
 // or at most 64 over an inner dimension of at most 16, as in a GNN's output layer ([N, 64] x
 // [64, 7]), its weight gradient ([64, N] x [N, 7]) and its input gradient ([N, 7] x [7, 64]).
-// Eigen's kernel, shaped for wide products, took about 3x the time of this loop on them.
+// Eigen's kernel, shaped for wide products, took 2.5x the time of this loop on the first two
+// and 1.15x on the third (Cora's shapes, 1 thread: 74 -> 29, 80 -> 31 and 43 -> 37 us).
 //
 // Each element is one chain of fused multiply-adds over the inner dimension in order from 0, in
 // float: acc = fma(op(A)[i, p], op(B)[p, j], acc), then C = alpha acc, or beta C + alpha acc.

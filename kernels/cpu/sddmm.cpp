@@ -23,10 +23,16 @@ struct CosineParts {
   double value() const { return dot / (nx() * ny()); }
 };
 
+// Σ_j x_j y_j over one head's slice, in double in lane_sum's order: the dot op's definition.
+template <class T>
+double dot(const T* x, const T* y, int64_t f) {
+  return lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; });
+}
+
 template <class T>
 CosineParts cosine_parts(const T* x, const T* y, int64_t f) {
   CosineParts c;
-  c.dot = lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; });
+  c.dot = dot(x, y, f);
   c.xx = lane_sum(f, [&](int64_t j) { return double(x[j]) * x[j]; });
   c.yy = lane_sum(f, [&](int64_t j) { return double(y[j]) * y[j]; });
   return c;
@@ -81,7 +87,7 @@ void write_8(T* out, __m512d value, bool accumulate) {
 #endif
 
 #if defined(__AVX512F__)
-// lane_sum(f, x[j] y[j]) of head h for the eight edges [e0, e0 + 8), whose destinations are dst[],
+// dot(x, y, f) of head h for the eight edges [e0, e0 + 8), whose destinations are dst[],
 // lane l for edge e0 + l. With f < 8, lane_sum's eight partial sums stay 0, so each edge's value is
 // 0 + ((0 + p0) + p1 ... + p_{f-1}): the rows of products transposed, each add serves eight
 // edges. Edge by edge, each was a chain of f dependent adds (GAT's output layer: 7 classes).
@@ -131,8 +137,7 @@ void dot_narrow(const SddmmArgs<T>& a, int64_t f) {
       for (int64_t h = 0; h < a.heads; ++h) {
         const T* x = &a.u(a.a.indices[e], h * f);
         const T* y = &a.v(dst[l], h * f);
-        write(a.out(e, h), lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; }),
-              a.accumulate);
+        write(a.out(e, h), dot(x, y, f), a.accumulate);
       }
     }
   }
@@ -170,7 +175,7 @@ void forward_rows(const SddmmArgs<T>& a) {
         const T* y = &a.v(dst, h * f);
         double acc = 0;
         if constexpr (Op == SddmmOp::kDot) {
-          acc = lane_sum(f, [&](int64_t j) { return double(x[j]) * y[j]; });
+          acc = dot(x, y, f);
         } else if constexpr (Op == SddmmOp::kL1) {
           acc = lane_sum(f, [&](int64_t j) { return std::abs(double(x[j]) - y[j]); });
         } else if constexpr (Op == SddmmOp::kSquaredL2) {

@@ -289,7 +289,7 @@ void with_small_head(int64_t f, Fn&& fn) {
 // should stay in L2 (a wide x, e.g. K students' features side by side, would otherwise come from
 // L3 edge after edge). A pass covers whole heads, or lies inside one head. 1 MiB, a server core's
 // L2: at 512 KiB, GAT's [2708, 64] on Cora ran in passes of 48 columns, three walks of 16 each
-// (gkd-bench cpu spmm --heads 8 --feat 64 on Cora: 57 us; one pass of 64: 43 us).
+// (gkd-bench cpu spmm --feat 64 --weighted true --heads 8 on Cora: 57 us; one pass of 64: 43 us).
 constexpr int64_t kPassBytes = 1 << 20;
 
 template <class T>
